@@ -1,0 +1,46 @@
+# Effort Copilot. `make demo` and `make test` work on a fresh machine with Python 3.11+ and make:
+# they create .venv and install the project from its own files when needed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export ORT_DISABLE_TELEMETRY := 1
+export DEEPEVAL_TELEMETRY_OPT_OUT := 1
+export DEEPEVAL_DISABLE_DOTENV := 1
+export ANONYMIZED_TELEMETRY := False
+export HF_HUB_OFFLINE := 1
+export LANGSMITH_TRACING := false
+
+.PHONY: install test demo eval bench lint typecheck clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# uv installs the stack in seconds; plain pip is the fallback.
+	@($(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q -p $(PY) -e '.[dev]') \
+		|| $(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/effort demo
+
+eval: $(STAMP)
+	$(PY) -m evals.run
+
+bench: $(STAMP)
+	$(VENV)/bin/effort bench all --out out/bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check agent tools sandbox evals prompts tests
+	$(VENV)/bin/ruff format --check agent tools sandbox evals prompts tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy agent tools sandbox evals prompts
+
+clean:
+	rm -rf $(VENV) .effort out

@@ -1,0 +1,128 @@
+"""Typed domain records: what sync writes to the store and what every analysis reads.
+
+These are *our* shapes, already normalised (hours, dates, resolved names), not Asana payloads: the
+gateway's models (tools/gateway/models.py) describe the wire, sync maps them to these. Analytics are
+plain functions over lists of these records; nothing below the store knows about Asana's JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Person(_Record):
+    gid: str
+    name: str
+    email: str | None = None
+    # Weekly capacity when the config names one for this person; None = the config default.
+    capacity_hours_per_week: float | None = None
+
+
+class Project(_Record):
+    gid: str
+    name: str
+    project_type: str | None = None  # "client build", "internal tool", "marketing", "support", ...
+    client: str | None = None
+    hourly_rate: float | None = None  # money per billable hour
+    currency: str | None = None
+    owner_gid: str | None = None  # the project lead: approval subtasks are assigned to them
+    team: str | None = None
+    created_at: datetime | None = None
+    start_on: date | None = None
+    due_on: date | None = None
+    archived: bool = False
+    portfolio_gids: tuple[str, ...] = ()
+    permalink_url: str | None = None
+
+
+class ActualSource(StrEnum):
+    """Where a task's actual hours came from, best first (capability 2, field mapping)."""
+
+    CUSTOM_FIELD = "custom_field"
+    NATIVE = "actual_time_minutes"
+    ENTRIES = "entry_sum"
+    NONE = "none"
+
+
+class Task(_Record):
+    gid: str
+    name: str
+    notes: str = ""
+    project_gid: str | None = None  # home project (first membership in scope)
+    project_name: str | None = None
+    project_type: str | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    assignee_gid: str | None = None
+    assignee_name: str | None = None
+    parent_gid: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None  # start_on / start_at, else the first time entry
+    due_on: date | None = None
+    completed: bool = False
+    completed_at: datetime | None = None
+    modified_at: datetime | None = None
+    estimate_hours: float | None = None
+    actual_hours: float | None = None
+    actual_source: ActualSource = ActualSource.NONE
+    billable: bool | None = None
+    permalink_url: str | None = None
+    # Current values of the agent-owned `AI …` fields, by field name (for re-read and rollback).
+    ai_fields: dict[str, float | str | None] = Field(default_factory=dict)
+
+
+class BillableStatus(StrEnum):
+    BILLABLE = "billable"
+    NON_BILLABLE = "nonBillable"
+    NOT_APPLICABLE = "notApplicable"
+
+
+class TimeEntry(_Record):
+    gid: str
+    task_gid: str
+    user_gid: str | None  # Asana's `created_by`: the person who logged it
+    entered_on: date
+    duration_minutes: int
+    project_gid: str | None = None  # `attributable_to`
+    billable_status: BillableStatus | None = None
+    description: str | None = None
+    created_at: datetime | None = None
+
+
+class FieldChange(_Record):
+    """A custom-field change rebuilt from a task's system stories (scope creep: estimates raised)."""
+
+    task_gid: str
+    field_name: str
+    old_value: float | str | None = None
+    new_value: float | str | None = None
+    changed_at: datetime
+    by_gid: str | None = None
+
+
+class Comment(_Record):
+    gid: str
+    task_gid: str
+    text: str
+    created_at: datetime
+    by_gid: str | None = None
+
+
+class Workspace(BaseModel):
+    """Everything analytics may look at, as one immutable bundle read from the store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    people: tuple[Person, ...] = ()
+    projects: tuple[Project, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    entries: tuple[TimeEntry, ...] = ()
+    field_changes: tuple[FieldChange, ...] = ()
+    as_of: datetime | None = None  # "now" for this snapshot: forecasts start here, tests pin it
