@@ -6,6 +6,7 @@ an exception; call ``.get_secret_value()`` only where the secret is handed to a 
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from datetime import date
@@ -58,6 +59,22 @@ class CapacityConfig(BaseModel):
     ics_file: Path | None = None
     holidays: list[date] = Field(default_factory=list)
     weekend_days: list[int] = Field(default_factory=lambda: [5, 6])  # Monday = 0
+
+    @field_validator("hours_per_week")
+    @classmethod
+    def _finite_hours(cls, value: float) -> float:
+        # NaN, infinity or a negative capacity would poison every capacity figure downstream.
+        if not math.isfinite(value) or value < 0 or value > 168:
+            raise ValueError("must be a number of hours between 0 and 168")
+        return value
+
+    @field_validator("per_person")
+    @classmethod
+    def _finite_person_hours(cls, value: dict[str, float]) -> dict[str, float]:
+        for person, hours in value.items():
+            if not math.isfinite(hours) or hours < 0 or hours > 168:
+                raise ValueError(f"{person!r}: must be a number of hours between 0 and 168")
+        return value
 
 
 class ScheduleConfig(BaseModel):
@@ -146,6 +163,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"config file {path} does not exist") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config file {path} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
     # Environment variables beat the file: drop file keys whose alias is set in the environment.
     env_aliases = {
         name: field.alias for name, field in Settings.model_fields.items() if field.alias is not None

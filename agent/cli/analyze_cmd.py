@@ -1,0 +1,398 @@
+"""`effort analyze variance|anomalies|capacity|forecast|billing|retro`: the analytics on the local store.
+
+Reads the store (``effort sync`` fills it), runs one pure analysis from ``tools.analytics`` and prints a
+rich table, or JSON with ``--json``. ``billing`` writes CSV / Markdown / JSON drafts (nothing is sent).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from agent.cli import app
+from agent.config import ConfigError, Settings, load_settings
+
+analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only).", no_args_is_help=True)
+app.add_typer(analyze_app, name="analyze")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+ProjectOpt = Annotated[
+    list[str] | None, typer.Option("--project", help="Limit to these project gids (repeatable).")
+]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Pin 'now' (ISO date or datetime).")]
+TopOpt = Annotated[int, typer.Option("--top", help="Rows per table.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _parse_date(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{name} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"--as-of must be an ISO date or datetime, got {text!r}") from None
+    if len(text) == 10:  # a bare date means the end of that day
+        value = value.replace(hour=23, minute=59, second=59)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _load(config: Path | None, projects: list[str] | None, as_of: str | None) -> tuple[Settings, Any]:
+    """Settings plus the store's Workspace (a clear error if either is unusable)."""
+    from tools.store import Store
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    pinned = _parse_as_of(as_of)
+    try:
+        store = Store.open(settings.database_url)
+        workspace = store.workspace(project_gids=projects or None, as_of=pinned)
+    except Exception as exc:  # a missing/locked database: say so, don't dump a traceback
+        raise _fail(f"cannot read the store ({type(exc).__name__}): run `effort sync` first? {exc}") from None
+    if pinned is not None and workspace.as_of is None:
+        workspace = workspace.model_copy(update={"as_of": pinned})
+    return settings, workspace
+
+
+def _calendar(settings: Settings, workspace: Any) -> Any:
+    from tools.analytics.calendar import build_calendar, read_ics
+
+    ics_text = None
+    if settings.capacity.ics_file is not None:
+        try:
+            ics_text = read_ics(settings.capacity.ics_file)
+        except OSError as exc:
+            raise _fail(f"cannot read the time-off calendar {settings.capacity.ics_file}: {exc}") from None
+    try:
+        return build_calendar(settings.capacity, workspace.people, ics_text=ics_text)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _emit_json(model: BaseModel) -> None:
+    typer.echo(model.model_dump_json(indent=2))
+
+
+def _console() -> Console:
+    return Console()
+
+
+@analyze_app.command("variance")
+def variance_command(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Tasks completed on or after (ISO date).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Tasks completed on or before (ISO date).")
+    ] = None,
+    by: Annotated[
+        str, typer.Option("--by", help="Comma-separated dimensions.")
+    ] = "project_type,assignee,tag,section,month",
+    top: TopOpt = 10,
+    project: ProjectOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Actual vs estimate: bias (median ratio), spread, overrun share by type, assignee, tag, section, month."""
+    from tools.analytics.variance import Dimension, variance_report
+
+    dims = [d.strip() for d in by.split(",") if d.strip()]
+    allowed = {"project_type", "assignee", "tag", "section", "month", "project", "team"}
+    if bad := [d for d in dims if d not in allowed]:
+        raise _fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
+    _, workspace = _load(config, project, as_of)
+    report = variance_report(
+        workspace,
+        start=_parse_date(since, "--since"),
+        end=_parse_date(until, "--until"),
+        dimensions=cast("list[Dimension]", dims),
+        top=top,
+    )
+    if as_json:
+        return _emit_json(report)
+    console = _console()
+    console.print(
+        f"{report.with_ratio} tasks with estimate and actual (of {report.tasks_considered}); "
+        f"missing estimate {report.missing_estimate}, missing actual {report.missing_actual}, zero hours {report.zero_hours}"
+    )
+    if report.overall:
+        o = report.overall
+        console.print(
+            f"Overall: median actual/estimate {o.median_ratio:.2f} [{o.ratio_low:.2f}-{o.ratio_high:.2f}], "
+            f"overrun share {o.overrun_share:.0%}"
+        )
+    for dim, groups in report.by.items():
+        table = Table(title=f"by {dim}")
+        for col in ("group", "n", "median ratio", "90% interval", "IQR log", "overran", "est h", "act h"):
+            table.add_column(col, justify="left" if col == "group" else "right")
+        for g in groups:
+            table.add_row(
+                g.label, str(g.n), f"{g.median_ratio:.2f}", f"{g.ratio_low:.2f}-{g.ratio_high:.2f}",
+                f"{g.iqr_log_ratio:.2f}", f"{g.overrun_share:.0%}", f"{g.estimate_hours:.0f}", f"{g.actual_hours:.0f}",
+            )  # fmt: skip
+        console.print(table)
+
+
+@analyze_app.command("anomalies")
+def anomalies_command(
+    since: Annotated[str | None, typer.Option("--since", help="Entries on or after (ISO date).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Entries on or before (ISO date).")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only these kinds (repeatable).")] = None,
+    min_score: Annotated[float, typer.Option("--min-score", help="Hide flags scoring below this.")] = 0.35,
+    top: TopOpt = 30,
+    project: ProjectOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Suspicious time entries, each with a score and a reason."""
+    from tools.analytics.anomalies import AnomalyConfig, AnomalyKind, detect_anomalies, summarize_anomalies
+    from tools.analytics.frame import build_frame
+
+    try:
+        kinds = tuple(AnomalyKind(k) for k in kind) if kind else tuple(AnomalyKind)
+    except ValueError:
+        raise _fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
+    settings, workspace = _load(config, project, as_of)
+    frame = build_frame(workspace)
+    flags = detect_anomalies(
+        workspace,
+        calendar=_calendar(settings, workspace),
+        config=AnomalyConfig(min_score=min_score, kinds=kinds),
+        start=_parse_date(since, "--since"),
+        end=_parse_date(until, "--until"),
+        frame=frame,
+    )
+    summary = summarize_anomalies(flags, top=top, frame=frame)
+    if as_json:
+        return _emit_json(summary)
+    console = _console()
+    console.print(f"{summary.total} flags: " + ", ".join(f"{k} {v}" for k, v in summary.by_kind.items()))
+    table = Table(title="highest-scoring flags")
+    for col in ("score", "kind", "day", "who", "entry / task", "reason"):
+        table.add_column(col)
+    names = {p.gid: p.name for p in workspace.people}
+    for f in summary.top:
+        table.add_row(
+            f"{f.score:.2f}", f.kind.value, str(f.day or ""), names.get(f.person_gid or "", f.person_gid or ""),
+            f.entry_gid or f.task_gid or "", f.reason,
+        )  # fmt: skip
+    console.print(table)
+
+
+@analyze_app.command("capacity")
+def capacity_command(
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=52, help="Weeks ahead.")] = 6,
+    top: TopOpt = 10,
+    project: ProjectOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Per person per week: planned load vs capacity, over/under-allocation and burnout signals."""
+    from tools.analytics.capacity import capacity_report
+
+    settings, workspace = _load(config, project, as_of)
+    report = capacity_report(
+        workspace, config=settings.capacity, calendar=_calendar(settings, workspace), weeks=weeks, top=top
+    )
+    if as_json:
+        return _emit_json(report)
+    console = _console()
+    table = Table(title=f"capacity from {report.as_of} (utilisation; ! = over 110%)")
+    table.add_column("person")
+    table.add_column("cap h/wk", justify="right")
+    table.add_column("recent h/wk", justify="right")
+    for w in report.people[0].weeks if report.people else []:
+        table.add_column(w.week_start.strftime("%d %b"), justify="right")
+    table.add_column("burnout")
+    for p in report.people:
+        cells = []
+        for w in p.weeks:
+            if w.utilisation is None:
+                cells.append("off")
+            else:
+                mark = "!" if w.status == "over" else ""
+                cells.append(f"{w.utilisation:.0%}{mark}")
+        table.add_row(
+            p.name,
+            f"{p.weekly_capacity_hours:.0f}",
+            f"{p.recent_average_hours:.0f}",
+            *cells,
+            "yes" if p.burnout else "",
+        )
+    console.print(table)
+    if report.burnout:
+        console.print(f"[yellow]Sustained overload:[/yellow] {', '.join(report.burnout)}")
+
+
+@analyze_app.command("forecast")
+def forecast_command(
+    project: ProjectOpt = None,
+    simulations: Annotated[
+        int, typer.Option("--sims", min=100, max=100_000, help="Monte Carlo runs.")
+    ] = 4000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    top: TopOpt = 20,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Completion forecast per project: P50/P80/P95 finish dates, at-risk when P80 is past the due date."""
+    from tools.analytics.forecast import forecast_projects
+
+    settings, workspace = _load(config, project, as_of)
+    report = forecast_projects(
+        workspace,
+        project_gids=project or None,
+        simulations=simulations,
+        seed=seed,
+        config=settings.capacity,
+        calendar=_calendar(settings, workspace),
+        top=top,
+    )
+    if as_json:
+        return _emit_json(report)
+    table = Table(title=f"completion forecast from {report.as_of} ({report.simulations} simulations)")
+    for col in (
+        "project",
+        "open",
+        "remaining h (P50)",
+        "h/week",
+        "P50",
+        "P80",
+        "P95",
+        "due",
+        "on time",
+        "risk",
+    ):
+        table.add_column(col)
+    for f in report.projects:
+        table.add_row(
+            f.name, str(f.open_tasks), f"{f.remaining_p50_hours:.0f}", f"{f.throughput_hours_per_week:.0f}",
+            str(f.p50), str(f.p80), str(f.p95), str(f.due_on or "-"),
+            f"{f.p_on_time:.0%}" if f.p_on_time is not None else "-", "AT RISK" if f.at_risk else "",
+        )  # fmt: skip
+    _console().print(table)
+
+
+@analyze_app.command("billing")
+def billing_command(
+    period: Annotated[str, typer.Option("--period", help="2026-10, 2026, or 2026-10-01..2026-10-15.")],
+    client: Annotated[
+        list[str] | None, typer.Option("--client", help="Only these clients (repeatable).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv | md | json")] = "md",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the draft to this file.")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Draft billing lines for a period (billable hours by client and project). Nothing is sent."""
+    from tools.analytics.billing import billing_draft, parse_period, to_csv, to_json, to_markdown
+
+    if fmt not in ("csv", "md", "json"):
+        raise _fail(f"--format must be csv, md or json, got {fmt!r}")
+    try:
+        start, end = parse_period(period)
+    except ValueError as exc:
+        raise _fail(f"bad --period {period!r}: {exc}") from None
+    _, workspace = _load(config, project, None)
+    draft = billing_draft(workspace, start, end, clients=client)
+    if as_json:
+        fmt = "json"
+    text = {"csv": to_csv, "md": to_markdown, "json": to_json}[fmt](draft)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        Console(stderr=True).print(
+            f"wrote {out} ({len(draft.lines)} lines, {draft.total_minutes / 60:.2f} h). Draft only: nothing was sent."
+        )
+    else:
+        typer.echo(text, nl=False)
+
+
+@analyze_app.command("retro")
+def retro_command(
+    period: Annotated[
+        str | None, typer.Option("--period", help="Default: the previous calendar month.")
+    ] = None,
+    top: TopOpt = 10,
+    project: ProjectOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """A full retrospective for a period: variance, scope creep, overhead, anomalies, capacity, forecasts."""
+    from tools.analytics.billing import parse_period
+    from tools.analytics.retro import period_bounds, retrospective
+
+    settings, workspace = _load(config, project, as_of)
+    if period:
+        try:
+            start, end = parse_period(period)
+        except ValueError as exc:
+            raise _fail(f"bad --period {period!r}: {exc}") from None
+    else:
+        start, end = period_bounds(workspace.as_of)
+    report = retrospective(
+        workspace,
+        start,
+        end,
+        capacity_config=settings.capacity,
+        calendar=_calendar(settings, workspace),
+        top=top,
+    )
+    if as_json:
+        return _emit_json(report)
+    console = _console()
+    console.print(f"[bold]Retrospective {start} to {end}[/bold] (as of {report.as_of})")
+    console.print(
+        f"{report.tasks_completed} tasks completed, {report.tasks_created} created, "
+        f"{report.entries} entries, {report.hours_logged:.0f} h logged"
+    )
+    for line in report.highlights:
+        console.print(f"- {line}")
+    if report.scope_creep.projects:
+        table = Table(title="scope creep")
+        for col in ("project", "added tasks", "added h", "raised", "raised h", "creep %"):
+            table.add_column(col)
+        for p in report.scope_creep.projects:
+            table.add_row(
+                p.name, str(p.tasks_added), f"{p.added_estimate_hours:.0f}", str(p.estimates_raised),
+                f"{p.raised_hours:.0f}", f"{p.creep_pct:.0f}%" if p.creep_pct is not None else "-",
+            )  # fmt: skip
+        console.print(table)
+    if report.bias_trends:
+        table = Table(title="estimation bias trend (median actual/estimate per month)")
+        table.add_column("group")
+        table.add_column("months")
+        table.add_column("direction")
+        for t in report.bias_trends:
+            table.add_row(
+                f"{t.dimension}: {t.label}",
+                "  ".join(f"{p.month[2:]} {p.median_ratio:.2f}" for p in t.points),
+                t.direction,
+            )
+        console.print(table)

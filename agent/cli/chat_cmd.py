@@ -1,0 +1,281 @@
+"""`effort chat` (a streaming terminal REPL) and `effort ask "…" [--json]` (one answer).
+
+Both run the chat graph (agent/graph.py) with the LLM when OPENAI_API_KEY / OPENAI_BASE_URL is set and
+the offline router otherwise. Each session gets a new thread id, printed so that `effort approvals`
+can find a batch of proposals waiting on it. Nothing here writes to Asana: an approval interrupt is
+shown and left for `effort approvals` to decide.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from rich.console import Console
+
+from agent.cli import app
+from agent.config import ConfigError, Settings, load_settings
+from agent.context import AgentContext
+from tools.redact import Redactor
+
+GRAPH_TAG = "chat"
+
+
+@dataclass
+class Session:
+    """One chat session: compiled graph, run-time context, thread id and run metadata."""
+
+    graph: Any
+    ctx: AgentContext
+    thread_id: str
+    mode: str  # "llm" | "offline"
+    redactor: Redactor
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "configurable": {"thread_id": self.thread_id, "approver": self.ctx.settings.approver},
+            "metadata": {"effort_graph": GRAPH_TAG, "mode": self.mode, "prompt": _prompt_ref()},
+            "recursion_limit": 40,
+        }
+
+
+def _prompt_ref() -> str:
+    from agent.graph import SYSTEM_PROMPT
+    from prompts import load_prompt
+
+    return load_prompt(SYSTEM_PROMPT).ref
+
+
+def new_thread_id() -> str:
+    return f"chat-{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def open_session(
+    settings: Settings, *, offline: bool = False, thread_id: str | None = None, synthetic_tasks: int = 0
+) -> Iterator[Session]:
+    """Build the graph over the configured store (or a synthetic workspace) with its checkpointer."""
+    from agent.checkpoint import open_checkpointer
+    from agent.graph import build_chat_graph
+    from agent.llm import make_llm
+
+    with ExitStack() as stack:
+        checkpointer = stack.enter_context(open_checkpointer(settings))
+        if synthetic_tasks:
+            from tools.agent_tools.synthetic import synthetic_workspace
+
+            ctx = AgentContext.for_workspace(synthetic_workspace(synthetic_tasks), settings)
+        else:
+            ctx = AgentContext.from_settings(settings)
+        use_llm = settings.llm_configured and not offline
+        llm = make_llm(settings, streaming=True) if use_llm else None
+        graph = build_chat_graph(llm, checkpointer)
+        yield Session(
+            graph=graph,
+            ctx=ctx,
+            thread_id=thread_id or new_thread_id(),
+            mode="llm" if use_llm else "offline",
+            redactor=Redactor(settings.secrets()),
+        )
+
+
+@dataclass
+class TurnResult:
+    answer: str
+    tool_calls: list[dict[str, Any]]
+    tool_outputs: list[dict[str, Any]]
+    proposals: list[dict[str, Any]]
+    interrupt: list[Any] | None
+
+
+def run_turn(session: Session, question: str, *, on_token: Any = None, on_tool: Any = None) -> TurnResult:
+    """Stream one user turn through the graph; ``on_token(text)`` gets answer tokens as they arrive,
+    ``on_tool(name)`` each tool that ran. Returns the final answer and what happened on the way."""
+    from agent.approval import pending_proposals
+    from tools.agent_tools.budget import count_tokens
+
+    streamed: list[str] = []
+    tool_calls: list[dict[str, Any]] = []
+    tool_outputs: list[dict[str, Any]] = []
+    interrupt: list[Any] | None = None
+    answer = ""
+    stream = session.graph.stream(
+        {"messages": [HumanMessage(question)], "run_id": session.thread_id},
+        session.config(),
+        context=session.ctx,
+        stream_mode=["messages", "updates"],
+    )
+    for mode, chunk in stream:
+        if mode == "messages":
+            message, meta = chunk
+            if meta.get("langgraph_node") == "agent" and isinstance(message, AIMessageChunk | AIMessage):
+                text = message.content if isinstance(message.content, str) else ""
+                if text and on_token is not None:
+                    on_token(text)
+                if text:
+                    streamed.append(text)
+            continue
+        for node, update in chunk.items():
+            if node == "__interrupt__":
+                interrupt = [i.value for i in update]
+                continue
+            for m in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                if isinstance(m, AIMessage) and m.tool_calls:
+                    tool_calls += [{"name": c["name"], "args": c["args"]} for c in m.tool_calls]
+                    streamed.clear()  # text before tool calls is not the answer
+                elif isinstance(m, AIMessage) and not m.tool_calls:
+                    answer = m.content if isinstance(m.content, str) else str(m.content)
+                elif isinstance(m, ToolMessage):
+                    content = m.content if isinstance(m.content, str) else str(m.content)
+                    tool_outputs.append({"name": m.name, "tokens": count_tokens(content), "status": m.status})
+                    if on_tool is not None:
+                        on_tool(m.name or "?")
+    state = session.graph.get_state(session.config()).values
+    proposals = [
+        {
+            "id": p.id,
+            "kind": p.kind.value,
+            "target_gid": p.target_gid,
+            "field_name": p.field_name,
+            "value": p.value,
+            "description": p.description,
+        }
+        for p in pending_proposals(state)
+    ]
+    return TurnResult(
+        answer=answer or "".join(streamed),
+        tool_calls=tool_calls,
+        tool_outputs=tool_outputs,
+        proposals=proposals,
+        interrupt=interrupt,
+    )
+
+
+def _interrupt_text(session: Session, items: list[Any]) -> str:
+    lines = [
+        f"Approval needed: {sum(len(v) if isinstance(v, list) else 1 for v in items)} proposal(s) are waiting."
+    ]
+    for value in items:
+        for item in value if isinstance(value, list) else [value]:
+            action = (
+                item.get("action_request", {}).get("action", "?") if isinstance(item, dict) else str(item)
+            )
+            lines.append(f"  - {action}")
+    lines.append(
+        f"Nothing is written until approved. Decide with: effort approvals  (thread {session.thread_id})"
+    )
+    return "\n".join(lines)
+
+
+def _load(config_file: Any) -> Settings:
+    try:
+        return load_settings(config_file)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(session_redactor: Redactor, exc: Exception) -> None:
+    typer.echo(f"error: {session_redactor(f'{type(exc).__name__}: {exc}')}", err=True)
+
+
+@app.command("ask")
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the offline router even if an LLM is set.")
+    ] = False,
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="TOML config file.")] = None,
+    synthetic_tasks: Annotated[int, typer.Option("--synthetic-tasks", hidden=True)] = 0,
+) -> None:
+    """Answer one question about the team's effort (with tool calls, links and any proposals)."""
+    from pathlib import Path
+
+    settings = _load(Path(config) if config else None)
+    redactor = Redactor(settings.secrets())
+    try:
+        with open_session(
+            settings, offline=offline, thread_id=thread, synthetic_tasks=synthetic_tasks
+        ) as session:
+            result = run_turn(session, question)
+            if as_json:
+                out = {
+                    "answer": result.answer,
+                    "thread_id": session.thread_id,
+                    "mode": session.mode,
+                    "prompt": _prompt_ref(),
+                    "tool_calls": result.tool_calls,
+                    "tool_outputs": result.tool_outputs,
+                    "tool_output_tokens": sum(o["tokens"] for o in result.tool_outputs),
+                    "proposals": result.proposals,
+                    "awaiting_approval": result.interrupt is not None,
+                }
+                typer.echo(redactor(json.dumps(out, default=str, ensure_ascii=False)))
+                return
+            typer.echo(redactor(result.answer))
+            if result.interrupt:
+                typer.echo(_interrupt_text(session, result.interrupt))
+            typer.echo(f"thread: {session.thread_id}", err=True)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a clear one-line error, never a traceback holding secrets
+        _fail(redactor, exc)
+        raise typer.Exit(1) from None
+
+
+@app.command("chat")
+def chat(
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the offline router even if an LLM is set.")
+    ] = False,
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="TOML config file.")] = None,
+    synthetic_tasks: Annotated[int, typer.Option("--synthetic-tasks", hidden=True)] = 0,
+) -> None:
+    """Chat in the terminal: answers stream as they are written; tools and proposals are shown."""
+    from pathlib import Path
+
+    settings = _load(Path(config) if config else None)
+    console = Console(highlight=False)
+    redactor = Redactor(settings.secrets())
+    try:
+        with open_session(
+            settings, offline=offline, thread_id=thread, synthetic_tasks=synthetic_tasks
+        ) as session:
+            console.print(f"[bold]Effort Copilot[/bold] ({session.mode}) thread: {session.thread_id}")
+            console.print("Ask about estimates, capacity, forecasts, billing. Empty line or 'exit' quits.")
+            while True:
+                try:
+                    question = input("you> ").strip()
+                except EOFError:
+                    break
+                if not question or question.lower() in {"exit", "quit", ":q"}:
+                    break
+                sys.stdout.write("copilot> ")
+                try:
+                    result = run_turn(
+                        session,
+                        question,
+                        on_token=lambda t: (sys.stdout.write(redactor(t)), sys.stdout.flush()),
+                        on_tool=lambda name: console.print(f"\n  [dim]· ran {name}[/dim]"),
+                    )
+                except Exception as exc:  # one bad turn does not end the session
+                    _fail(redactor, exc)
+                    continue
+                sys.stdout.write("\n")
+                if result.interrupt:
+                    console.print(_interrupt_text(session, result.interrupt))
+                    break  # the thread waits for a decision; a new question would need a new thread
+            console.print(f"thread: {session.thread_id}")
+    except Exception as exc:
+        _fail(redactor, exc)
+        raise typer.Exit(1) from None

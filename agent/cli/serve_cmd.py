@@ -1,0 +1,121 @@
+"""`effort serve` (schedules + webhooks + health) and `effort webhooks register|list`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agent.cli import app
+
+webhooks_app = typer.Typer(help="Asana webhooks that feed `effort serve`.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default: effort.toml)")]
+
+
+def _settings(config: Path | None):  # type: ignore[no-untyped-def]
+    from agent.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port (0 = any free port)")] = 8088,
+    config: ConfigOpt = None,
+    schedules: Annotated[bool, typer.Option("--schedules/--no-schedules", help="run the cron jobs")] = True,
+) -> None:
+    """Run the scheduler (sync, weekly summary, monthly retro), the webhook receiver and /healthz."""
+    import uvicorn
+
+    from agent.serve.app import create_app
+    from agent.serve.scheduler import ScheduleError, parse_schedules
+    from agent.serve.wiring import build_deps, report_job
+    from tools.redact import install_redaction
+
+    settings = _settings(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction(settings.secrets())
+    try:
+        parse_schedules(settings.schedules)
+    except ScheduleError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    # The retro graph's scheduled runs (which also propose the "Retro Insights" post) when it offers
+    # them; otherwise read-only report files under <data_dir>/reports.
+    summary: Callable[[], Any] = report_job(settings, "summary")
+    retro: Callable[[], Any] = report_job(settings, "retro")
+    try:
+        from agent.retro import scheduled_retro, scheduled_summary  # type: ignore[attr-defined,unused-ignore]
+
+        summary = lambda: scheduled_summary(settings)  # noqa: E731
+        retro = lambda: scheduled_retro(settings)  # noqa: E731
+    except ImportError:
+        pass
+    try:
+        deps = build_deps(settings, summary=summary, retro=retro)
+    except Exception as exc:
+        typer.echo(f"error: cannot start: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    application = create_app(settings, deps, start_scheduler=schedules)
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+
+
+@webhooks_app.command("register")
+def register(
+    target: Annotated[
+        str, typer.Option("--target", help="public URL of the receiver, e.g. https://host/webhooks/asana")
+    ],
+    project: Annotated[
+        list[str] | None, typer.Option("--project", help="project gid (repeatable; default: scope)")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create one Asana webhook per project in scope, pointed at TARGET/<project gid>.
+
+    `effort serve` must already be running at TARGET: Asana's handshake arrives during the create call.
+    """
+    from agent.serve.register import register_webhooks
+    from agent.serve.store import ServeStore
+    from tools.gateway import AsanaGateway, GatewayError
+
+    if not target.lower().startswith(("https://", "http://")):
+        typer.echo("error: --target must be an http(s) URL", err=True)
+        raise typer.Exit(2)
+    settings = _settings(config)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        with AsanaGateway.from_settings(settings) as gateway:
+            projects = list(project or settings.scope.projects)
+            if not projects:
+                workspace = settings.workspace or gateway.workspaces()[0].gid
+                projects = [p.gid for p in gateway.projects(workspace)]
+            store = ServeStore.for_settings(settings)
+            results = register_webhooks(gateway, store, projects, target)
+    except GatewayError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for r in results:
+        status = f"webhook {r.webhook_gid}" if r.webhook_gid else f"FAILED: {r.error}"
+        typer.echo(f"{r.resource_gid} -> {r.target}: {status}")
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+@webhooks_app.command("list")
+def list_hooks(config: ConfigOpt = None) -> None:
+    """Webhooks this server holds secrets for (secrets are never printed)."""
+    from agent.serve.store import ServeStore
+
+    settings = _settings(config)
+    for hook in ServeStore.for_settings(settings).hooks():
+        typer.echo(f"{hook['hook_key']}\twebhook={hook['webhook_gid'] or '?'}\tsince={hook['created_at']}")

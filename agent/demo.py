@@ -1,0 +1,209 @@
+"""`make demo`: the whole product in about two minutes, with no Asana account and no LLM key.
+
+Starts the built-in sandbox with a generated workspace, syncs it through the official SDK, runs a
+retrospective, prints what a project lead would look at first, writes the HTML report, shows the
+pending approval batch, approves part of it non-interactively, and shows the write-back and the audit
+log. Everything lives under ``--dir`` (default ``.effort/demo``), recreated on each run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from agent.config import Settings, load_settings
+from agent.runs import RunOutcome, parse_period, run_report
+from tools.analytics.retro import RetroReport
+
+DEMO_SEED = 7
+DEMO_TASKS = 400
+APPROVE_FIELD_TASKS = 2  # the demo approves the AI estimates of this many tasks, plus the summary task
+
+
+def run_demo(directory: Path, *, seed: int = DEMO_SEED, tasks: int = DEMO_TASKS, console: Console | None = None) -> int:
+    """Run the demo end to end; returns a process exit code."""
+    from agent.cli.sync_cmd import print_sync_summary, sync_with_progress
+    from sandbox import Sandbox
+    from sandbox.generator import DEFAULT_AS_OF
+    from tools.redact import install_redaction
+
+    console = console or Console()
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    console.print(Panel.fit(
+        "[bold]Effort Copilot[/bold] — plan from your team's own time-tracking history\n"
+        "This demo runs against the built-in Asana-compatible sandbox: no account, no LLM key, no network.",
+        border_style="cyan",
+    ))
+    with Sandbox.start(seed=seed, tasks=tasks) as sb:
+        settings = _demo_settings(sb.base_url, sb.token, directory)
+        install_redaction(settings.secrets())
+        console.rule("[bold cyan]1. Sandbox")
+        console.print(f"Generated workspace: {tasks} tasks, seed {seed}, as of {DEFAULT_AS_OF} at {sb.base_url}")
+
+        console.rule("[bold cyan]2. Sync through the official asana SDK")
+        summary = sync_with_progress(settings, console, full=True)
+        print_sync_summary(summary, console)
+
+        console.rule("[bold cyan]3. Retrospective")
+        as_of = datetime.combine(DEFAULT_AS_OF, time(18, 0), UTC)
+        period = parse_period("last-month", "retro", DEFAULT_AS_OF)
+        outcome = run_report(settings, "retro", period, as_of=as_of)
+        report = RetroReport.model_validate(outcome.values["analysis"])
+        _print_findings(console, outcome, report)
+
+        console.rule("[bold cyan]4. The approval batch")
+        if not outcome.pending:
+            console.print("[yellow]The retrospective proposed nothing.[/yellow]")
+            return 0
+        _print_batch(console, outcome)
+        approved = _approve_part(settings, outcome, console)
+
+        console.rule("[bold cyan]5. Write-back and audit log")
+        _print_audit(settings, outcome.run_id, console)
+        console.print(
+            f"Sandbox received {sb.write_count(succeeded=True)} successful write calls, "
+            f"all of them for the {approved} approved items (the rest were rejected and not written)."
+        )
+    _print_next_steps(console, outcome)
+    return 0
+
+
+def _demo_settings(base_url: str, token: str, directory: Path) -> Settings:
+    return load_settings(
+        asana_base_url=base_url,
+        asana_access_token=token,
+        database_url=f"sqlite:///{directory / 'effort.db'}",
+        chroma_path=directory / "chroma",
+        data_dir=directory,
+        phase="suggest",
+        approver="demo-lead",
+        openai_api_key=None,
+        openai_base_url=None,
+    )
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for col in columns:
+        table.add_column(col)
+    return table
+
+
+def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) -> None:
+    start, end = outcome.period
+    console.print(f"Period {start} – {end}: {report.tasks_completed} tasks completed, "
+                  f"{report.hours_logged} hours logged.")
+    for line in report.highlights:
+        console.print(f"  • {line}")
+
+    bias = _table("Top estimation biases (median actual / estimate)", "group", "ratio", "overran", "n")
+    groups = [g for dim in ("project_type", "assignee") for g in report.variance.by.get(dim, [])]
+    groups.sort(key=lambda g: -abs(g.median_ratio - 1))
+    for g in groups[:6]:
+        bias.add_row(g.label, f"{g.median_ratio:.2f}x", f"{g.overrun_share:.0%}", str(g.n))
+    console.print(bias)
+
+    if report.forecasts is not None:
+        risk = _table("Completion forecasts", "project", "due", "P50", "P80", "P95", "at risk")
+        for p in report.forecasts.projects[:6]:
+            risk.add_row(p.name, str(p.due_on or "—"), str(p.p50 or "—"), str(p.p80 or "—"),
+                         str(p.p95 or "—"), "[red]yes[/red]" if p.at_risk else "no")
+        console.print(risk)
+
+    if report.capacity is not None:
+        over = _table("People over capacity (next weeks)", "person", "weeks over 110%", "peak load", "burnout")
+        for person in report.capacity.people:
+            loads = [w.utilisation for w in person.weeks if w.utilisation is not None]
+            over_weeks = sum(1 for u in loads if u > 1.1)
+            if over_weeks:
+                over.add_row(person.name, str(over_weeks), f"{max(loads):.0%}",
+                             "[red]yes[/red]" if person.burnout else "no")
+        console.print(over)
+
+    flags = _table("Flagged time entries", "kind", "score", "reason")
+    for f in report.anomalies.top[:6]:
+        flags.add_row(str(f.kind), f"{f.score:.2f}", f.reason)
+    console.print(flags)
+
+    sugg = _table("Suggested estimates for open tasks", "task", "human", "AI", "P10–P90", "confidence")
+    for s in outcome.values.get("suggestions", [])[:6]:
+        human = "—" if s["human_estimate_hours"] is None else f"{s['human_estimate_hours']:g} h"
+        sugg.add_row(s["task_name"][:48], human, f"{s['estimate_hours']:g} h",
+                     f"{s['p10_hours']:g}–{s['p90_hours']:g} h", f"{s['confidence']:.0%}")
+    console.print(sugg)
+    for path in outcome.report_paths:
+        console.print(f"Report written: [link=file://{Path(path).resolve()}]{path}[/link]")
+
+
+def _print_batch(console: Console, outcome: RunOutcome) -> None:
+    batch = _table(f"Pending approval on thread {outcome.thread_id}", "#", "action", "description")
+    for i, p in enumerate(outcome.pending, 1):
+        batch.add_row(str(i), p.kind.value, p.description[:90])
+    console.print(batch)
+    console.print("Nothing has been written to Asana yet: the graph is paused at the approval node.")
+
+
+def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> int:
+    """Approve the first tasks' AI estimates and the summary task; reject the rest (as a lead might)."""
+    from agent.approvals_service import decisions_for, get_pending, resume
+    from agent.checkpoint import open_checkpointer
+    from agent.writer import writer_from_settings
+    from tools.proposals import ProposalKind
+
+    targets: list[str] = []
+    chosen: list[str] = []
+    for p in outcome.pending:
+        if p.kind is ProposalKind.SET_FIELD and p.field_name and p.field_name.startswith("AI Estimate"):
+            if p.target_gid not in targets and len(targets) >= APPROVE_FIELD_TASKS:
+                continue
+            if p.target_gid not in targets:
+                targets.append(p.target_gid)
+            chosen.append(p.id)
+        elif p.kind is ProposalKind.SUMMARY_TASK:
+            chosen.append(p.id)
+    console.print(f"The lead approves {len(chosen)} of {len(outcome.pending)} items "
+                  f"(`effort approvals approve {outcome.thread_id} --items …`) and rejects the rest.")
+    with open_checkpointer(settings) as saver:
+        pending = get_pending(saver, outcome.thread_id)
+        decisions = decisions_for(pending, "approve", approver=settings.approver, items=chosen, via="demo")
+        writer = writer_from_settings(settings)
+        try:
+            resume(saver, pending, decisions, writer=writer, settings=settings, approver=settings.approver)
+        finally:
+            writer.gateway.close()
+    return len(chosen)
+
+
+def _print_audit(settings: Settings, run_id: str, console: Console) -> None:
+    from agent.audit import AuditLog
+    from tools.store import Store
+
+    audit = AuditLog(Store.open(settings.database_url).engine)
+    table = _table(f"Audit log for run {run_id}", "time", "status", "target", "before → after")
+    for entry in audit.entries(run_id=run_id)[-14:]:
+        change = ""
+        if entry.before is not None or entry.after is not None:
+            change = f"{entry.before!s} → {entry.after!s}"
+        table.add_row(f"{entry.ts:%H:%M:%S}", str(entry.status), str(entry.target_gid or ""), change[:60])
+    console.print(table)
+
+
+def _print_next_steps(console: Console, outcome: RunOutcome) -> None:
+    console.print(Panel(
+        "\n".join([
+            "[bold]Try next[/bold] (in another terminal: `effort sandbox serve --port 8765`, then export the",
+            "printed URL and token as EFFORT_ASANA_BASE_URL and ASANA_ACCESS_TOKEN, and `effort sync`):",
+            "  effort chat                          ask about your team's effort (offline mode without an LLM)",
+            '  effort ask "who is over capacity?"   one answer, --json for machines',
+            "  effort approvals list                decide pending batches; effort rollback RUN_ID undoes a run",
+            "  effort bench estimation --tasks history.csv --predictions out.csv",
+            f"  open {outcome.report_paths[-1] if outcome.report_paths else 'the HTML report'}",
+        ]),
+        border_style="green",
+    ))

@@ -1,0 +1,243 @@
+"""Real dependencies for `effort serve`: gateway, store, sync, analytics, approval gate, Slack.
+
+Everything here is the production implementation of `ServeDeps`; tests replace it piece by piece.
+Imports of the heavier parts happen inside the functions so that the server module itself stays light
+and a missing optional part gives a clear error at the moment it is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.approval import GRAPH_KIND, build_approval_graph
+from agent.checkpoint import open_checkpointer, thread_id_for
+from agent.config import Settings
+from agent.serve.alerts import SlackNotifier
+from agent.serve.deps import CapacityAlert, Finding, ServeDeps
+from tools.proposals import Proposal
+
+log = logging.getLogger("effort.serve.wiring")
+
+
+class GateProposer:
+    """Sends proposals to a deterministic approval thread (`thread_id_for(kind, scope, period)`).
+
+    The thread stops at the approval interrupt; people decide with `effort approvals`, an Agent Inbox,
+    or an Asana approval subtask. Proposing what is already pending on that thread is a no-op.
+    """
+
+    def __init__(self, checkpointer: BaseCheckpointSaver[Any]) -> None:
+        self.graph = build_approval_graph(checkpointer)
+        self._lock = threading.Lock()
+
+    def __call__(self, proposals: Sequence[Proposal], *, kind: str, scope: str, period: str) -> str:
+        thread_id = thread_id_for(kind, scope, period)
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread_id},
+            "metadata": {"effort_graph": GRAPH_KIND},
+        }
+        with self._lock:
+            state = self.graph.get_state(cast(Any, config))
+            known = {p.id for p in (state.values or {}).get("proposals", [])}
+            if state.next and all(p.id in known for p in proposals):
+                return thread_id
+            self.graph.invoke(
+                cast(Any, {"proposals": list(proposals), "run_id": thread_id}), cast(Any, config)
+            )
+        return thread_id
+
+
+def findings_for_task(workspace: Any, task_gid: str, *, settings: Settings) -> list[Finding]:
+    """Anomaly flags touching one task, from `tools.analytics.anomalies` over a workspace snapshot."""
+    from tools.analytics.anomalies import detect_anomalies
+
+    calendar = None
+    with contextlib.suppress(ImportError, AttributeError, TypeError):
+        from tools.analytics.calendar import build_calendar
+
+        calendar = build_calendar(settings.capacity, workspace.people)
+    tasks = {t.gid: t for t in workspace.tasks}
+    task = tasks.get(task_gid)
+    flags = detect_anomalies(workspace, calendar=calendar)
+    return [
+        Finding(
+            task_gid=task_gid,
+            score=f.score,
+            reason=f.reason,
+            kind=str(f.kind),
+            project_gid=task.project_gid if task else None,
+            entry_gid=f.entry_gid,
+            task_name=task.name if task else None,
+        )
+        for f in flags
+        if f.task_gid == task_gid
+    ]
+
+
+def capacity_alerts_from(workspace: Any, settings: Settings) -> list[CapacityAlert]:
+    """Over-capacity person-weeks from `tools.analytics.capacity`, each aimed at that person's most
+    urgent open task (where the proposed comment goes)."""
+    from tools.analytics.capacity import capacity_report
+
+    report = capacity_report(workspace, config=settings.capacity)
+    open_by_person: dict[str, list[Any]] = {}
+    for task in workspace.tasks:
+        if not task.completed and task.assignee_gid:
+            open_by_person.setdefault(task.assignee_gid, []).append(task)
+    alerts: list[CapacityAlert] = []
+    for person in report.people:
+        tasks = sorted(open_by_person.get(person.person_gid, []), key=lambda t: (t.due_on or date.max, t.gid))
+        target = tasks[0] if tasks else None
+        for week in person.weeks:
+            if week.status != "over":
+                continue
+            alerts.append(
+                CapacityAlert(
+                    person_gid=person.person_gid,
+                    person_name=person.name,
+                    week_start=week.week_start,
+                    planned_hours=week.load_hours,
+                    capacity_hours=week.capacity_hours,
+                    task_gid=target.gid if target else None,
+                    project_gid=target.project_gid if target else None,
+                )
+            )
+    return alerts
+
+
+def build_deps(
+    settings: Settings,
+    *,
+    summary: Callable[[], Any] | None = None,
+    retro: Callable[[], Any] | None = None,
+) -> ServeDeps:
+    """The production `ServeDeps` over the configured Asana, store and checkpointer."""
+    from tools.gateway import AsanaGateway
+    from tools.store import Store
+    from tools.sync.engine import sync_workspace
+
+    gateway = AsanaGateway.from_settings(settings)
+    store = Store.open(settings.database_url)
+    stack = contextlib.ExitStack()
+    checkpointer = stack.enter_context(open_checkpointer(settings))
+    sync_lock = threading.Lock()  # the nightly sync and webhook reactions never sync at the same time
+
+    def sync(full: bool = False) -> Any:
+        with sync_lock:
+            return sync_workspace(gateway, store, settings, full=full)
+
+    def check_task(task_gid: str) -> list[Finding]:
+        sync()  # incremental: the events since the last token, i.e. this change (and any neighbours)
+        task = store.task(task_gid)
+        if task is None:
+            return []
+        as_of = datetime.now(UTC)
+        workspace = store.workspace(
+            project_gids=[task.project_gid] if task.project_gid else None, as_of=as_of
+        )
+        return findings_for_task(workspace, task_gid, settings=settings)
+
+    def resolve_entry_task(entry_gid: str) -> str | None:
+        entry = gateway.time_entry(entry_gid)
+        task = getattr(entry, "task", None)
+        return str(getattr(task, "gid", None) or "") or None
+
+    def on_task_completed(task_gid: str) -> bool:
+        from agent.approvals_service import poll_asana
+        from agent.writer import writer_from_settings
+
+        raw = gateway.get_task_raw(task_gid, "notes,completed")
+        if "[effort-approval:" not in str(raw.get("notes") or ""):
+            return False
+        writer = writer_from_settings(settings, store=store, gateway=gateway)
+        report = poll_asana(checkpointer, writer=writer, settings=settings)
+        return any(v.startswith("resumed") for v in report.values())
+
+    def capacity_overloads() -> list[CapacityAlert]:
+        workspace = store.workspace(as_of=datetime.now(UTC))
+        return capacity_alerts_from(workspace, settings)
+
+    def close() -> None:
+        stack.close()
+        gateway.close()
+        store.close()
+
+    jobs: dict[str, Callable[[], Any]] = {"sync": lambda: _summary_of(sync())}
+    if summary is not None:
+        jobs["summary"] = summary
+    if retro is not None:
+        jobs["retro"] = retro
+    notify = (
+        SlackNotifier(settings.slack_webhook_url.get_secret_value()) if settings.slack_webhook_url else None
+    )
+    return ServeDeps(
+        propose=GateProposer(checkpointer),
+        check_task=check_task,
+        resolve_entry_task=resolve_entry_task,
+        on_task_completed=on_task_completed,
+        capacity_overloads=capacity_overloads,
+        notify=notify,
+        jobs=jobs,
+        actual_field_names=tuple(settings.fields.actual),
+        close=close,
+    )
+
+
+def _summary_of(result: Any) -> str:
+    dump = getattr(result, "model_dump", None)
+    return str(dump(mode="json") if callable(dump) else result)[:300]
+
+
+def report_job(
+    settings: Settings, kind: str, *, clock: Callable[[], datetime] | None = None
+) -> Callable[[], str]:
+    """A scheduled report (``summary``: last week, ``retro``: last month) written as Markdown + HTML
+    under ``<data_dir>/reports/``. Read-only: posting to Asana is the retro graph's job, via approval."""
+
+    def run() -> str:
+        from agent.reports import ReportData, write_report
+        from tools.analytics.retro import retrospective
+        from tools.store import Store
+
+        now = (clock or (lambda: datetime.now(UTC)))()
+        start, end = report_period(kind, now)
+        store = Store.open(settings.database_url)
+        try:
+            workspace = store.workspace(project_gids=settings.scope.projects or None, as_of=now)
+            retro = retrospective(workspace, start, end, capacity_config=settings.capacity)
+        finally:
+            store.close()
+        label = "Weekly summary" if kind == "summary" else "Monthly retrospective"
+        scope = (
+            f"projects: {', '.join(settings.scope.projects)}"
+            if settings.scope.projects
+            else "all projects in scope"
+        )
+        data = ReportData.from_retro(
+            retro, workspace=workspace, title=f"{label} {start.isoformat()} – {end.isoformat()}", scope=scope
+        )
+        md_path, html_path = write_report(
+            data, Path(settings.data_dir) / "reports", stem=f"{kind}-{start.isoformat()}"
+        )
+        return f"wrote {md_path.name} and {html_path.name}"
+
+    return run
+
+
+def report_period(kind: str, now: datetime) -> tuple[date, date]:
+    """The period a scheduled report covers: the previous ISO week (summary) or calendar month (retro)."""
+    today = now.date()
+    if kind == "summary":
+        start = today - timedelta(days=today.weekday() + 7)
+        return start, start + timedelta(days=6)
+    first = today.replace(day=1)
+    end = first - timedelta(days=1)
+    return end.replace(day=1), end

@@ -1,0 +1,1 @@
+"""Dataset adapters for the estimation benchmark (TASKS.csv writers and readers)."""

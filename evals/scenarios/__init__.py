@@ -1,0 +1,1 @@
+"""The chat eval dataset: scenarios over a fixed generated workspace, with facts computed at build time."""

@@ -1,0 +1,63 @@
+"""Adversarial: malformed configuration files give a ConfigError naming the problem, never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import ConfigError, Phase, load_settings
+
+BAD_TOML: list[tuple[str, bytes, str]] = [
+    ("syntax-error", b"phase = \n", "not valid TOML"),
+    ("duplicate-key", b'phase = "insight"\nphase = "suggest"\n', "not valid TOML"),
+    ("unclosed-table", b"[scope\nprojects = []\n", "not valid TOML"),
+    ("phase-number", b"phase = 3\n", "phase"),
+    ("phase-unknown", b'phase = "autopilot"\n', "phase"),
+    ("scope-not-list", b'[scope]\nprojects = "Website"\n', "scope.projects"),
+    ("scope-not-table", b"scope = 5\n", "scope"),
+    ("hours-text", b'[capacity]\nhours_per_week = "forty"\n', "hours_per_week"),
+    ("hours-nan", b"[capacity]\nhours_per_week = nan\n", "hours_per_week"),
+    ("hours-inf", b"[capacity]\nhours_per_week = inf\n", "hours_per_week"),
+    ("hours-negative", b"[capacity]\nhours_per_week = -5\n", "hours_per_week"),
+    ("hours-huge", b"[capacity]\nhours_per_week = 1e308\n", "hours_per_week"),
+    ("person-hours-nan", b'[capacity.per_person]\nAna = nan\n', "per_person"),
+    ("time-off-bad-date", b'[capacity]\ntime_off = [{person="a", start="soon", end="2026-01-01"}]\n', "time_off"),
+    ("weekend-days-text", b'[capacity]\nweekend_days = ["sat"]\n', "weekend_days"),
+    ("database-url-number", b"database_url = 5\n", "database_url"),
+    ("binary-garbage", b"\xff\xfe\x00\x01garbage", "UTF-8"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), [(t, n) for _, t, n in BAD_TOML], ids=[i for i, _, _ in BAD_TOML])
+def test_malformed_config_is_a_config_error(tmp_path: Path, text: bytes, needle: str) -> None:
+    path = tmp_path / "effort.toml"
+    path.write_bytes(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert needle in message
+    assert str(path) in message  # the message says which file
+
+
+def test_missing_and_directory_config_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(tmp_path)
+
+
+def test_secret_in_bad_config_is_not_echoed(tmp_path: Path) -> None:
+    """A validation error on a secret-bearing file must not print the secret back."""
+    path = tmp_path / "effort.toml"
+    path.write_text('ASANA_ACCESS_TOKEN = "2/1234/zz-fake-secret-token"\nphase = "nope"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "zz-fake-secret-token" not in str(info.value)
+
+
+def test_valid_config_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "effort.toml"
+    path.write_text('phase = "insight"\n[capacity]\nhours_per_week = 32\n', encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.phase is Phase.INSIGHT and settings.capacity.hours_per_week == 32

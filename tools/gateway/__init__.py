@@ -1,0 +1,73 @@
+"""The gateway: the one typed client over the official ``asana`` SDK v5 (real Asana or the sandbox).
+
+Public API (stable; other parts depend on it)::
+
+    from tools.gateway import AsanaGateway, RetryPolicy, WriteGrant, GatewayError, ...
+    gw = AsanaGateway.from_settings(settings)          # base URL = Settings.asana_base_url
+    gw = AsanaGateway(base_url, token, max_concurrency=8, retry=RetryPolicy(), requests_per_minute=None)
+    with gw: ...                                        # closes the thread pool / connections
+
+    # typed reads (tools.gateway.models)
+    gw.me() -> User;  gw.workspaces();  gw.users(ws);  gw.projects(ws);  gw.project(gid)
+    gw.portfolios(ws);  gw.sections(project);  gw.tags(ws);  gw.task(gid);  gw.tasks_for_project(p)
+    gw.subtasks(gid);  gw.custom_field_settings(p);  gw.custom_fields(ws);  gw.custom_field(gid)
+    gw.time_entries_for_task(gid);  gw.time_entry(gid);  gw.stories(gid);  gw.attachments(gid)
+    # raw dict iterators (sync uses these): iter_users, iter_projects, iter_tasks_for_project, iter_tasks,
+    #   iter_time_entries_for_task, iter_time_entries, iter_stories, iter_custom_field_settings, ...
+    gw.events(resource_gid, sync) -> (events, next_sync, has_more)   # raises SyncTokenExpired(new_token)
+    gw.workspace_events(ws, sync);  gw.search_tasks(ws, params) -> one page
+    gw.map(fn, items)  # run fn over items on the pool (<= max_concurrency in flight)
+    gw.stats           # GatewayStats: requests by "METHOD /path", retries, rate_limited, peak_in_flight
+    gw.stats.snapshot() -> dict
+
+    # writes (tools.gateway.writes): each needs a WriteGrant(approval_id, run_id, proposal_id),
+    # constructed only by agent/writer.py
+    gw.update_task_custom_fields(grant, task_gid, {field_gid: value}) -> models.Task   # PUT
+    gw.create_comment(grant, task_gid, text=... | html_text=...) -> models.Story        # POST
+    gw.create_subtask(grant, parent_gid, {"name": ..., ...}) -> models.Task              # POST
+    gw.create_task(grant, {"name": ..., "projects": [...]}) -> models.Task               # POST
+    gw.delete_task(grant, task_gid)                                                       # DELETE
+    gw.create_custom_field(grant, workspace_gid, {"name":..., "resource_subtype":"number"}) # POST
+    gw.add_custom_field_to_project(grant, project_gid, field_gid)                         # POST
+
+Errors (tools.gateway.errors), all ``GatewayError``; messages never contain the token:
+``AuthError`` (401/403), ``NotFoundError``, ``BadRequestError`` / ``PaymentRequiredError`` (402),
+``SyncTokenExpired`` (412, ``.new_token``), ``RateLimitedError`` (429 after retries), ``ServerError``,
+``ConnectionFailed``, ``TransientWriteError`` (POST hit 5xx/dropped: may have applied; check, then retry).
+Retries: 429 honours Retry-After on every method; 5xx/dropped back off (jittered, bounded) only for
+GET/PUT/DELETE; the SDK's own urllib3 retries are off.
+"""
+
+from tools.gateway.client import AsanaGateway, GatewayStats, RetryPolicy
+from tools.gateway.errors import (
+    AuthError,
+    BadRequestError,
+    ConnectionFailed,
+    GatewayError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitedError,
+    ServerError,
+    SyncTokenExpired,
+    TransientError,
+    TransientWriteError,
+)
+from tools.gateway.writes import WriteGrant
+
+__all__ = [
+    "AsanaGateway",
+    "AuthError",
+    "BadRequestError",
+    "ConnectionFailed",
+    "GatewayError",
+    "GatewayStats",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "ServerError",
+    "SyncTokenExpired",
+    "TransientError",
+    "TransientWriteError",
+    "WriteGrant",
+]

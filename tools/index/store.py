@@ -1,0 +1,269 @@
+"""The similar-task index: a Chroma collection of tasks, embedded offline, queried by text or task.
+
+Embedded ``chromadb.PersistentClient`` at ``settings.chroma_path`` by default; ``chromadb.HttpClient``
+when ``EFFORT_CHROMA_URL`` is set. Documents are title + description + project type + section + tags;
+metadata carry what the estimator needs (actuals, estimate, assignee, project type, completion epoch)
+so a query returns evidence without a second lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
+from pydantic import BaseModel, ConfigDict
+
+from agent.config import Settings, load_settings
+from tools.index.embedding import MiniLMInt8, OpenAIEmbedder
+from tools.records import Task
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COLLECTION = "effort_tasks"
+EmbeddingChoice = Literal["auto", "minilm", "openai"]
+Embedder = MiniLMInt8 | OpenAIEmbedder
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be opened or used (bad URL, server down, incompatible collection)."""
+
+
+class SimilarTask(BaseModel):
+    """One neighbour returned by :meth:`TaskIndex.similar`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gid: str
+    title: str
+    similarity: float  # cosine similarity in [-1, 1]
+    actual_hours: float | None = None
+    estimate_hours: float | None = None
+    assignee: str | None = None
+    project: str | None = None
+    project_type: str | None = None
+    section: str | None = None
+    completed_at: datetime | None = None
+
+
+def task_document(task: Task) -> str:
+    """The text embedded for a task: title, description, project type, section and tags."""
+    parts = [task.name.strip()]
+    if task.notes.strip():
+        # Long descriptions add little to similarity and cost embedding time: keep the opening.
+        parts.append(task.notes.strip()[:500])
+    context = [p for p in (task.project_type, task.section, *task.tags) if p]
+    if context:
+        parts.append(" | ".join(context))
+    return "\n".join(parts)
+
+
+def to_epoch(moment: datetime) -> int:
+    """Seconds since the epoch; naive datetimes are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def task_metadata(task: Task) -> dict[str, str | int | float | bool]:
+    """Chroma metadata for a task (Chroma metadata cannot hold None: absent values are omitted)."""
+    meta: dict[str, str | int | float | bool] = {"gid": task.gid, "title": task.name[:500]}
+    optional: dict[str, Any] = {
+        "actual_hours": task.actual_hours,
+        "estimate_hours": task.estimate_hours,
+        "assignee": task.assignee_gid or task.assignee_name,
+        "project": task.project_gid,
+        "project_type": task.project_type,
+        "section": task.section,
+        "completed_at": to_epoch(task.completed_at) if task.completed_at else None,
+    }
+    for key, value in optional.items():
+        if value is None:
+            continue
+        if isinstance(value, float) and not np.isfinite(value):
+            continue
+        meta[key] = value
+    meta["completed"] = bool(task.completed or task.completed_at is not None)
+    return meta
+
+
+def make_embedder(settings: Settings | None = None, choice: EmbeddingChoice = "auto") -> Embedder:
+    """The embedding function to use: MiniLM offline unless OpenAI is chosen (or configured, for auto).
+
+    ``auto`` uses OpenAI only when ``EFFORT_EMBEDDINGS=openai`` is set, because switching models
+    changes the vector space and needs a different collection; offline MiniLM is the default.
+    """
+    import os
+
+    if choice == "auto":
+        choice = "openai" if os.environ.get("EFFORT_EMBEDDINGS", "").lower() == "openai" else "minilm"
+    if choice == "openai":
+        settings = settings or load_settings()
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+        model = os.environ.get("EFFORT_EMBEDDING_MODEL", "text-embedding-3-small")
+        return OpenAIEmbedder(model=model, base_url=settings.openai_base_url, api_key=key)
+    return MiniLMInt8()
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    """Embedded persistent client, or an HTTP client when ``EFFORT_CHROMA_URL`` is set."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise IndexError_(f"EFFORT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+        port = url.port or (443 if url.scheme == "https" else 8000)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+            )
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectError when the server is down
+            raise IndexError_(f"cannot reach the Chroma server at {url.hostname}:{port}: {exc}") from None
+    path = settings.chroma_path
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class TaskIndex:
+    """A Chroma collection of tasks with incremental upserts and time-bounded similarity search."""
+
+    def __init__(
+        self, client: ClientAPI, embedder: Embedder, collection: str = DEFAULT_COLLECTION
+    ) -> None:
+        self._client = client
+        self.embedder = embedder
+        # One collection per embedding model: vectors of different models must never mix.
+        name = collection if isinstance(embedder, MiniLMInt8) else f"{collection}_{embedder.name()}"
+        self._collection = client.get_or_create_collection(
+            name=name, embedding_function=embedder, metadata={"hnsw:space": "cosine"}
+        )
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        embedding: EmbeddingChoice = "auto",
+        collection: str = DEFAULT_COLLECTION,
+    ) -> TaskIndex:
+        """Open (or create) the index configured by ``settings`` (default: ``load_settings()``)."""
+        settings = settings or load_settings()
+        return cls(make_client(settings), make_embedder(settings, embedding), collection)
+
+    def count(self) -> int:
+        """Number of tasks in the index."""
+        return int(self._collection.count())
+
+    def upsert_tasks(self, tasks: Iterable[Task], *, batch_size: int = 1000) -> int:
+        """Insert or update tasks (by gid); returns how many were written. Idempotent."""
+        written = 0
+        batch: list[Task] = []
+        limit = min(batch_size, int(self._client.get_max_batch_size()))
+        for task in tasks:
+            batch.append(task)
+            if len(batch) >= limit:
+                written += self._upsert(batch)
+                batch = []
+        if batch:
+            written += self._upsert(batch)
+        return written
+
+    def _upsert(self, tasks: Sequence[Task]) -> int:
+        # Last write wins for a gid repeated inside one batch (Chroma rejects duplicate ids).
+        unique = list({t.gid: t for t in tasks}.values())
+        documents = [task_document(t) for t in unique]
+        vectors = self.embedder.encode(documents)
+        self._collection.upsert(
+            ids=[t.gid for t in unique],
+            documents=documents,
+            embeddings=vectors,
+            metadatas=[task_metadata(t) for t in unique],  # type: ignore[misc]
+        )
+        return len(unique)
+
+    def delete(self, gids: Iterable[str]) -> None:
+        """Remove tasks by gid (unknown gids are ignored)."""
+        ids = list(gids)
+        if ids:
+            self._collection.delete(ids=ids)
+
+    def similar(
+        self,
+        text_or_task: str | Task,
+        k: int = 10,
+        *,
+        where: Mapping[str, Any] | None = None,
+        before: datetime | None = None,
+        completed_only: bool = True,
+    ) -> list[SimilarTask]:
+        """The ``k`` most similar indexed tasks, best first.
+
+        ``before`` keeps only tasks completed strictly before that moment (no leakage from the future);
+        ``where`` is an extra Chroma metadata filter (e.g. ``{"assignee": "u1"}``). A task never finds
+        itself.
+        """
+        if k <= 0:
+            return []
+        query = task_document(text_or_task) if isinstance(text_or_task, Task) else text_or_task
+        clauses: list[dict[str, Any]] = [dict(where)] if where else []
+        if before is not None:
+            clauses.append({"completed_at": {"$lt": to_epoch(before)}})
+        elif completed_only:
+            clauses.append({"completed": True})
+        own_gid = text_or_task.gid if isinstance(text_or_task, Task) else None
+        if own_gid is not None:
+            clauses.append({"gid": {"$ne": own_gid}})
+        filter_: dict[str, Any] | None
+        filter_ = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        vector = self.embedder.encode([query])
+        result = self._collection.query(
+            query_embeddings=vector,
+            n_results=k,
+            where=filter_,
+            include=["metadatas", "distances"],
+        )
+        metas = (result.get("metadatas") or [[]])[0]
+        dists = (result.get("distances") or [[]])[0]
+        return [_to_similar(meta, dist) for meta, dist in zip(metas, dists, strict=False)]
+
+    def embeddings(self, gids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by gid (so the estimator need not re-embed what is indexed)."""
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(gids), 5000):
+            got = self._collection.get(ids=list(gids[start : start + 5000]), include=["embeddings"])
+            vectors = got.get("embeddings")
+            if vectors is None:
+                continue
+            for gid, vec in zip(got["ids"], vectors, strict=False):
+                out[gid] = np.asarray(vec, dtype=np.float32)
+        return out
+
+
+def _to_similar(meta: Mapping[str, Any], distance: float) -> SimilarTask:
+    completed = meta.get("completed_at")
+    return SimilarTask(
+        gid=str(meta.get("gid", "")),
+        title=str(meta.get("title", "")),
+        similarity=round(1.0 - float(distance), 6),
+        actual_hours=_float(meta.get("actual_hours")),
+        estimate_hours=_float(meta.get("estimate_hours")),
+        assignee=_str(meta.get("assignee")),
+        project=_str(meta.get("project")),
+        project_type=_str(meta.get("project_type")),
+        section=_str(meta.get("section")),
+        completed_at=datetime.fromtimestamp(int(completed), tz=UTC) if completed is not None else None,
+    )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
