@@ -23,7 +23,7 @@ from agent.config import Phase, Settings
 from tools.proposals import Decision, DecisionType, Proposal
 
 # Graph kinds the CLI can rebuild to resume a thread (checkpoint metadata "effort_graph").
-GRAPH_KINDS: tuple[str, ...] = (APPROVAL_KIND, "chat")
+GRAPH_KINDS: tuple[str, ...] = (APPROVAL_KIND, "chat", "retro")
 
 
 class ApprovalNotFound(LookupError):
@@ -188,6 +188,10 @@ def decisions_for(
 def _graph_for(kind: str, checkpointer: BaseCheckpointSaver[Any], settings: Settings) -> Any:
     if kind == APPROVAL_KIND:
         return build_approval_graph(checkpointer)
+    if kind == "retro":
+        from agent.retro import build_retro_graph
+
+        return build_retro_graph(checkpointer)
     if kind == "chat":
         from agent.graph import build_chat_graph
 

@@ -28,6 +28,7 @@ class AgentContext:
     prompt_version: str | None = None
     _workspace: Workspace | None = field(default=None, repr=False)
     _fitted: Any = field(default=None, repr=False)
+    _frame: Any = field(default=None, repr=False)
 
     @property
     def workspace(self) -> Workspace:
@@ -45,6 +46,14 @@ class AgentContext:
 
             self._fitted = Estimator().fit(self.workspace.tasks, self.workspace.as_of)
         return self._fitted
+
+    def get_frame(self) -> Any:
+        """The analytics column frame of the workspace, built once and shared by every tool call."""
+        if self._frame is None:
+            from tools.analytics.frame import build_frame
+
+            self._frame = build_frame(self.workspace)
+        return self._frame
 
     def today(self) -> date:
         """ "Now" for periods and forecasts: the snapshot's ``as_of`` when pinned, else the clock."""

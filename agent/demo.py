@@ -67,8 +67,8 @@ def run_demo(directory: Path, *, seed: int = DEMO_SEED, tasks: int = DEMO_TASKS,
         console.rule("[bold cyan]5. Write-back and audit log")
         _print_audit(settings, outcome.run_id, console)
         console.print(
-            f"Sandbox received {sb.write_count(succeeded=True)} successful write calls, "
-            f"all of them for the {approved} approved items (the rest were rejected and not written)."
+            f"The sandbox received {sb.write_count(succeeded=True)} write calls, all for the {approved} "
+            "approved items (creating the AI fields on first use included); rejected items wrote nothing."
         )
     _print_next_steps(console, outcome)
     return 0
@@ -141,12 +141,43 @@ def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) 
         console.print(f"Report written: [link=file://{Path(path).resolve()}]{path}[/link]")
 
 
+_SHORT = {
+    "AI Estimated Hours": "estimate",
+    "AI Estimate P10": "P10",
+    "AI Estimate P90": "P90",
+    "AI Forecast Confidence": "confidence",
+    "AI Schedule Variance %": "variance %",
+    "AI Review Flag": "flag",
+}
+
+
 def _print_batch(console: Console, outcome: RunOutcome) -> None:
-    batch = _table(f"Pending approval on thread {outcome.thread_id}", "#", "action", "description")
+    """One row per target: a lead reads "what happens to this task", not 74 loose items."""
+    from tools.proposals import ProposalKind
+
+    rows: dict[tuple[str, str], list[str]] = {}
+    numbers: dict[tuple[str, str], list[int]] = {}
+    names = {s["task_gid"]: s["task_name"] for s in outcome.values.get("suggestions", [])}
     for i, p in enumerate(outcome.pending, 1):
-        batch.add_row(str(i), p.kind.value, p.description[:90])
+        key = (p.target_gid, "fields" if p.kind is ProposalKind.SET_FIELD else p.kind.value)
+        if p.kind is ProposalKind.SET_FIELD:
+            label = _SHORT.get(p.field_name or "", p.field_name or "")
+            rows.setdefault(key, []).append(f"{label} {p.value}")
+            names.setdefault(p.target_gid, p.description.split("'")[1] if "'" in p.description else p.target_gid)
+        else:
+            rows.setdefault(key, []).append(p.description)
+        numbers.setdefault(key, []).append(i)
+    batch = _table(f"Pending approval: {len(outcome.pending)} items on thread {outcome.thread_id}",
+                   "items", "task", "proposed")
+    for key, changes in list(rows.items())[:14]:
+        nums = numbers[key]
+        contiguous = nums == list(range(nums[0], nums[-1] + 1))
+        span = f"{nums[0]}–{nums[-1]}" if contiguous and len(nums) > 1 else ",".join(map(str, nums))
+        batch.add_row(span, names.get(key[0], key[0])[:36], " · ".join(changes)[:70])
+    if len(rows) > 14:
+        batch.add_row("…", f"{len(rows) - 14} more tasks", "")
     console.print(batch)
-    console.print("Nothing has been written to Asana yet: the graph is paused at the approval node.")
+    console.print("Nothing has been written to Asana yet: the graph is paused at its approval node.")
 
 
 def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> int:
@@ -181,29 +212,44 @@ def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> 
 
 
 def _print_audit(settings: Settings, run_id: str, console: Console) -> None:
-    from agent.audit import AuditLog
+    from agent.audit import AuditAction, AuditLog, AuditStatus
     from tools.store import Store
 
-    audit = AuditLog(Store.open(settings.database_url).engine)
-    table = _table(f"Audit log for run {run_id}", "time", "status", "target", "before → after")
-    for entry in audit.entries(run_id=run_id)[-14:]:
-        change = ""
-        if entry.before is not None or entry.after is not None:
-            change = f"{entry.before!s} → {entry.after!s}"
-        table.add_row(f"{entry.ts:%H:%M:%S}", str(entry.status), str(entry.target_gid or ""), change[:60])
+    decided_statuses = {AuditStatus.APPROVED, AuditStatus.EDITED, AuditStatus.REJECTED}
+
+    store = Store.open(settings.database_url)
+    audit = AuditLog(store.engine)
+    entries = audit.entries(run_id=run_id)
+    decided = [e for e in entries if e.action is AuditAction.DECISION and e.status in decided_statuses]
+    console.print(f"Audit log for run {run_id}: {len(entries)} rows, {len(decided)} decisions by "
+                  f"{settings.approver}; each write is recorded after its approval, with before and after.")
+    table = _table("Writes", "status", "task", "what", "before → after")
+    for e in entries:
+        if e.action is AuditAction.WRITE:
+            task = store.task(e.target_gid or "")
+            what = e.field_name or str(e.kind or "")
+            name = task.name[:28] if task else str(e.target_gid)
+            table.add_row(str(e.status), name, what, f"{e.before!s} → {e.after!s}"[:40])
+        elif e.action is AuditAction.CREATE_FIELD:
+            table.add_row(str(e.status), "workspace", f"created field {e.field_name}", "first use")
     console.print(table)
 
 
 def _print_next_steps(console: Console, outcome: RunOutcome) -> None:
+    report = outcome.report_paths[-1] if outcome.report_paths else "the HTML report"
     console.print(Panel(
         "\n".join([
-            "[bold]Try next[/bold] (in another terminal: `effort sandbox serve --port 8765`, then export the",
-            "printed URL and token as EFFORT_ASANA_BASE_URL and ASANA_ACCESS_TOKEN, and `effort sync`):",
-            "  effort chat                          ask about your team's effort (offline mode without an LLM)",
-            '  effort ask "who is over capacity?"   one answer, --json for machines',
-            "  effort approvals list                decide pending batches; effort rollback RUN_ID undoes a run",
-            "  effort bench estimation --tasks history.csv --predictions out.csv",
-            f"  open {outcome.report_paths[-1] if outcome.report_paths else 'the HTML report'}",
+            "[bold]Try next[/bold]",
+            "effort sandbox serve --port 8765     a sandbox to explore: export the",
+            "                                     URL and token it prints, then",
+            "                                     `effort sync`",
+            "effort chat                          ask about effort (offline mode",
+            "                                     without an LLM key)",
+            'effort ask "who is over capacity?"   one answer; --json for scripts',
+            "effort approvals list                decide pending batches",
+            "effort rollback RUN_ID               undo a run's writes",
+            "effort bench estimation --tasks history.csv --predictions out.csv",
+            f"open {report}",
         ]),
         border_style="green",
     ))

@@ -42,12 +42,15 @@ def parse_period(text: str | None, kind: RunKind, today: date) -> tuple[date, da
         return monday - timedelta(days=7), monday - timedelta(days=1)
     if value == "this-month":
         return today.replace(day=1), today
-    if m := _MONTH.match(value):
+    if (m := _MONTH.match(value)) and 1 <= int(m[2]) <= 12:
         first = date(int(m[1]), int(m[2]), 1)
         nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         return first, nxt - timedelta(days=1)
     if m := _RANGE.match(value):
-        start, end = date.fromisoformat(m[1]), date.fromisoformat(m[2])
+        try:
+            start, end = date.fromisoformat(m[1]), date.fromisoformat(m[2])
+        except ValueError as exc:
+            raise PeriodError(f"period {text!r}: {exc}") from None
         if end < start:
             raise PeriodError(f"period {text!r} ends before it starts")
         return start, end

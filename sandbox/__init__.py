@@ -94,8 +94,17 @@ class Sandbox:
         if db_path is not None:  # the same tokens keep working after a restart
             state.set_meta("token", token)
             state.set_meta("readonly_token", readonly_token)
-        api = build_api(state, token, readonly_token, me, faults=faults, rate_limit=rate_limit,
-                        rate_limit_burst=rate_limit_burst, premium=premium, lenient_opt_fields=lenient_opt_fields)
+        api = build_api(
+            state,
+            token,
+            readonly_token,
+            me,
+            faults=faults,
+            rate_limit=rate_limit,
+            rate_limit_burst=rate_limit_burst,
+            premium=premium,
+            lenient_opt_fields=lenient_opt_fields,
+        )
         webhooks = WebhookManager(state)
         api.webhooks = webhooks
         server = ServerThread(api, host=host, port=port)
@@ -106,8 +115,17 @@ class Sandbox:
             state.close()
             raise
         api.base_url = f"http://{host}:{bound}/api/1.0"
-        return cls(state=state, api=api, server=server, webhooks=webhooks, token=token,
-                   readonly_token=readonly_token, truth=truth, host=host, port=bound)
+        return cls(
+            state=state,
+            api=api,
+            server=server,
+            webhooks=webhooks,
+            token=token,
+            readonly_token=readonly_token,
+            truth=truth,
+            host=host,
+            port=bound,
+        )
 
     # ------------------------------------------------------------------------------------------------
     @property

@@ -6,7 +6,9 @@ from __future__ import annotations
 class ApiError(Exception):
     """A request the real API would refuse: carries the HTTP status and Asana-style message/help."""
 
-    def __init__(self, status: int, message: str, help_text: str | None = None, extra: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, help_text: str | None = None, extra: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.extra = extra or {}  # additional top-level body keys (e.g. `sync` on a 412)
         self.status = status

@@ -59,8 +59,14 @@ class FaultSpec:
                 raise ValueError(f"unknown fault kind {key!r}; known: {', '.join(FAULT_KINDS)}, seed, slow_s")
         if sum(values.values()) > 1:
             raise ValueError("fault probabilities add up to more than 1")
-        return cls(values.get("5xx", 0.0), values.get("429", 0.0), values.get("slow", 0.0),
-                   values.get("drop", 0.0), seed, slow_s)
+        return cls(
+            values.get("5xx", 0.0),
+            values.get("429", 0.0),
+            values.get("slow", 0.0),
+            values.get("drop", 0.0),
+            seed,
+            slow_s,
+        )
 
 
 @dataclass
@@ -78,8 +84,12 @@ class FaultInjector:
             self._seen[key] = n + 1
         digest = hashlib.blake2b(f"{self.spec.seed}|{key}|{n}".encode(), digest_size=8).digest()
         u = int.from_bytes(digest, "big") / 2**64
-        for kind, p in (("5xx", self.spec.p5xx), ("429", self.spec.p429), ("drop", self.spec.drop),
-                        ("slow", self.spec.slow)):
+        for kind, p in (
+            ("5xx", self.spec.p5xx),
+            ("429", self.spec.p429),
+            ("drop", self.spec.drop),
+            ("slow", self.spec.slow),
+        ):
             if u < p:
                 return kind
             u -= p

@@ -25,8 +25,15 @@ from sandbox.state import FIRST_GID, Obj, SandboxState, iso
 
 DEFAULT_AS_OF = date(2026, 11, 27)
 TYPE_BIAS_MU = {"client build": 0.15, "internal tool": 0.25, "marketing": 0.0, "support": -0.05}
-ANOMALY_KINDS = ("weekend", "duplicate", "implausible_duration", "zero_duration", "future_date",
-                 "missing_logs", "huge_variance")
+ANOMALY_KINDS = (
+    "weekend",
+    "duplicate",
+    "implausible_duration",
+    "zero_duration",
+    "future_date",
+    "missing_logs",
+    "huge_variance",
+)
 
 
 @dataclass
@@ -114,13 +121,34 @@ def generate(
     files: dict[str, bytes] = {}
     truth = Truth(as_of=as_of.isoformat())
     add = objs.append
-    fmt = {"client": "", "feature": "", "component": "", "system": "", "platform": "", "channel": "",
-           "topic": "", "month": "", "person": "", "year": "", "q": ""}
+    fmt = {
+        "client": "",
+        "feature": "",
+        "component": "",
+        "system": "",
+        "platform": "",
+        "channel": "",
+        "topic": "",
+        "month": "",
+        "person": "",
+        "year": "",
+        "q": "",
+    }
 
     # --- workspace and team -------------------------------------------------------------------
     ws = gid()
-    add(("workspace", {"gid": ws, "resource_type": "workspace", "name": "Northwind Studio",
-                       "email_domains": ["northwind.example"], "is_organization": True}))
+    add(
+        (
+            "workspace",
+            {
+                "gid": ws,
+                "resource_type": "workspace",
+                "name": "Northwind Studio",
+                "email_domains": ["northwind.example"],
+                "is_organization": True,
+            },
+        )
+    )
     mean_task_hours = 9.0
     total_hours = tasks * mean_task_hours
     n_people = rng.randint(8, 14)
@@ -137,8 +165,19 @@ def generate(
                 break
         u = gid()
         email = name.lower().replace(" ", ".") + "@northwind.example"
-        add(("user", {"gid": u, "resource_type": "user", "name": name, "email": email, "photo": None,
-                      "workspaces": [ws]}))
+        add(
+            (
+                "user",
+                {
+                    "gid": u,
+                    "resource_type": "user",
+                    "name": name,
+                    "email": email,
+                    "photo": None,
+                    "workspaces": [ws],
+                },
+            )
+        )
         people.append(u)
         truth.person_names[u] = name
         truth.person_bias[u] = round(math.exp(rng.gauss(0.12, 0.2)), 4)
@@ -153,30 +192,70 @@ def generate(
 
     # --- custom fields ------------------------------------------------------------------------
     def custom_field(name: str, subtype: str, **extra: Any) -> Obj:
-        f: Obj = {"gid": gid(), "resource_type": "custom_field", "name": name, "resource_subtype": subtype,
-                  "description": "", "workspace": ws, "created_by": me, "is_global_to_workspace": False,
-                  "has_notifications_enabled": True, "is_formula_field": False, "is_value_read_only": False,
-                  "privacy_setting": "public_with_guests", **extra}
+        f: Obj = {
+            "gid": gid(),
+            "resource_type": "custom_field",
+            "name": name,
+            "resource_subtype": subtype,
+            "description": "",
+            "workspace": ws,
+            "created_by": me,
+            "is_global_to_workspace": False,
+            "has_notifications_enabled": True,
+            "is_formula_field": False,
+            "is_value_read_only": False,
+            "privacy_setting": "public_with_guests",
+            **extra,
+        }
         if "enum_options" in f:
-            f["enum_options"] = [{"gid": gid(), "resource_type": "enum_option", "name": n, "enabled": True,
-                                  "color": c} for n, c in f["enum_options"]]
+            f["enum_options"] = [
+                {"gid": gid(), "resource_type": "enum_option", "name": n, "enabled": True, "color": c}
+                for n, c in f["enum_options"]
+            ]
             truth.enum_options[name] = {o["name"]: o["gid"] for o in f["enum_options"]}
         add(("custom_field", f))
         truth.field_gids[name] = f["gid"]
         return f
 
-    cf_type = custom_field("Project Type", "enum", enum_options=[
-        (T.PROJECT_TYPE_LABELS[t], c) for t, c in zip(T.PROJECT_TYPES, ("blue", "purple", "orange", "green"),
-                                                       strict=True)])
+    cf_type = custom_field(
+        "Project Type",
+        "enum",
+        enum_options=[
+            (T.PROJECT_TYPE_LABELS[t], c)
+            for t, c in zip(T.PROJECT_TYPES, ("blue", "purple", "orange", "green"), strict=True)
+        ],
+    )
     cf_client = custom_field("Client", "text")
-    cf_rate = custom_field("Hourly Rate", "number", precision=2, format="currency", currency_code="EUR",
-                           custom_label=None, custom_label_position=None)
-    cf_est = custom_field("Estimated Hours", "number", precision=1, format="custom", currency_code=None,
-                          custom_label="h", custom_label_position="suffix")
-    cf_act = custom_field("Actual Hours", "number", precision=1, format="custom", currency_code=None,
-                          custom_label="h", custom_label_position="suffix")
-    cf_prio = custom_field("Priority", "enum", enum_options=[("Low", "cool-gray"), ("Medium", "yellow"),
-                                                             ("High", "red")])
+    cf_rate = custom_field(
+        "Hourly Rate",
+        "number",
+        precision=2,
+        format="currency",
+        currency_code="EUR",
+        custom_label=None,
+        custom_label_position=None,
+    )
+    cf_est = custom_field(
+        "Estimated Hours",
+        "number",
+        precision=1,
+        format="custom",
+        currency_code=None,
+        custom_label="h",
+        custom_label_position="suffix",
+    )
+    cf_act = custom_field(
+        "Actual Hours",
+        "number",
+        precision=1,
+        format="custom",
+        currency_code=None,
+        custom_label="h",
+        custom_label_position="suffix",
+    )
+    cf_prio = custom_field(
+        "Priority", "enum", enum_options=[("Low", "cool-gray"), ("Medium", "yellow"), ("High", "red")]
+    )
     type_opt = truth.enum_options["Project Type"]
     prio_opts = list(truth.enum_options["Priority"].values())
 
@@ -185,21 +264,56 @@ def generate(
     for name in T.TAGS:
         tg = gid()
         tag_gids[name] = tg
-        add(("tag", {"gid": tg, "resource_type": "tag", "name": name, "color": "light-blue", "notes": "",
-                     "created_at": iso(_at(start_of_history, 9)), "followers": [], "workspace": ws}))
+        add(
+            (
+                "tag",
+                {
+                    "gid": tg,
+                    "resource_type": "tag",
+                    "name": name,
+                    "color": "light-blue",
+                    "notes": "",
+                    "created_at": iso(_at(start_of_history, 9)),
+                    "followers": [],
+                    "workspace": ws,
+                },
+            )
+        )
     portfolios: dict[str, Obj] = {}
     for pname, owner in (("Client Work", truth.leads[0]), ("Internal & Support", truth.leads[-1])):
-        pf: Obj = {"gid": gid(), "resource_type": "portfolio", "name": pname, "archived": False,
-                   "color": "dark-blue", "start_on": None, "due_on": None,
-                   "created_at": iso(_at(start_of_history, 9)), "created_by": owner, "owner": owner,
-                   "members": list(truth.leads), "workspace": ws, "public": True,
-                   "privacy_setting": "members_only", "items": [], "custom_field_values": {}}
+        pf: Obj = {
+            "gid": gid(),
+            "resource_type": "portfolio",
+            "name": pname,
+            "archived": False,
+            "color": "dark-blue",
+            "start_on": None,
+            "due_on": None,
+            "created_at": iso(_at(start_of_history, 9)),
+            "created_by": owner,
+            "owner": owner,
+            "members": list(truth.leads),
+            "workspace": ws,
+            "public": True,
+            "privacy_setting": "members_only",
+            "items": [],
+            "custom_field_values": {},
+        }
         portfolios[pname] = pf
         add(("portfolio", pf))
         for f in (cf_type, cf_client, cf_rate):
-            add(("custom_field_setting", {"gid": gid(), "resource_type": "custom_field_setting",
-                                          "custom_field": f["gid"], "parent": pf["gid"],
-                                          "is_important": True}))
+            add(
+                (
+                    "custom_field_setting",
+                    {
+                        "gid": gid(),
+                        "resource_type": "custom_field_setting",
+                        "custom_field": f["gid"],
+                        "parent": pf["gid"],
+                        "is_important": True,
+                    },
+                )
+            )
 
     # --- projects -----------------------------------------------------------------------------
     n_projects = max(4, min(120, tasks // 45))
@@ -228,7 +342,7 @@ def generate(
             name, k = f"{base} ({k})", k + 1
         used_pnames.add(name)
         owner = truth.leads[i % len(truth.leads)]
-        members = sorted(set(rng.sample(people, k=min(len(people), rng.randint(3, 7))) + [owner]), key=int)
+        members = sorted(set([*rng.sample(people, k=min(len(people), rng.randint(3, 7))), owner]), key=int)
         pg = gid()
         cfv: dict[str, Any] = {cf_type["gid"]: type_opt[T.PROJECT_TYPE_LABELS[ptype]]}
         if client:
@@ -237,31 +351,66 @@ def generate(
             cfv[cf_rate["gid"]] = float(rng.choice((85, 95, 110, 120, 135, 150)))
         finished = due < as_of - timedelta(days=14)
         project: Obj = {
-            "gid": pg, "resource_type": "project", "name": name, "archived": finished and rng.random() < 0.3,
+            "gid": pg,
+            "resource_type": "project",
+            "name": name,
+            "archived": finished and rng.random() < 0.3,
             "color": rng.choice(("dark-blue", "dark-green", "dark-orange", "light-purple", "dark-teal")),
-            "icon": "list", "created_at": iso(_at(start - timedelta(days=3), 10)),
-            "modified_at": iso(_at(min(due, as_of), 12)), "default_view": "list", "due_on": due.isoformat(),
-            "start_on": start.isoformat(), "notes": f"{T.PROJECT_TYPE_LABELS[ptype]} project"
-            + (f" for {client}." if client else "."), "members": members, "followers": [owner],
-            "public": True, "privacy_setting": "public_to_workspace", "completed": finished,
-            "completed_at": iso(_at(due, 16)) if finished else None, "completed_by": owner if finished else None,
-            "owner": owner, "workspace": ws, "team": "1", "custom_field_values": cfv,
-            "_type": ptype, "_client": client, "_members": members,
+            "icon": "list",
+            "created_at": iso(_at(start - timedelta(days=3), 10)),
+            "modified_at": iso(_at(min(due, as_of), 12)),
+            "default_view": "list",
+            "due_on": due.isoformat(),
+            "start_on": start.isoformat(),
+            "notes": f"{T.PROJECT_TYPE_LABELS[ptype]} project" + (f" for {client}." if client else "."),
+            "members": members,
+            "followers": [owner],
+            "public": True,
+            "privacy_setting": "public_to_workspace",
+            "completed": finished,
+            "completed_at": iso(_at(due, 16)) if finished else None,
+            "completed_by": owner if finished else None,
+            "owner": owner,
+            "workspace": ws,
+            "team": "1",
+            "custom_field_values": cfv,
+            "_type": ptype,
+            "_client": client,
+            "_members": members,
         }
         projects.append(project)
         truth.project_types[pg] = ptype
         pf = portfolios["Client Work" if ptype in ("client build", "marketing") else "Internal & Support"]
         pf["items"].append(pg)
         for f in (cf_est, cf_act, cf_prio):
-            add(("custom_field_setting", {"gid": gid(), "resource_type": "custom_field_setting",
-                                          "custom_field": f["gid"], "parent": pg,
-                                          "is_important": f is not cf_prio}))
+            add(
+                (
+                    "custom_field_setting",
+                    {
+                        "gid": gid(),
+                        "resource_type": "custom_field_setting",
+                        "custom_field": f["gid"],
+                        "parent": pg,
+                        "is_important": f is not cf_prio,
+                    },
+                )
+            )
         project["_sections"] = []
         for sname in T.SECTIONS[ptype]:
             sg = gid()
             project["_sections"].append(sg)
-            add(("section", {"gid": sg, "resource_type": "section", "name": sname, "project": pg,
-                             "created_at": project["created_at"]}))
+            add(
+                (
+                    "section",
+                    {
+                        "gid": sg,
+                        "resource_type": "section",
+                        "name": sname,
+                        "project": pg,
+                        "created_at": project["created_at"],
+                    },
+                )
+            )
     # at-risk: some active projects get an early due date while plenty of work is still open
     active = [p for p in projects if date.fromisoformat(p["due_on"]) > as_of]
     for p in active[: max(1, len(active) // 3)]:
@@ -275,21 +424,37 @@ def generate(
     load: dict[tuple[str, date], int] = {}
     weights = [2.0 if p.get("_at_risk") else 1.0 for p in projects]
     task_project = rng.choices(range(len(projects)), weights, k=tasks)
-    rates = {k: v * anomaly_rate for k, v in (
-        ("weekend", 0.005), ("duplicate", 0.004), ("implausible_duration", 0.0015), ("zero_duration", 0.001),
-        ("future_date", 0.0015), ("missing_logs", 0.015), ("huge_variance", 0.015))}
+    rates = {
+        k: v * anomaly_rate
+        for k, v in (
+            ("weekend", 0.005),
+            ("duplicate", 0.004),
+            ("implausible_duration", 0.0015),
+            ("zero_duration", 0.001),
+            ("future_date", 0.0015),
+            ("missing_logs", 0.015),
+            ("huge_variance", 0.015),
+        )
+    }
     entry_count = 0
     top_level: list[tuple[str, Obj]] = []
     for ti in range(tasks):
         p = projects[task_project[ti]]
-        ptype: str = p["_type"]
+        ptype = str(p["_type"])
         pstart = date.fromisoformat(p["start_on"])
         pdue = date.fromisoformat(p["due_on"])
         title_t, sec_i, tags, est_median = rng.choice(T.TASKS[ptype])
-        fmt.update(client=p["_client"] or "the client", feature=rng.choice(T.FEATURES),
-                   component=rng.choice(T.COMPONENTS), system=rng.choice(T.SYSTEMS),
-                   platform=rng.choice(T.PLATFORMS), channel=rng.choice(T.CHANNELS), topic=rng.choice(T.TOPICS),
-                   month=rng.choice(T.MONTHS), person=truth.person_names[rng.choice(people)].split()[0])
+        fmt.update(
+            client=p["_client"] or "the client",
+            feature=rng.choice(T.FEATURES),
+            component=rng.choice(T.COMPONENTS),
+            system=rng.choice(T.SYSTEMS),
+            platform=rng.choice(T.PLATFORMS),
+            channel=rng.choice(T.CHANNELS),
+            topic=rng.choice(T.TOPICS),
+            month=rng.choice(T.MONTHS),
+            person=truth.person_names[rng.choice(people)].split()[0],
+        )
         name = title_t.format(**fmt)
         notes = rng.choice(T.DESCRIPTIONS[ptype]).format(**fmt)
         assignee = rng.choice(p["_members"])
@@ -301,7 +466,9 @@ def generate(
         t_gid = gid()
         # estimate and actual (hours): lognormal around the template's median, biased per person and type
         orig_est = max(0.5, round(est_median * math.exp(rng.gauss(0, 0.6)) * 2) / 2)
-        ratio = truth.person_bias[assignee] * math.exp(TYPE_BIAS_MU[ptype] + rng.gauss(0, truth.person_sigma[assignee]))
+        ratio = truth.person_bias[assignee] * math.exp(
+            TYPE_BIAS_MU[ptype] + rng.gauss(0, truth.person_sigma[assignee])
+        )
         anomaly_task: str | None = None
         if rng.random() < rates["huge_variance"]:
             ratio *= rng.choice((3.5, 4.5, 0.15))
@@ -313,16 +480,16 @@ def generate(
             new = float(max(old + 1, round(old * rng.uniform(1.3, 2.0))))
             creep, est, orig_est = (old, new), new, old
             ratio *= rng.uniform(1.1, 1.5)  # scope creep: the work grew too
-        actual_min = max(15, int(round(orig_est * ratio * 4)) * 15)
+        actual_min = max(15, round(orig_est * ratio * 4) * 15)
         # entries: ~entries_per_task, each at most ~7h and at least 15 min
         # (x1.45: compensates for short tasks capped at 10-minute entries and open tasks cut at as_of,
         # so that the workspace-wide mean lands near entries_per_task)
-        n = int(round(rng.gauss(entries_per_task * 1.45, entries_per_task * 0.4)))
+        n = round(rng.gauss(entries_per_task * 1.45, entries_per_task * 0.4))
         n = max(math.ceil(actual_min / 420), min(max(1, n), max(1, actual_min // 10)))
         cuts = sorted(rng.random() for _ in range(n - 1))
         parts, prev, acc = [], 0.0, 0
         for c in [*cuts, 1.0]:
-            m = max(5, int(round((c - prev) * actual_min / 5)) * 5)
+            m = max(5, round((c - prev) * actual_min / 5) * 5)
             parts.append(m)
             acc += m
             prev = c
@@ -332,7 +499,7 @@ def generate(
         day = start_day
         planned: list[tuple[date, int]] = []
         for m in parts:
-            while 0 < load.get((assignee, day), 0) and load.get((assignee, day), 0) + m > 600:
+            while load.get((assignee, day), 0) > 0 and load.get((assignee, day), 0) + m > 600:
                 day = _next_business_day(day)
             planned.append((day, m))
             load[(assignee, day)] = load.get((assignee, day), 0) + m
@@ -354,7 +521,7 @@ def generate(
         sec = p["_sections"][min(sec_i, len(p["_sections"]) - 1)]
         if not completed and sec_i == len(p["_sections"]) - 1:
             sec = p["_sections"][max(0, sec_i - 1)]
-        cfv: dict[str, Any] = {}
+        cfv = {}
         if rng.random() > 0.1 or creep:  # ~10% of tasks have no human estimate
             cfv[cf_est["gid"]] = float(est)
         if completed and (rng.random() < 0.7 or anomaly_task == "missing_logs"):
@@ -370,15 +537,29 @@ def generate(
             due_on = (end_day + timedelta(days=rng.randint(-5, 7))).isoformat()
         last_change = completed_at or _at(created, 10)
         task: Obj = {
-            "gid": t_gid, "resource_type": "task", "name": name, "resource_subtype": "default_task",
-            "notes": notes, "completed": completed, "completed_at": iso(completed_at) if completed_at else None,
-            "completed_by": assignee if completed else None, "assignee": assignee,
+            "gid": t_gid,
+            "resource_type": "task",
+            "name": name,
+            "resource_subtype": "default_task",
+            "notes": notes,
+            "completed": completed,
+            "completed_at": iso(completed_at) if completed_at else None,
+            "completed_by": assignee if completed else None,
+            "assignee": assignee,
             "created_at": iso(_at(created, rng.randint(8, 11), rng.randint(0, 59))),
-            "created_by": p["owner"], "modified_at": "", "due_on": due_on, "due_at": None,
-            "start_on": None if not_started else start_day.isoformat(), "start_at": None,
-            "projects": [p["gid"]], "memberships": [{"project": p["gid"], "section": sec}], "parent": None,
+            "created_by": p["owner"],
+            "modified_at": "",
+            "due_on": due_on,
+            "due_at": None,
+            "start_on": None if not_started else start_day.isoformat(),
+            "start_at": None,
+            "projects": [p["gid"]],
+            "memberships": [{"project": p["gid"], "section": sec}],
+            "parent": None,
             "tags": [tag_gids[t] for t in tags] + ([tag_gids["urgent"]] if rng.random() < 0.05 else []),
-            "workspace": ws, "followers": [assignee], "custom_field_values": cfv,
+            "workspace": ws,
+            "followers": [assignee],
+            "custom_field_values": cfv,
         }
         task["tags"] = list(dict.fromkeys(task["tags"]))
         if anomaly_task:
@@ -396,18 +577,33 @@ def generate(
         # time entries
         entries_here: list[Obj] = []
         if anomaly_task != "missing_logs":
-            billable_p = {"client build": 0.92, "marketing": 0.6 if p["_client"] else 0.0,
-                          "internal tool": 0.0, "support": 0.5}[ptype]
+            billable_p = {
+                "client build": 0.92,
+                "marketing": 0.6 if p["_client"] else 0.0,
+                "internal tool": 0.0,
+                "support": 0.5,
+            }[ptype]
             for d, m in planned:
                 created_at = _at(d, rng.randint(16, 19), rng.randint(0, 59))
                 r = rng.random()
-                billable = "billable" if r < billable_p else ("nonBillable" if ptype != "support" else "notApplicable")
+                billable = (
+                    "billable"
+                    if r < billable_p
+                    else ("nonBillable" if ptype != "support" else "notApplicable")
+                )
                 e: Obj = {
-                    "gid": gid(), "resource_type": "time_tracking_entry", "duration_minutes": m,
-                    "entered_on": d.isoformat(), "attributable_to": p["gid"], "created_by": assignee,
-                    "categories": [], "task": t_gid, "created_at": iso(created_at),
+                    "gid": gid(),
+                    "resource_type": "time_tracking_entry",
+                    "duration_minutes": m,
+                    "entered_on": d.isoformat(),
+                    "attributable_to": p["gid"],
+                    "created_by": assignee,
+                    "categories": [],
+                    "task": t_gid,
+                    "created_at": iso(created_at),
                     "approval_status": "APPROVED" if d < as_of - timedelta(days=14) else "SUBMITTED",
-                    "billable_status": billable, "description": rng.choice(T.ENTRY_NOTES),
+                    "billable_status": billable,
+                    "description": rng.choice(T.ENTRY_NOTES),
                 }
                 kind = _entry_anomaly(rng, rates)
                 if kind == "weekend":
@@ -425,7 +621,9 @@ def generate(
                     truth.anomalies[e["gid"]] = kind
                 entries_here.append(e)
                 if kind == "duplicate":
-                    dup = dict(e, gid=gid(), created_at=iso(created_at + timedelta(minutes=rng.randint(1, 9))))
+                    dup = dict(
+                        e, gid=gid(), created_at=iso(created_at + timedelta(minutes=rng.randint(1, 9)))
+                    )
                     truth.anomalies[dup["gid"]] = "duplicate"
                     entries_here.append(dup)
                 last_change = max(last_change, created_at)
@@ -435,21 +633,49 @@ def generate(
         # stories: estimate change (scope creep) and comments
         if creep:
             when = _at(_business_days_after(start_day, rng.randint(1, 4)), 11, rng.randint(0, 59))
-            add(("story", {"gid": gid(), "resource_type": "story", "created_at": iso(when), "created_by": p["owner"],
-                           "resource_subtype": "number_custom_field_changed", "type": "system",
-                           "text": f'changed Estimated Hours from "{creep[0]:g}" to "{creep[1]:g}"',
-                           "target": t_gid, "source": "web", "custom_field": cf_est["gid"],
-                           "old_number_value": creep[0], "new_number_value": creep[1]}))
+            add(
+                (
+                    "story",
+                    {
+                        "gid": gid(),
+                        "resource_type": "story",
+                        "created_at": iso(when),
+                        "created_by": p["owner"],
+                        "resource_subtype": "number_custom_field_changed",
+                        "type": "system",
+                        "text": f'changed Estimated Hours from "{creep[0]:g}" to "{creep[1]:g}"',
+                        "target": t_gid,
+                        "source": "web",
+                        "custom_field": cf_est["gid"],
+                        "old_number_value": creep[0],
+                        "new_number_value": creep[1],
+                    },
+                )
+            )
             last_change = max(last_change, when)
         for _ in range(rng.choices((0, 1, 2, 3), (0.7, 0.18, 0.08, 0.04))[0]):
             fmt["person"] = truth.person_names[rng.choice(people)].split()[0]
             text = rng.choice(T.COMMENTS).format(**fmt)
             when = _at(start_day + timedelta(days=rng.randint(0, 10)), rng.randint(9, 17), rng.randint(0, 59))
             author = rng.choice((assignee, assignee, p["owner"]))
-            add(("story", {"gid": gid(), "resource_type": "story", "created_at": iso(when), "created_by": author,
-                           "resource_subtype": "comment_added", "type": "comment", "text": text,
-                           "html_text": f"<body>{text}</body>", "is_pinned": False, "target": t_gid,
-                           "source": "web"}))
+            add(
+                (
+                    "story",
+                    {
+                        "gid": gid(),
+                        "resource_type": "story",
+                        "created_at": iso(when),
+                        "created_by": author,
+                        "resource_subtype": "comment_added",
+                        "type": "comment",
+                        "text": text,
+                        "html_text": f"<body>{text}</body>",
+                        "is_pinned": False,
+                        "target": t_gid,
+                        "source": "web",
+                    },
+                )
+            )
             last_change = max(last_change, when)
         task["modified_at"] = iso(min(last_change, _at(as_of, 18)))
 
@@ -463,7 +689,9 @@ def generate(
     task_by_gid = {o["gid"]: o for k, o in objs if k == "task"}
     for kind, o in objs:
         if kind == "time_tracking_entry":
-            entries_by_key.setdefault((o["created_by"], o["attributable_to"], o["entered_on"][:7]), []).append(o)
+            entries_by_key.setdefault(
+                (o["created_by"], o["attributable_to"], o["entered_on"][:7]), []
+            ).append(o)
     keys = sorted(k for k, v in entries_by_key.items() if len(v) >= 5)
     for key in rng.sample(keys, k=min(len(keys), max(3, tasks // 150))):
         person, proj, month = key
@@ -473,22 +701,45 @@ def generate(
         w.writerow(["date", "person", "project", "task", "hours", "billable", "notes"])
         pname = next(p["name"] for p in projects if p["gid"] == proj)
         for e in rows:
-            w.writerow([e["entered_on"], truth.person_names[person], pname, task_by_gid[e["task"]]["name"],
-                        f"{e['duration_minutes'] / 60:.2f}", e["billable_status"] == "billable", e["description"]])
+            w.writerow(
+                [
+                    e["entered_on"],
+                    truth.person_names[person],
+                    pname,
+                    task_by_gid[e["task"]]["name"],
+                    f"{e['duration_minutes'] / 60:.2f}",
+                    e["billable_status"] == "billable",
+                    e["description"],
+                ]
+            )
         content = buf.getvalue().encode()
         host_task = rows[-1]["task"]
         a_gid = gid()
         fname = f"timesheet_{month}_{truth.person_names[person].split()[0].lower()}.csv"
-        add(("attachment", {"gid": a_gid, "resource_type": "attachment", "name": fname,
-                            "resource_subtype": "asana", "created_at": iso(_at(date.fromisoformat(rows[-1]["entered_on"]), 18)),
-                            "host": "asana", "parent": host_task, "size": len(content)}))
+        add(
+            (
+                "attachment",
+                {
+                    "gid": a_gid,
+                    "resource_type": "attachment",
+                    "name": fname,
+                    "resource_subtype": "asana",
+                    "created_at": iso(_at(date.fromisoformat(rows[-1]["entered_on"]), 18)),
+                    "host": "asana",
+                    "parent": host_task,
+                    "size": len(content),
+                },
+            )
+        )
         files[a_gid] = content
         truth.timesheet_attachments.append(a_gid)
 
     counts: dict[str, int] = {}
     for kind, _ in objs:
         counts[kind] = counts.get(kind, 0) + 1
-    return GeneratedWorkspace(workspace_gid=ws, me_gid=me, objects=objs, files=files, truth=truth, counts=counts)
+    return GeneratedWorkspace(
+        workspace_gid=ws, me_gid=me, objects=objs, files=files, truth=truth, counts=counts
+    )
 
 
 def _entry_anomaly(rng: random.Random, rates: dict[str, float]) -> str | None:

@@ -104,7 +104,9 @@ def get_users(api: Api, ctx: Ctx) -> Result:
 def get_users_for_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
     _ws(api, workspace_gid)
     users = api.state.objects["user"]
-    gids = sorted((g for g in users if workspace_gid in users[g]["workspaces"]), key=lambda g: users[g]["name"])
+    gids = sorted(
+        (g for g in users if workspace_gid in users[g]["workspaces"]), key=lambda g: users[g]["name"]
+    )
     # Spec: offset but no limit and no next_page; at most 2,000 users, alphabetical.
     return api.page("user", gids[:2000], ctx, paginate=False)
 
@@ -120,8 +122,11 @@ def get_user(api: Api, ctx: Ctx, user_gid: str) -> Result:
 
 def _projects(api: Api, ws: str, archived: bool | None) -> list[str]:
     projects = api.state.objects["project"]
-    return [g for g in _sorted(projects) if projects[g]["workspace"] == ws
-            and (archived is None or projects[g]["archived"] == archived)]
+    return [
+        g
+        for g in _sorted(projects)
+        if projects[g]["workspace"] == ws and (archived is None or projects[g]["archived"] == archived)
+    ]
 
 
 def get_projects(api: Api, ctx: Ctx) -> Result:
@@ -161,7 +166,9 @@ def get_custom_field_settings_for_portfolio(api: Api, ctx: Ctx, portfolio_gid: s
     api.state.get("portfolio", portfolio_gid)
     if ctx.opt_fields is None:
         ctx.opt_fields = full_tree("custom_field_setting")
-    return api.page("custom_field_setting", _sorted(api.state.settings_by_project.get(portfolio_gid, {})), ctx)
+    return api.page(
+        "custom_field_setting", _sorted(api.state.settings_by_project.get(portfolio_gid, {})), ctx
+    )
 
 
 def add_custom_field_setting(api: Api, ctx: Ctx, project_gid: str) -> Result:
@@ -176,7 +183,11 @@ def get_portfolios(api: Api, ctx: Ctx) -> Result:
     owner = _param(ctx, "owner")
     owner_gid = api.state.resolve_user(owner, ctx.user) if owner else None
     pfs = api.state.objects["portfolio"]
-    gids = [g for g in _sorted(pfs) if pfs[g]["workspace"] == ws and (owner_gid is None or pfs[g]["owner"] == owner_gid)]
+    gids = [
+        g
+        for g in _sorted(pfs)
+        if pfs[g]["workspace"] == ws and (owner_gid is None or pfs[g]["owner"] == owner_gid)
+    ]
     return api.page("portfolio", gids, ctx)
 
 
@@ -336,8 +347,14 @@ def add_project_for_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
     return 200, {"data": {}}
 
 
-_SORTS = {"modified_at": "modified_at", "created_at": "created_at", "completed_at": "completed_at",
-          "due_date": "due_on", "likes": "created_at", "relevance": "modified_at"}
+_SORTS = {
+    "modified_at": "modified_at",
+    "created_at": "created_at",
+    "completed_at": "completed_at",
+    "due_date": "due_on",
+    "likes": "created_at",
+    "relevance": "modified_at",
+}
 
 
 def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
@@ -363,8 +380,12 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
     any_of("tags.any", lambda t: t["tags"])
     any_of("assignee.any", lambda t: [t["assignee"]] if t["assignee"] else [])
     any_of("assignee.not", lambda t: [t["assignee"]] if t["assignee"] else [], negate=True)
-    any_of("portfolios.any", lambda t: [pf for pf, o in api.state.objects["portfolio"].items()
-                                        if set(o["items"]) & set(t["projects"])])
+    any_of(
+        "portfolios.any",
+        lambda t: [
+            pf for pf, o in api.state.objects["portfolio"].items() if set(o["items"]) & set(t["projects"])
+        ],
+    )
     if all(p in q for p in ("projects.all",)):
         wanted_all = set(str(q["projects.all"]).split(","))
         conds.append(lambda t: wanted_all <= set(t["projects"]))
@@ -388,7 +409,11 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
             d = _date_param(ctx, f"{fld}.{op}")
             if d is None:
                 continue
-            src = {"created_on": "created_at", "completed_on": "completed_at", "modified_on": "modified_at"}.get(fld, fld)
+            src = {
+                "created_on": "created_at",
+                "completed_on": "completed_at",
+                "modified_on": "modified_at",
+            }.get(fld, fld)
 
             def dcmp(t: Obj, b: str = d, s: str = src, o: str = op) -> bool:
                 v = t.get(s)
@@ -411,7 +436,11 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
         if key.startswith("custom_fields.") and key.endswith(".is_set"):
             fgid = key.split(".")[1]
             want = _bool_param(ctx, key)
-            conds.append(lambda t, f=fgid, w=want: (t["custom_field_values"].get(f) is not None) == w)
+
+            def is_set(t: Obj, f: str = fgid, w: bool | None = want) -> bool:
+                return (t["custom_field_values"].get(f) is not None) == w
+
+            conds.append(is_set)
     sort_key = _SORTS.get(_param(ctx, "sort_by") or "modified_at")
     if sort_key is None:
         raise bad_request("sort_by: Invalid value")
@@ -442,7 +471,9 @@ def get_custom_fields_for_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> R
     _premium(api, "Custom fields")
     _ws(api, workspace_gid)
     fields = api.state.objects["custom_field"]
-    return api.page("custom_field", [g for g in _sorted(fields) if fields[g]["workspace"] == workspace_gid], ctx)
+    return api.page(
+        "custom_field", [g for g in _sorted(fields) if fields[g]["workspace"] == workspace_gid], ctx
+    )
 
 
 def create_enum_option(api: Api, ctx: Ctx, custom_field_gid: str) -> Result:
@@ -454,8 +485,13 @@ def create_enum_option(api: Api, ctx: Ctx, custom_field_gid: str) -> Result:
             raise bad_request("custom_field: Not an enum custom field")
         if not body.get("name"):
             raise bad_request("name: Missing input")
-        opt = {"gid": st.new_gid(), "resource_type": "enum_option", "name": str(body["name"]),
-               "enabled": bool(body.get("enabled", True)), "color": str(body.get("color", "none"))}
+        opt = {
+            "gid": st.new_gid(),
+            "resource_type": "enum_option",
+            "name": str(body["name"]),
+            "enabled": bool(body.get("enabled", True)),
+            "color": str(body.get("color", "none")),
+        }
         field.setdefault("enum_options", []).append(opt)
         st.save("custom_field", field)
     return 201, {"data": opt}
@@ -473,8 +509,12 @@ def get_entries_for_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
 def create_entry(api: Api, ctx: Ctx, task_gid: str) -> Result:
     body = _body(ctx)
     entry = api.state.add_time_entry(
-        task_gid, body.get("duration_minutes"), body.get("entered_on"), by=ctx.user,  # type: ignore[arg-type]
-        attributable_to=body.get("attributable_to"), billable_status=body.get("billable_status"),
+        task_gid,
+        body.get("duration_minutes"),  # type: ignore[arg-type]  # validated inside
+        body.get("entered_on"),
+        by=ctx.user,
+        attributable_to=body.get("attributable_to"),
+        billable_status=body.get("billable_status"),
         description=body.get("description"),
     )
     return api.one("time_tracking_entry", entry, ctx, status=201)
@@ -555,8 +595,13 @@ def get_stories(api: Api, ctx: Ctx, task_gid: str) -> Result:
 
 def create_story(api: Api, ctx: Ctx, task_gid: str) -> Result:
     body = _body(ctx)
-    story = api.state.add_comment(task_gid, text=body.get("text"), html_text=body.get("html_text"), by=ctx.user,
-                                  is_pinned=bool(body.get("is_pinned", False)))
+    story = api.state.add_comment(
+        task_gid,
+        text=body.get("text"),
+        html_text=body.get("html_text"),
+        by=ctx.user,
+        is_pinned=bool(body.get("is_pinned", False)),
+    )
     return api.one("story", story, ctx, status=201)
 
 
@@ -613,7 +658,11 @@ def get_webhooks(api: Api, ctx: Ctx) -> Result:
     _ws(api, ws)
     resource = _param(ctx, "resource")
     hooks = api.state.objects["webhook"]
-    gids = [g for g in _sorted(hooks) if hooks[g]["_workspace"] == ws and (not resource or hooks[g]["resource"] == resource)]
+    gids = [
+        g
+        for g in _sorted(hooks)
+        if hooks[g]["_workspace"] == ws and (not resource or hooks[g]["resource"] == resource)
+    ]
     return api.page("webhook", gids, ctx)
 
 
@@ -661,7 +710,12 @@ ROUTES: list[tuple[str, str, Callable[..., Result], bool]] = [
     ("GET", "/portfolios", get_portfolios, False),
     ("GET", "/portfolios/{portfolio_gid}", get_portfolio, False),
     ("GET", "/portfolios/{portfolio_gid}/items", get_items_for_portfolio, False),
-    ("GET", "/portfolios/{portfolio_gid}/custom_field_settings", get_custom_field_settings_for_portfolio, False),
+    (
+        "GET",
+        "/portfolios/{portfolio_gid}/custom_field_settings",
+        get_custom_field_settings_for_portfolio,
+        False,
+    ),
     ("GET", "/sections/{section_gid}", get_section, False),
     ("GET", "/sections/{section_gid}/tasks", get_tasks_for_section, False),
     ("GET", "/tags", get_tags, False),

@@ -44,7 +44,9 @@ API_PREFIX = "/api/1.0"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 PHRASES = ("6 sad squid snuggle softly", "3 tired turtles tango twice", "9 purple penguins ponder politely")
 # List endpoints whose opt_fields the spec restricts to the compact fields (see API_NOTES §5.5).
-ENTRY_LIST_FIELDS = frozenset({"attributable_to", "categories", "created_by", "duration_minutes", "entered_on"})
+ENTRY_LIST_FIELDS = frozenset(
+    {"attributable_to", "categories", "created_by", "duration_minutes", "entered_on"}
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ class Api:
     # responses
     def one(self, kind: str, obj: Obj, ctx: Ctx, status: int = 200) -> Result:
         tree = ctx.opt_fields if ctx.opt_fields is not None else full_tree(kind)
-        return status, {"data": self.renderer.render(kind, obj, tree)}
+        with self.state.lock:
+            return status, {"data": self.renderer.render(kind, obj, tree)}
 
     def cached(self, key: Any, build: Callable[[], list[str]]) -> list[str]:
         """A filtered, gid-sorted list, rebuilt only when the state changed (keeps deep paging O(page))."""
@@ -160,11 +163,17 @@ def decode_offset(token: str) -> str:
         int(gid)
         return gid
     except Exception:
-        raise bad_request("offset: Your pagination token is invalid. Pass only offsets the API returned.") from None
+        raise bad_request(
+            "offset: Your pagination token is invalid. Pass only offsets the API returned."
+        ) from None
 
 
 def error_response(
-    status: int, message: str, help_text: str | None = None, *, retry_after: int | None = None,
+    status: int,
+    message: str,
+    help_text: str | None = None,
+    *,
+    retry_after: int | None = None,
     extra: Obj | None = None,
 ) -> JSONResponse:
     """Asana's error body `{"errors":[{"message","help"(,"phrase" on 500)}]}` (+ extra top-level keys)."""
@@ -189,8 +198,12 @@ def build_app(api: Api) -> Starlette:
     starlette_routes = []
     for method, path, handler, blocking in routes.ROUTES:
         starlette_routes.append(
-            Route(API_PREFIX + path, _endpoint(api, method, handler, blocking), methods=[method],
-                  name=f"{method} {path}")
+            Route(
+                API_PREFIX + path,
+                _endpoint(api, method, handler, blocking),
+                methods=[method],
+                name=f"{method} {path}",
+            )
         )
     starlette_routes.append(Route("/sandbox/files/{gid}/{name}", _file_endpoint(api), methods=["GET"]))
     starlette_routes.append(Route("/sandbox/health", _health, methods=["GET"]))
@@ -219,8 +232,17 @@ def _not_found(api: Api) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         path = request.url.path
         rel = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
-        api.requests.append(RequestRecord(request.method, rel, request.url.query, 404,
-                                          request.method in WRITE_METHODS, None, time.time()))
+        api.requests.append(
+            RequestRecord(
+                request.method,
+                rel,
+                request.url.query,
+                404,
+                request.method in WRITE_METHODS,
+                None,
+                time.time(),
+            )
+        )
         return error_response(404, "No matching route for request")
 
     return endpoint
@@ -256,8 +278,9 @@ def _endpoint(api: Api, method: str, handler: Handler, blocking: bool) -> Callab
             wait = api.limiter.acquire(token)
             if wait:
                 record(429)
-                return error_response(429, "You have made too many requests recently. Please, be chill.",
-                                      retry_after=wait)
+                return error_response(
+                    429, "You have made too many requests recently. Please, be chill.", retry_after=wait
+                )
         if api.faults is not None:
             fault = api.faults.decide(method, rel, query)
             if fault == "5xx":
@@ -265,8 +288,9 @@ def _endpoint(api: Api, method: str, handler: Handler, blocking: bool) -> Callab
                 return error_response(500, "Server Error (injected by the sandbox)")
             if fault == "429":
                 record(429)
-                return error_response(429, "You have made too many requests recently. Please, be chill.",
-                                      retry_after=1)
+                return error_response(
+                    429, "You have made too many requests recently. Please, be chill.", retry_after=1
+                )
             if fault == "drop":
                 record(0)
                 await _drop_connection(api, request)
@@ -283,7 +307,9 @@ def _endpoint(api: Api, method: str, handler: Handler, blocking: bool) -> Callab
             if blocking:
                 result = await run_in_threadpool(handler, api, ctx, **request.path_params)
             else:
-                result = handler(api, ctx, **request.path_params)
+                # One lock around read + render: test threads mutate the same dicts concurrently.
+                with api.state.lock:
+                    result = handler(api, ctx, **request.path_params)
         except ApiError as exc:
             record(exc.status)
             return error_response(exc.status, exc.message, exc.help, extra=exc.extra)
@@ -300,8 +326,9 @@ def _endpoint(api: Api, method: str, handler: Handler, blocking: bool) -> Callab
         if status == 201 and isinstance(body, dict) and isinstance(body.get("data"), dict):
             headers["Location"] = f"{api.base_url}{rel}/{body['data'].get('gid', '')}"
         if request.query_params.get("opt_pretty") is not None:
-            return Response(json.dumps(body, indent=2), status_code=status, media_type="application/json",
-                            headers=headers)
+            return Response(
+                json.dumps(body, indent=2), status_code=status, media_type="application/json", headers=headers
+            )
         return JSONResponse(body, status_code=status, headers=headers)
 
     return endpoint
@@ -333,8 +360,16 @@ async def _context(request: Request, user: str, rel: str, is_write: bool) -> Ctx
     raw_fields = q.get("opt_fields")
     if raw_fields is None and request.method in ("POST", "PUT") and body is not None:
         pass
-    return Ctx(request=request, query=q, body=body, user=user, opt_fields=parse_opt_fields(raw_fields),
-               limit=limit, offset=q.get("offset"), path=rel)
+    return Ctx(
+        request=request,
+        query=q,
+        body=body,
+        user=user,
+        opt_fields=parse_opt_fields(raw_fields),
+        limit=limit,
+        offset=q.get("offset"),
+        path=rel,
+    )
 
 
 async def _drop_connection(api: Api, request: Request) -> None:
@@ -362,10 +397,17 @@ class ServerThread:
     def __init__(self, api: Api, host: str = "127.0.0.1", port: int = 0) -> None:
         self.api = api
         self.host = host
-        config = uvicorn.Config(build_app(api), host=host, port=port, log_level="warning", access_log=False,
-                                lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            build_app(api),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+        )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # uvicorn only installs signal handlers on the main thread; here it runs in a worker thread.
         api.uvicorn_server = self.server
         self._thread = threading.Thread(target=self.server.run, name="sandbox-uvicorn", daemon=True)
         self.port = 0

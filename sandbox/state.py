@@ -449,18 +449,39 @@ class SandboxState:
                 owner = self.resolve_user(str(owner), by)
             gid = self.new_gid()
             project: Obj = {
-                "gid": gid, "resource_type": "project", "name": name, "archived": False, "color": "light-blue",
-                "icon": "list", "created_at": now, "modified_at": now, "default_view": "list",
-                "due_on": data.get("due_on"), "start_on": data.get("start_on"), "notes": str(data.get("notes") or ""),
-                "members": [owner] if owner else [], "followers": [owner] if owner else [], "public": True,
-                "privacy_setting": "public_to_workspace", "completed": False, "completed_at": None,
-                "completed_by": None, "owner": owner, "workspace": workspace, "custom_field_values": {},
+                "gid": gid,
+                "resource_type": "project",
+                "name": name,
+                "archived": False,
+                "color": "light-blue",
+                "icon": "list",
+                "created_at": now,
+                "modified_at": now,
+                "default_view": "list",
+                "due_on": data.get("due_on"),
+                "start_on": data.get("start_on"),
+                "notes": str(data.get("notes") or ""),
+                "members": [owner] if owner else [],
+                "followers": [owner] if owner else [],
+                "public": True,
+                "privacy_setting": "public_to_workspace",
+                "completed": False,
+                "completed_at": None,
+                "completed_by": None,
+                "owner": owner,
+                "workspace": workspace,
+                "custom_field_values": {},
             }
             self._index("project", project)
             self._persist("project", project)
             self.create_section(gid, {"name": "Untitled section"}, by=by)
-            self._emit(self._ref("project", gid), "added", {gid, workspace}, user=by,
-                       parent=self._ref("workspace", workspace))
+            self._emit(
+                self._ref("project", gid),
+                "added",
+                {gid, workspace},
+                user=by,
+                parent=self._ref("workspace", workspace),
+            )
             return project
 
     def create_section(self, project_gid: str, data: Obj, *, by: str | None = None) -> Obj:
@@ -471,12 +492,22 @@ class SandboxState:
             if not isinstance(name, str) or not name.strip():
                 raise bad_request("name: Missing input")
             gid = self.new_gid()
-            section: Obj = {"gid": gid, "resource_type": "section", "name": name, "project": project_gid,
-                            "created_at": iso(self.clock())}
+            section: Obj = {
+                "gid": gid,
+                "resource_type": "section",
+                "name": name,
+                "project": project_gid,
+                "created_at": iso(self.clock()),
+            }
             self._index("section", section)
             self._persist("section", section)
-            self._emit(self._ref("section", gid), "added", {project_gid, project["workspace"]}, user=by,
-                       parent=self._ref("project", project_gid))
+            self._emit(
+                self._ref("section", gid),
+                "added",
+                {project_gid, project["workspace"]},
+                user=by,
+                parent=self._ref("project", project_gid),
+            )
             return section
 
     # ----------------------------------------------------------------------------------------------
@@ -603,7 +634,9 @@ class SandboxState:
                 raise bad_request("data: Value must be an object")
             for key in ("projects", "memberships", "tags", "parent", "workspace"):
                 if key in data:
-                    raise bad_request(f"{key}: Cannot write this property via PUT; use the dedicated endpoint")
+                    raise bad_request(
+                        f"{key}: Cannot write this property via PUT; use the dedicated endpoint"
+                    )
             # Validate everything before changing anything, so a 400 leaves the task untouched.
             new_cf: dict[str, Any] = {}
             cfs = data.get("custom_fields")
@@ -616,7 +649,9 @@ class SandboxState:
                     if field is None:
                         raise bad_request(f"custom_fields: Unknown custom field {fgid}")
                     if str(fgid) not in allowed:
-                        raise bad_request(f"custom_fields: Custom field with ID {fgid} is not on given object")
+                        raise bad_request(
+                            f"custom_fields: Custom field with ID {fgid} is not on given object"
+                        )
                     new_cf[str(fgid)] = self.coerce_custom_field_value(field, value)
             assignee = task["assignee"]
             if "assignee" in data:
@@ -643,8 +678,13 @@ class SandboxState:
                 task["completed_at"] = iso(now) if data["completed"] else None
                 task["completed_by"] = by if data["completed"] else None
                 changed.append(("completed", data["completed"]))
-                self._story(gid, "marked_complete" if data["completed"] else "marked_incomplete", by, now,
-                            text="marked this task complete" if data["completed"] else "marked incomplete")
+                self._story(
+                    gid,
+                    "marked_complete" if data["completed"] else "marked_incomplete",
+                    by,
+                    now,
+                    text="marked this task complete" if data["completed"] else "marked incomplete",
+                )
             if assignee != task["assignee"]:
                 if task["assignee"]:
                     self.tasks_by_assignee.get(task["assignee"], {}).pop(gid, None)
@@ -652,8 +692,13 @@ class SandboxState:
                 if assignee:
                     self.tasks_by_assignee.setdefault(assignee, {})[gid] = None
                 changed.append(("assignee", {"gid": assignee, "resource_type": "user"} if assignee else None))
-                self._story(gid, "assigned" if assignee else "unassigned", by, now,
-                            text="assigned this task" if assignee else "unassigned this task")
+                self._story(
+                    gid,
+                    "assigned" if assignee else "unassigned",
+                    by,
+                    now,
+                    text="assigned this task" if assignee else "unassigned this task",
+                )
             for fgid, value in new_cf.items():
                 old = task["custom_field_values"].get(fgid)
                 if old == value:
@@ -718,13 +763,20 @@ class SandboxState:
                 task["projects"].append(project_gid)
             self._index_task(task)
             self._persist("task", task)
-            self._emit(self._ref("task", task_gid), "added", self._task_keys(task), user=by,
-                       parent=self._ref("section" if section_gid else "project", section_gid or project_gid))
+            self._emit(
+                self._ref("task", task_gid),
+                "added",
+                self._task_keys(task),
+                user=by,
+                parent=self._ref("section" if section_gid else "project", section_gid or project_gid),
+            )
             return task
 
     # ----------------------------------------------------------------------------------------------
     # stories
-    def _story(self, task_gid: str, subtype: str, by: str | None, when: datetime, *, text: str, **extra: Any) -> Obj:
+    def _story(
+        self, task_gid: str, subtype: str, by: str | None, when: datetime, *, text: str, **extra: Any
+    ) -> Obj:
         gid = self.new_gid()
         story: Obj = {
             "gid": gid,
@@ -741,22 +793,29 @@ class SandboxState:
         self._index("story", story)
         self._persist("story", story)
         task = self.objects["task"][task_gid]
-        self._emit(self._ref("story", gid) | {"resource_subtype": subtype}, "added", self._task_keys(task),
-                   user=by, parent=self._ref("task", task_gid))
+        self._emit(
+            self._ref("story", gid) | {"resource_subtype": subtype},
+            "added",
+            self._task_keys(task),
+            user=by,
+            parent=self._ref("task", task_gid),
+        )
         return story
 
-    def _cf_story(self, task_gid: str, field: Obj, old: Any, new: Any, by: str | None, when: datetime) -> None:
+    def _cf_story(
+        self, task_gid: str, field: Obj, old: Any, new: Any, by: str | None, when: datetime
+    ) -> None:
         subtype = field["resource_subtype"]
         name = field["name"]
         extra: Obj = {"custom_field": field["gid"]}
         if subtype == "number":
             extra["old_number_value"] = old
             extra["new_number_value"] = new
-            text = f"changed {name} from \"{_fmt(old)}\" to \"{_fmt(new)}\""
+            text = f'changed {name} from "{_fmt(old)}" to "{_fmt(new)}"'
         elif subtype == "text":
             extra["old_text_value"] = old
             extra["new_text_value"] = new
-            text = f"changed {name} from \"{old or ''}\" to \"{new or ''}\""
+            text = f'changed {name} from "{old or ""}" to "{new or ""}"'
         elif subtype == "enum":
             extra["old_enum_value"] = old
             extra["new_enum_value"] = new
@@ -768,7 +827,12 @@ class SandboxState:
         self._story(task_gid, f"{subtype}_custom_field_changed", by, when, text=text, **extra)
 
     def add_comment(
-        self, task_gid: str, *, text: str | None = None, html_text: str | None = None, by: str | None = None,
+        self,
+        task_gid: str,
+        *,
+        text: str | None = None,
+        html_text: str | None = None,
+        by: str | None = None,
         is_pinned: bool = False,
     ) -> Obj:
         """POST /tasks/{gid}/stories: a comment (exactly one of text / html_text)."""
@@ -805,8 +869,13 @@ class SandboxState:
             self._persist("story", story)
             task["modified_at"] = iso(now)
             self._persist("task", task)
-            self._emit(self._ref("story", gid) | {"resource_subtype": "comment_added"}, "added",
-                       self._task_keys(task), user=by, parent=self._ref("task", task_gid))
+            self._emit(
+                self._ref("story", gid) | {"resource_subtype": "comment_added"},
+                "added",
+                self._task_keys(task),
+                user=by,
+                parent=self._ref("task", task_gid),
+            )
             return story
 
     # ----------------------------------------------------------------------------------------------
@@ -865,7 +934,8 @@ class SandboxState:
                 "resource_type": "time_tracking_entry",
                 "duration_minutes": fields["duration_minutes"],
                 "entered_on": fields.get("entered_on", now.date().isoformat()),
-                "attributable_to": fields.get("attributable_to") or (task["projects"][0] if task["projects"] else None),
+                "attributable_to": fields.get("attributable_to")
+                or (task["projects"][0] if task["projects"] else None),
                 "created_by": by,
                 "categories": [],
                 "task": task_gid,
@@ -879,11 +949,24 @@ class SandboxState:
             task["modified_at"] = iso(now)
             self._persist("task", task)
             keys = self._task_keys(task) | {gid}
-            self._emit(self._ref("time_tracking_entry", gid), "added", keys, user=by,
-                       parent=self._ref("task", task_gid))
-            self._emit(self._ref("task", task_gid), "changed", keys, user=by,
-                       change={"field": "actual_time_minutes", "action": "changed",
-                               "new_value": self.actual_time_minutes(task_gid)})
+            self._emit(
+                self._ref("time_tracking_entry", gid),
+                "added",
+                keys,
+                user=by,
+                parent=self._ref("task", task_gid),
+            )
+            self._emit(
+                self._ref("task", task_gid),
+                "changed",
+                keys,
+                user=by,
+                change={
+                    "field": "actual_time_minutes",
+                    "action": "changed",
+                    "new_value": self.actual_time_minutes(task_gid),
+                },
+            )
             return entry
 
     def update_time_entry(self, gid: str, data: Obj, *, by: str | None = None) -> Obj:
@@ -899,9 +982,14 @@ class SandboxState:
             self._touch(task["gid"])
             keys = self._task_keys(task) | {gid}
             for key in fields:
-                self._emit(self._ref("time_tracking_entry", gid), "changed", keys, user=by,
-                           parent=self._ref("task", task["gid"]),
-                           change={"field": key, "action": "changed", "new_value": fields[key]})
+                self._emit(
+                    self._ref("time_tracking_entry", gid),
+                    "changed",
+                    keys,
+                    user=by,
+                    parent=self._ref("task", task["gid"]),
+                    change={"field": key, "action": "changed", "new_value": fields[key]},
+                )
             return entry
 
     def delete_time_entry(self, gid: str, *, by: str | None = None) -> None:
@@ -914,8 +1002,13 @@ class SandboxState:
             del self.objects["time_tracking_entry"][gid]
             self._persist("time_tracking_entry", None, gid)
             self._touch(task["gid"])
-            self._emit({"gid": gid, "resource_type": "time_tracking_entry"}, "deleted", keys, user=by,
-                       parent=self._ref("task", task["gid"]))
+            self._emit(
+                {"gid": gid, "resource_type": "time_tracking_entry"},
+                "deleted",
+                keys,
+                user=by,
+                parent=self._ref("task", task["gid"]),
+            )
 
     # ----------------------------------------------------------------------------------------------
     # custom fields
@@ -959,9 +1052,13 @@ class SandboxState:
                 fmt = data.get("format", "none")
                 if fmt not in ("currency", "identifier", "percentage", "custom", "duration", "none"):
                     raise bad_request("format: Invalid value")
-                field.update(precision=precision, format=fmt, currency_code=data.get("currency_code"),
-                             custom_label=data.get("custom_label"),
-                             custom_label_position=data.get("custom_label_position"))
+                field.update(
+                    precision=precision,
+                    format=fmt,
+                    currency_code=data.get("currency_code"),
+                    custom_label=data.get("custom_label"),
+                    custom_label_position=data.get("custom_label_position"),
+                )
                 if fmt == "currency" and not field["currency_code"]:
                     field["currency_code"] = "USD"
             if subtype == "enum":
@@ -969,8 +1066,15 @@ class SandboxState:
                 for opt in data.get("enum_options") or []:
                     if not isinstance(opt, dict) or not opt.get("name"):
                         raise bad_request("enum_options: each option needs a name")
-                    options.append({"gid": self.new_gid(), "resource_type": "enum_option", "name": opt["name"],
-                                    "enabled": bool(opt.get("enabled", True)), "color": opt.get("color", "none")})
+                    options.append(
+                        {
+                            "gid": self.new_gid(),
+                            "resource_type": "enum_option",
+                            "name": opt["name"],
+                            "enabled": bool(opt.get("enabled", True)),
+                            "color": opt.get("color", "none"),
+                        }
+                    )
                 field["enum_options"] = options
             self._index("custom_field", field)
             self._persist("custom_field", field)
@@ -998,9 +1102,17 @@ class SandboxState:
             self._persist("custom_field_setting", setting)
             project["modified_at"] = iso(self.clock())
             self._persist("project", project)
-            self._emit(self._ref("project", project_gid), "changed", {project_gid, project["workspace"]},
-                       user=by, change={"field": "custom_field_settings", "action": "added",
-                                        "added_value": {"gid": gid, "resource_type": "custom_field_setting"}})
+            self._emit(
+                self._ref("project", project_gid),
+                "changed",
+                {project_gid, project["workspace"]},
+                user=by,
+                change={
+                    "field": "custom_field_settings",
+                    "action": "added",
+                    "added_value": {"gid": gid, "resource_type": "custom_field_setting"},
+                },
+            )
             return setting
 
     # ----------------------------------------------------------------------------------------------

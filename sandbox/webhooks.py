@@ -70,8 +70,14 @@ class WebhookManager:
         parsed = urlparse(target)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise bad_request("target: Invalid URL")
-        kind = next((k for k in ("task", "project", "portfolio", "workspace", "tag", "user")
-                     if resource in self.state.objects[k]), None)
+        kind = next(
+            (
+                k
+                for k in ("task", "project", "portfolio", "workspace", "tag", "user")
+                if resource in self.state.objects[k]
+            ),
+            None,
+        )
         if kind is None:
             raise ApiError(404, f"resource: Unknown object: {resource}")
         filters = data.get("filters") or []
@@ -86,15 +92,26 @@ class WebhookManager:
         try:
             resp = self._client.post(target, headers={"X-Hook-Secret": secret}, content=b"")
         except httpx.HTTPError as exc:
-            raise bad_request(f"The remote server did not respond to the handshake request: {type(exc).__name__}") from None
+            raise bad_request(
+                f"The remote server did not respond to the handshake request: {type(exc).__name__}"
+            ) from None
         if resp.status_code not in (200, 204) or resp.headers.get("X-Hook-Secret") != secret:
             raise bad_request("The remote server did not respond with the handshake secret.")
         now = iso(self.state.clock())
         webhook: Obj = {
-            "gid": self.state.new_gid(), "resource_type": "webhook", "active": True, "resource": resource,
-            "target": target, "filters": [_clean_filter(f) for f in filters], "created_at": now,
-            "last_success_at": now, "last_failure_at": None, "last_failure_content": "",
-            "delivery_retry_count": 0, "_secret": secret, "_workspace": self.state.workspace_gid,
+            "gid": self.state.new_gid(),
+            "resource_type": "webhook",
+            "active": True,
+            "resource": resource,
+            "target": target,
+            "filters": [_clean_filter(f) for f in filters],
+            "created_at": now,
+            "last_success_at": now,
+            "last_failure_at": None,
+            "last_failure_content": "",
+            "delivery_retry_count": 0,
+            "_secret": secret,
+            "_workspace": self.state.workspace_gid,
         }
         self.state.put_webhook(webhook)
         return webhook, secret
@@ -138,9 +155,8 @@ class WebhookManager:
         body = json.dumps({"events": events}, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(hook["_secret"], body)}
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
-            if delay:
-                if self._stopped.wait(delay):
-                    return
+            if delay and self._stopped.wait(delay):
+                return
             status = 0
             content = ""
             try:

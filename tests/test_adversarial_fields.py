@@ -109,7 +109,6 @@ BAD_ENTRIES: list[tuple[str, dict[str, Any]]] = [
     ("duration-text", {"duration_minutes": "sixty"}),
     ("duration-nan", {"duration_minutes": float("nan")}),
     ("duration-negative", {"duration_minutes": -30}),
-    ("duration-zero", {"duration_minutes": 0}),
     ("duration-fraction", {"duration_minutes": 12.5}),
     ("duration-huge", {"duration_minutes": 1e308}),
     ("duration-missing", {"duration_minutes": None}),
@@ -127,6 +126,13 @@ def test_bad_time_entry_is_a_logged_skip(overrides: dict[str, Any]) -> None:
     entry = mapping.map_entry(payload, ctx)
     assert entry is None
     assert len(ctx.skips) == 1 and ctx.skips.items[0].kind == "entry"
+
+
+def test_zero_minute_entry_is_kept_for_the_anomaly_detector() -> None:
+    ctx = mapping.MappingContext()
+    payload = {"gid": "1208000000000202", "task": {"gid": TASK_GID}, "duration_minutes": 0, "entered_on": "2026-01-06"}
+    entry = mapping.map_entry(payload, ctx)
+    assert entry is not None and entry.duration_minutes == 0
 
 
 def test_good_values_still_map() -> None:

@@ -92,13 +92,23 @@ def test_billing_reconciles_to_the_minute(analytics_workspace: Workspace) -> Non
     draft = billing_draft(analytics_workspace, start, end)
     assert draft.total_minutes == 1740
     assert draft.amount_by_currency == {"EUR": Decimal("2900.00")}
-    assert {ln.task_gid: ln.minutes for ln in draft.lines} == {"t1": 480, "t2": 480, "t3": 360, "t7": 120, "t8": 300}
+    assert {ln.task_gid: ln.minutes for ln in draft.lines} == {
+        "t1": 480,
+        "t2": 480,
+        "t3": 360,
+        "t7": 120,
+        "t8": 300,
+    }
     assert draft.excluded_entries["not billable"] == 7  # e3 (non-billable) + 6 internal entries (e8-e13)
     assert draft.excluded_entries["zero or negative duration"] == 1  # e16
     gids = draft.entry_gids()
     assert len(gids) == len(set(gids)) == 8
     client_total = next(t for t in draft.totals if t.project_name is None)
-    assert (client_total.client, client_total.minutes, client_total.amount) == ("Acme", 1740, Decimal("2900.00"))
+    assert (client_total.client, client_total.minutes, client_total.amount) == (
+        "Acme",
+        1740,
+        Decimal("2900.00"),
+    )
 
 
 def test_scope_creep_and_overhead(analytics_workspace: Workspace) -> None:

@@ -36,24 +36,39 @@ entry_rows = st.lists(
 
 def _workspace(rows: list[tuple[int, int, int, BillableStatus | None, str | None]]) -> Workspace:
     tasks = tuple(
-        make_task(f"t{i}", project_gid=("pa", "pb", "pc")[i % 3], billable=(None, True, False)[i % 3]) for i in range(6)
+        make_task(f"t{i}", project_gid=("pa", "pb", "pc")[i % 3], billable=(None, True, False)[i % 3])
+        for i in range(6)
     )
     entries = tuple(
-        make_entry(f"e{n}", f"t{t}", "u1", (START + timedelta(days=d)).isoformat(), m, billable_status=s, project_gid=p)
+        make_entry(
+            f"e{n}",
+            f"t{t}",
+            "u1",
+            (START + timedelta(days=d)).isoformat(),
+            m,
+            billable_status=s,
+            project_gid=p,
+        )
         for n, (t, d, m, s, p) in enumerate(rows)
     )
-    return Workspace(projects=PROJECTS, tasks=tasks, entries=entries, as_of=datetime(2026, 11, 30, tzinfo=UTC))
+    return Workspace(
+        projects=PROJECTS, tasks=tasks, entries=entries, as_of=datetime(2026, 11, 30, tzinfo=UTC)
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entry_rows)
-def test_billing_reconciles_and_never_bills_twice(rows: list[tuple[int, int, int, BillableStatus | None, str | None]]) -> None:
+def test_billing_reconciles_and_never_bills_twice(
+    rows: list[tuple[int, int, int, BillableStatus | None, str | None]],
+) -> None:
     ws = _workspace(rows)
     draft = billing_draft(ws, START, date(2026, 10, 31))
     gids = draft.entry_gids()
     assert len(gids) == len(set(gids))  # no entry in two lines
     by_gid = {e.gid: e for e in ws.entries}
-    assert all(START <= by_gid[g].entered_on <= date(2026, 10, 31) and by_gid[g].duration_minutes > 0 for g in gids)
+    assert all(
+        START <= by_gid[g].entered_on <= date(2026, 10, 31) and by_gid[g].duration_minutes > 0 for g in gids
+    )
     assert draft.total_minutes == sum(by_gid[g].duration_minutes for g in gids)  # to the minute
     for line in draft.lines:
         assert line.minutes == sum(by_gid[g].duration_minutes for g in line.entry_gids)
@@ -63,7 +78,9 @@ def test_billing_reconciles_and_never_bills_twice(rows: list[tuple[int, int, int
     # Client totals add up to the grand total, per currency amounts to the line amounts.
     assert sum(t.minutes for t in draft.totals if t.project_name is None) == draft.total_minutes
     for currency, amount in draft.amount_by_currency.items():
-        assert amount == sum(ln.amount for ln in draft.lines if ln.amount is not None and (ln.currency or "?") == currency)
+        assert amount == sum(
+            ln.amount for ln in draft.lines if ln.amount is not None and (ln.currency or "?") == currency
+        )
     # Explicitly non-billable entries never appear.
     assert not any(by_gid[g].billable_status is BillableStatus.NON_BILLABLE for g in gids)
     assert to_csv(draft).count("\n") == len(draft.lines) + 1

@@ -21,7 +21,11 @@ COMMON = [
     ("bias by tag in March", "variance", "VARIANCE by tag | period 2026-03"),
     ("Is anyone over capacity in the next 3 weeks?", "capacity", "CAPACITY next 3 weeks"),
     ("When will Website Redesign finish?", "completion_forecast", "FORECAST"),
-    ("Draft March's invoice for Acme", "billing_draft", "BILLING DRAFT (not sent) 2026-03 (2026-03-01..2026-03-31) | client=Acme"),
+    (
+        "Draft March's invoice for Acme",
+        "billing_draft",
+        "BILLING DRAFT (not sent) 2026-03 (2026-03-01..2026-03-31) | client=Acme",
+    ),
     ("Estimate for Fix login page", "estimate_task", "ESTIMATE for new"),
     ("estimate for task 10000003", "estimate_task", "ESTIMATE for 10000003"),
     ("Similar tasks to checkout flow", "similar_tasks", "SIMILAR completed tasks"),

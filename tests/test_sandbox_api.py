@@ -33,7 +33,9 @@ def test_users_and_workspaces(sb: Sandbox, client: Any, asana_spec: SpecChecker)
     users = asana.UsersApi(client)
     me = users.get_user("me", {"opt_fields": "name,email,workspaces.name"})
     assert me["gid"] == sb.me_gid and me["email"].endswith("@northwind.example")
-    assert me["workspaces"] == [{"gid": sb.workspace_gid, "resource_type": "workspace", "name": "Northwind Studio"}]
+    assert me["workspaces"] == [
+        {"gid": sb.workspace_gid, "resource_type": "workspace", "name": "Northwind Studio"}
+    ]
     assert users.get_user(me["email"], {})["gid"] == me["gid"]  # email works as a user reference
     workspaces = list(asana.WorkspacesApi(client).get_workspaces({}))
     assert [w["gid"] for w in workspaces] == [sb.workspace_gid]
@@ -54,26 +56,47 @@ def test_projects_portfolios_sections_tags(sb: Sandbox, client: Any) -> None:
     p = projects_api.get_project(projects[0]["gid"], {})
     assert p["owner"]["gid"] in sb.truth.leads and p["permalink_url"].startswith("https://")
     assert p["start_on"] and p["due_on"]
-    settings = list(asana.CustomFieldSettingsApi(client).get_custom_field_settings_for_project(
-        p["gid"], {"opt_fields": "custom_field.name,custom_field.resource_subtype,custom_field.precision,"
-                                 "custom_field.enum_options.name,is_important"}))
+    settings = list(
+        asana.CustomFieldSettingsApi(client).get_custom_field_settings_for_project(
+            p["gid"],
+            {
+                "opt_fields": "custom_field.name,custom_field.resource_subtype,custom_field.precision,"
+                "custom_field.enum_options.name,is_important"
+            },
+        )
+    )
     names = {s["custom_field"]["name"] for s in settings}
     assert names == {"Estimated Hours", "Actual Hours", "Priority"}
     est = next(s for s in settings if s["custom_field"]["name"] == "Estimated Hours")
     assert est["custom_field"]["precision"] == 1
     portfolios = list(asana.PortfoliosApi(client).get_portfolios(sb.workspace_gid, {}))
     assert len(portfolios) == 2
-    items = [i for pf in portfolios for i in asana.PortfoliosApi(client).get_items_for_portfolio(pf["gid"], {})]
+    items = [
+        i for pf in portfolios for i in asana.PortfoliosApi(client).get_items_for_portfolio(pf["gid"], {})
+    ]
     assert {i["gid"] for i in items} == set(sb.truth.project_types)
-    pf_full = asana.PortfoliosApi(client).get_portfolio(portfolios[0]["gid"], {"opt_fields": "custom_field_settings.custom_field.name,owner.name"})
-    assert {s["custom_field"]["name"] for s in pf_full["custom_field_settings"]} == {"Project Type", "Client", "Hourly Rate"}
-    pfull = projects_api.get_project(p["gid"], {"opt_fields": "custom_fields.name,custom_fields.display_value,custom_fields.enum_value.name"})
+    pf_full = asana.PortfoliosApi(client).get_portfolio(
+        portfolios[0]["gid"], {"opt_fields": "custom_field_settings.custom_field.name,owner.name"}
+    )
+    assert {s["custom_field"]["name"] for s in pf_full["custom_field_settings"]} == {
+        "Project Type",
+        "Client",
+        "Hourly Rate",
+    }
+    pfull = projects_api.get_project(
+        p["gid"],
+        {"opt_fields": "custom_fields.name,custom_fields.display_value,custom_fields.enum_value.name"},
+    )
     ptype = next(c for c in pfull["custom_fields"] if c["name"] == "Project Type")
     assert ptype["enum_value"]["name"].lower() == sb.truth.project_types[p["gid"]]
     sections = list(asana.SectionsApi(client).get_sections_for_project(p["gid"], {}))
     assert len(sections) >= 4
     assert asana.SectionsApi(client).get_section(sections[0]["gid"], {})["project"]["gid"] == p["gid"]
-    in_section = list(asana.TasksApi(client).get_tasks_for_section(sections[0]["gid"], {"opt_fields": "memberships.section"}))
+    in_section = list(
+        asana.TasksApi(client).get_tasks_for_section(
+            sections[0]["gid"], {"opt_fields": "memberships.section"}
+        )
+    )
     assert all(any(m["section"]["gid"] == sections[0]["gid"] for m in t["memberships"]) for t in in_section)
     tags = list(asana.TagsApi(client).get_tags_for_workspace(sb.workspace_gid, {}))
     assert "bug" in {t["name"] for t in tags}
@@ -87,29 +110,60 @@ def test_projects_portfolios_sections_tags(sb: Sandbox, client: Any) -> None:
 def test_task_reads_and_filters(sb: Sandbox, client: Any) -> None:
     tasks_api = asana.TasksApi(client)
     project = next(iter(sb.truth.project_types))
-    listed = list(tasks_api.get_tasks_for_project(project, {"opt_fields": "name,completed,assignee.name,modified_at,actual_time_minutes,custom_fields.name,custom_fields.number_value,custom_fields.display_value"}))
+    listed = list(
+        tasks_api.get_tasks_for_project(
+            project,
+            {
+                "opt_fields": "name,completed,assignee.name,modified_at,actual_time_minutes,custom_fields.name,custom_fields.number_value,custom_fields.display_value"
+            },
+        )
+    )
     assert len(listed) == len(sb.state.tasks_by_project[project])
     t = next(x for x in listed if x["actual_time_minutes"])
-    assert t["actual_time_minutes"] == sum(e["duration_minutes"] for e in sb.state.objects["time_tracking_entry"].values() if e["task"] == t["gid"])
+    assert t["actual_time_minutes"] == sum(
+        e["duration_minutes"]
+        for e in sb.state.objects["time_tracking_entry"].values()
+        if e["task"] == t["gid"]
+    )
     full = tasks_api.get_task(t["gid"], {})
-    for key in ("name", "notes", "completed", "assignee", "created_at", "modified_at", "memberships", "projects",
-                "custom_fields", "actual_time_minutes", "permalink_url", "workspace", "num_subtasks"):
+    for key in (
+        "name",
+        "notes",
+        "completed",
+        "assignee",
+        "created_at",
+        "modified_at",
+        "memberships",
+        "projects",
+        "custom_fields",
+        "actual_time_minutes",
+        "permalink_url",
+        "workspace",
+        "num_subtasks",
+    ):
         assert key in full
     assert {c["name"] for c in full["custom_fields"]} >= {"Estimated Hours", "Actual Hours", "Priority"}
     # compact by default, exactly the requested fields with opt_fields
     compact = list(tasks_api.get_tasks({"project": project}))
     assert set(compact[0]) == {"gid", "resource_type", "name", "resource_subtype"}
     only = tasks_api.get_task(t["gid"], {"opt_fields": "assignee"})
-    assert set(only) == {"gid", "resource_type", "assignee"} and set(only["assignee"]) == {"gid", "resource_type"}
+    assert set(only) == {"gid", "resource_type", "assignee"} and set(only["assignee"]) == {
+        "gid",
+        "resource_type",
+    }
     # modified_since / completed_since
     mods = sorted(sb.state.objects["task"][x["gid"]]["modified_at"] for x in listed)
     since = mods[len(mods) // 2]
     recent = list(tasks_api.get_tasks({"project": project, "modified_since": since}))
     assert len(recent) == sum(1 for m in mods if m >= since) and 0 < len(recent) < len(listed)
-    open_only = list(tasks_api.get_tasks_for_project(project, {"completed_since": "now", "opt_fields": "completed"}))
+    open_only = list(
+        tasks_api.get_tasks_for_project(project, {"completed_since": "now", "opt_fields": "completed"})
+    )
     assert open_only and not any(x["completed"] for x in open_only)
     user = sb.state.objects["task"][t["gid"]]["assignee"]
-    mine = list(tasks_api.get_tasks({"assignee": user, "workspace": sb.workspace_gid, "opt_fields": "assignee"}))
+    mine = list(
+        tasks_api.get_tasks({"assignee": user, "workspace": sb.workspace_gid, "opt_fields": "assignee"})
+    )
     assert mine and all(x["assignee"]["gid"] == user for x in mine)
     with pytest.raises(ApiException) as err:
         list(tasks_api.get_tasks({"assignee": user}))
@@ -120,12 +174,27 @@ def test_task_reads_and_filters(sb: Sandbox, client: Any) -> None:
 def test_search(sb: Sandbox, client: Any) -> None:
     tasks_api = asana.TasksApi(client)
     project = next(iter(sb.truth.project_types))
-    found = list(tasks_api.search_tasks_for_workspace(sb.workspace_gid, {"projects.any": project, "sort_by": "modified_at", "sort_ascending": True, "opt_fields": "modified_at,projects"}))
+    found = list(
+        tasks_api.search_tasks_for_workspace(
+            sb.workspace_gid,
+            {
+                "projects.any": project,
+                "sort_by": "modified_at",
+                "sort_ascending": True,
+                "opt_fields": "modified_at,projects",
+            },
+        )
+    )
     assert found and all(project in {p["gid"] for p in t["projects"]} for t in found)
     stamps = [t["modified_at"] for t in found]
     assert stamps == sorted(stamps)
     after = stamps[len(stamps) // 2]
-    newer = list(tasks_api.search_tasks_for_workspace(sb.workspace_gid, {"projects.any": project, "modified_at.after": after, "opt_fields": "modified_at"}))
+    newer = list(
+        tasks_api.search_tasks_for_workspace(
+            sb.workspace_gid,
+            {"projects.any": project, "modified_at.after": after, "opt_fields": "modified_at"},
+        )
+    )
     assert newer and all(t["modified_at"] > after for t in newer)
     assert len(found) <= 100
 
@@ -135,17 +204,47 @@ def test_time_tracking_entries(sb: Sandbox, client: Any) -> None:
     task_gid = _task_with_entries(sb)
     entries = list(api.get_time_tracking_entries_for_task(task_gid, {}))
     assert len(entries) == len(sb.state.entries_by_task[task_gid])
-    assert set(entries[0]) == {"gid", "resource_type", "duration_minutes", "entered_on", "attributable_to", "created_by", "categories"}
+    assert set(entries[0]) == {
+        "gid",
+        "resource_type",
+        "duration_minutes",
+        "entered_on",
+        "attributable_to",
+        "created_by",
+        "categories",
+    }
     one = api.get_time_tracking_entry(entries[0]["gid"], {})
-    assert one["task"]["gid"] == task_gid and one["billable_status"] in ("billable", "nonBillable", "notApplicable")
+    assert one["task"]["gid"] == task_gid and one["billable_status"] in (
+        "billable",
+        "nonBillable",
+        "notApplicable",
+    )
     user = entries[0]["created_by"]["gid"]
-    by_user = list(api.get_time_tracking_entries({"user": user, "entered_on_start_date": "2026-01-01", "entered_on_end_date": "2026-06-30"}))
-    expected = [e for e in sb.state.objects["time_tracking_entry"].values() if e["created_by"] == user and "2026-01-01" <= e["entered_on"] <= "2026-06-30"]
+    by_user = list(
+        api.get_time_tracking_entries(
+            {"user": user, "entered_on_start_date": "2026-01-01", "entered_on_end_date": "2026-06-30"}
+        )
+    )
+    expected = [
+        e
+        for e in sb.state.objects["time_tracking_entry"].values()
+        if e["created_by"] == user and "2026-01-01" <= e["entered_on"] <= "2026-06-30"
+    ]
     assert len(by_user) == len(expected)
     project = entries[0]["attributable_to"]["gid"]
     by_project = list(api.get_time_tracking_entries({"attributable_to": project}))
-    assert len(by_project) == sum(1 for e in sb.state.objects["time_tracking_entry"].values() if e["attributable_to"] == project)
-    ws = list(api.get_time_tracking_entries({"workspace": sb.workspace_gid, "entered_on_start_date": "2026-11-01", "entered_on_end_date": "2026-11-30"}))
+    assert len(by_project) == sum(
+        1 for e in sb.state.objects["time_tracking_entry"].values() if e["attributable_to"] == project
+    )
+    ws = list(
+        api.get_time_tracking_entries(
+            {
+                "workspace": sb.workspace_gid,
+                "entered_on_start_date": "2026-11-01",
+                "entered_on_end_date": "2026-11-30",
+            }
+        )
+    )
     assert ws and all("2026-11-01" <= e["entered_on"] <= "2026-11-30" for e in ws)
     with pytest.raises(ApiException) as err:  # workspace needs a date
         list(api.get_time_tracking_entries({"workspace": sb.workspace_gid}))
@@ -160,13 +259,33 @@ def test_entry_writes_and_actual_time(sandbox: Sandbox, asana_spec: SpecChecker)
     tasks_api = asana.TasksApi(client)
     task_gid = _task_with_entries(sandbox)
     before = tasks_api.get_task(task_gid, {"opt_fields": "actual_time_minutes"})["actual_time_minutes"]
-    new = api.create_time_tracking_entry({"data": {"duration_minutes": 45, "entered_on": "2026-11-20", "billable_status": "billable", "description": "review"}}, task_gid, {})
-    assert new["duration_minutes"] == 45 and new["task"]["gid"] == task_gid and new["billable_status"] == "billable"
-    assert tasks_api.get_task(task_gid, {"opt_fields": "actual_time_minutes"})["actual_time_minutes"] == before + 45
+    new = api.create_time_tracking_entry(
+        {
+            "data": {
+                "duration_minutes": 45,
+                "entered_on": "2026-11-20",
+                "billable_status": "billable",
+                "description": "review",
+            }
+        },
+        task_gid,
+        {},
+    )
+    assert (
+        new["duration_minutes"] == 45
+        and new["task"]["gid"] == task_gid
+        and new["billable_status"] == "billable"
+    )
+    assert (
+        tasks_api.get_task(task_gid, {"opt_fields": "actual_time_minutes"})["actual_time_minutes"]
+        == before + 45
+    )
     upd = api.update_time_tracking_entry({"data": {"duration_minutes": 60}}, new["gid"], {})
     assert upd["duration_minutes"] == 60
     assert api.delete_time_tracking_entry(new["gid"]) == {}
-    assert tasks_api.get_task(task_gid, {"opt_fields": "actual_time_minutes"})["actual_time_minutes"] == before
+    assert (
+        tasks_api.get_task(task_gid, {"opt_fields": "actual_time_minutes"})["actual_time_minutes"] == before
+    )
     with pytest.raises(ApiException) as err:
         api.get_time_tracking_entry(new["gid"], {})
     assert err.value.status == 404
@@ -180,17 +299,29 @@ def test_task_writes_custom_fields_and_stories(sandbox: Sandbox, asana_spec: Spe
     tasks_api = asana.TasksApi(client)
     project = next(iter(sandbox.truth.project_types))
     est, prio = sandbox.field_gid("Estimated Hours"), sandbox.field_gid("Priority")
-    created = tasks_api.create_task({"data": {"name": "New task", "projects": [project], "notes": "n", "custom_fields": {est: 4}}}, {})
+    created = tasks_api.create_task(
+        {"data": {"name": "New task", "projects": [project], "notes": "n", "custom_fields": {est: 4}}}, {}
+    )
     gid = created["gid"]
     assert created["projects"][0]["gid"] == project
     tasks_api.update_task({"data": {"custom_fields": {est: 12}}}, gid, {})
     stories_api = asana.StoriesApi(client)
-    changes = [s for s in stories_api.get_stories_for_task(gid, {}) if s["resource_subtype"] == "number_custom_field_changed"]
+    changes = [
+        s
+        for s in stories_api.get_stories_for_task(gid, {})
+        if s["resource_subtype"] == "number_custom_field_changed"
+    ]
     assert len(changes) == 1 and '"4" to "12"' in changes[0]["text"]
-    full_story = stories_api.get_story(changes[0]["gid"], {"opt_fields": "old_number_value,new_number_value,custom_field.name"})
+    full_story = stories_api.get_story(
+        changes[0]["gid"], {"opt_fields": "old_number_value,new_number_value,custom_field.name"}
+    )
     assert (full_story["old_number_value"], full_story["new_number_value"]) == (4, 12)
     assert full_story["custom_field"]["name"] == "Estimated Hours"
-    updated = tasks_api.update_task({"data": {"custom_fields": {est: 12.5}}}, gid, {"opt_fields": "custom_fields.display_value,custom_fields.number_value,custom_fields.name"})
+    updated = tasks_api.update_task(
+        {"data": {"custom_fields": {est: 12.5}}},
+        gid,
+        {"opt_fields": "custom_fields.display_value,custom_fields.number_value,custom_fields.name"},
+    )
     est_value = next(c for c in updated["custom_fields"] if c["gid"] == est)
     assert est_value["number_value"] == 12.5 and est_value["display_value"] == "12.5"
     high = sandbox.truth.enum_options["Priority"]["High"]
@@ -201,13 +332,19 @@ def test_task_writes_custom_fields_and_stories(sandbox: Sandbox, asana_spec: Spe
             tasks_api.update_task({"data": {"custom_fields": bad}}, gid, {})
         assert err.value.status == 400, bad
     assert sandbox.state.objects["task"][gid]["custom_field_values"][est] == 12.5  # untouched by the 400s
-    comment = stories_api.create_story_for_task({"data": {"html_text": "<body>Logged <strong>45 min</strong></body>"}}, gid, {})
+    comment = stories_api.create_story_for_task(
+        {"data": {"html_text": "<body>Logged <strong>45 min</strong></body>"}}, gid, {}
+    )
     assert comment["resource_subtype"] == "comment_added" and comment["text"] == "Logged 45 min"
-    stories = list(stories_api.get_stories_for_task(gid, {"opt_fields": "resource_subtype,text,created_by.name"}))
+    stories = list(
+        stories_api.get_stories_for_task(gid, {"opt_fields": "resource_subtype,text,created_by.name"})
+    )
     changes = [s for s in stories if s["resource_subtype"] == "number_custom_field_changed"]
     assert len(changes) == 2 and '"12" to "12.5"' in changes[1]["text"]
     assert any(s["resource_subtype"] == "comment_added" for s in stories)
-    sub = tasks_api.create_subtask_for_task({"data": {"name": "Review time log", "assignee": sandbox.me_gid}}, gid, {})
+    sub = tasks_api.create_subtask_for_task(
+        {"data": {"name": "Review time log", "assignee": sandbox.me_gid}}, gid, {}
+    )
     subs = list(tasks_api.get_subtasks_for_task(gid, {}))
     assert [s["gid"] for s in subs] == [sub["gid"]]
     assert tasks_api.get_task(gid, {"opt_fields": "num_subtasks"})["num_subtasks"] == 1
@@ -221,12 +358,44 @@ def test_task_writes_custom_fields_and_stories(sandbox: Sandbox, asana_spec: Spe
 def test_custom_field_create_and_attach(sandbox: Sandbox, asana_spec: SpecChecker) -> None:
     client = validating_client(sandbox, asana_spec)
     cf_api = asana.CustomFieldsApi(client)
-    field = cf_api.create_custom_field({"data": {"workspace": sandbox.workspace_gid, "name": "AI Estimated Hours", "resource_subtype": "number", "precision": 1, "format": "custom", "custom_label": "h", "custom_label_position": "suffix"}}, {})
+    field = cf_api.create_custom_field(
+        {
+            "data": {
+                "workspace": sandbox.workspace_gid,
+                "name": "AI Estimated Hours",
+                "resource_subtype": "number",
+                "precision": 1,
+                "format": "custom",
+                "custom_label": "h",
+                "custom_label_position": "suffix",
+            }
+        },
+        {},
+    )
     assert field["precision"] == 1 and field["resource_subtype"] == "number"
-    flag = cf_api.create_custom_field({"data": {"workspace": sandbox.workspace_gid, "name": "AI Review Flag", "resource_subtype": "enum", "enum_options": [{"name": "Review"}, {"name": "OK"}]}}, {})
+    flag = cf_api.create_custom_field(
+        {
+            "data": {
+                "workspace": sandbox.workspace_gid,
+                "name": "AI Review Flag",
+                "resource_subtype": "enum",
+                "enum_options": [{"name": "Review"}, {"name": "OK"}],
+            }
+        },
+        {},
+    )
     assert [o["name"] for o in flag["enum_options"]] == ["Review", "OK"]
     with pytest.raises(ApiException) as err:  # names are unique per workspace
-        cf_api.create_custom_field({"data": {"workspace": sandbox.workspace_gid, "name": "AI Review Flag", "resource_subtype": "text"}}, {})
+        cf_api.create_custom_field(
+            {
+                "data": {
+                    "workspace": sandbox.workspace_gid,
+                    "name": "AI Review Flag",
+                    "resource_subtype": "text",
+                }
+            },
+            {},
+        )
     assert err.value.status == 400
     assert cf_api.get_custom_field(field["gid"], {})["name"] == "AI Estimated Hours"
     names = {f["name"] for f in cf_api.get_custom_fields_for_workspace(sandbox.workspace_gid, {})}
@@ -236,8 +405,12 @@ def test_custom_field_create_and_attach(sandbox: Sandbox, asana_spec: SpecChecke
     with pytest.raises(ApiException) as err:  # not on the project yet
         asana.TasksApi(client).update_task({"data": {"custom_fields": {field["gid"]: 3.0}}}, task, {})
     assert err.value.status == 400
-    asana.ProjectsApi(client).add_custom_field_setting_for_project({"data": {"custom_field": field["gid"], "is_important": True}}, project, {})
-    done = asana.TasksApi(client).update_task({"data": {"custom_fields": {field["gid"]: 3.0}}}, task, {"opt_fields": "custom_fields.number_value"})
+    asana.ProjectsApi(client).add_custom_field_setting_for_project(
+        {"data": {"custom_field": field["gid"], "is_important": True}}, project, {}
+    )
+    done = asana.TasksApi(client).update_task(
+        {"data": {"custom_fields": {field["gid"]: 3.0}}}, task, {"opt_fields": "custom_fields.number_value"}
+    )
     assert any(c["gid"] == field["gid"] and c["number_value"] == 3.0 for c in done["custom_fields"])
 
 
@@ -247,7 +420,9 @@ def test_attachments_and_csv_download(sb: Sandbox, client: Any) -> None:
     listed = list(asana.AttachmentsApi(client).get_attachments_for_object(parent, {}))
     assert att_gid in {a["gid"] for a in listed}
     full = asana.AttachmentsApi(client).get_attachment(att_gid, {})
-    assert full["name"].endswith(".csv") and full["download_url"].startswith(sb.base_url.rsplit("/api/1.0", 1)[0])
+    assert full["name"].endswith(".csv") and full["download_url"].startswith(
+        sb.base_url.rsplit("/api/1.0", 1)[0]
+    )
     body = httpx.get(full["download_url"]).text
     header, *rows = body.strip().splitlines()
     assert header.startswith("date,person,project,task,hours") and len(rows) >= 5

@@ -114,13 +114,25 @@ def receiver() -> Iterator[_Receiver]:
     r.close()
 
 
-def test_webhook_handshake_and_signed_delivery(sandbox: Sandbox, asana_spec: SpecChecker, receiver: _Receiver) -> None:
+def test_webhook_handshake_and_signed_delivery(
+    sandbox: Sandbox, asana_spec: SpecChecker, receiver: _Receiver
+) -> None:
     client = validating_client(sandbox, asana_spec)
     hooks = asana.WebhooksApi(client)
     project = next(iter(sandbox.truth.project_types))
-    created = hooks.create_webhook({"data": {"resource": project, "target": receiver.url, "filters": [
-        {"resource_type": "task", "action": "changed", "fields": ["custom_fields", "completed"]},
-        {"resource_type": "time_tracking_entry"}]}}, {})
+    created = hooks.create_webhook(
+        {
+            "data": {
+                "resource": project,
+                "target": receiver.url,
+                "filters": [
+                    {"resource_type": "task", "action": "changed", "fields": ["custom_fields", "completed"]},
+                    {"resource_type": "time_tracking_entry"},
+                ],
+            }
+        },
+        {},
+    )
     assert receiver.secret and created["active"] is True and created["target"] == receiver.url
     listed = list(hooks.get_webhooks(sandbox.workspace_gid, {"resource": project}))
     assert [h["gid"] for h in listed] == [created["gid"]]
@@ -146,7 +158,8 @@ def test_webhook_without_echo_is_refused(sandbox: Sandbox) -> None:
     try:
         with pytest.raises(ApiException) as err:
             asana.WebhooksApi(sandbox.asana_client()).create_webhook(
-                {"data": {"resource": next(iter(sandbox.truth.project_types)), "target": bad.url}}, {})
+                {"data": {"resource": next(iter(sandbox.truth.project_types)), "target": bad.url}}, {}
+            )
         assert err.value.status == 400
         assert bad.secret is not None  # the handshake was attempted
         assert not sandbox.state.objects["webhook"]

@@ -45,7 +45,9 @@ def test_rate_limit_is_per_token(sandbox: Sandbox) -> None:
     sandbox.api.limiter = RateLimiter(60, burst=1, clock=FakeClock())
     assert _get(sandbox, "/workspaces").status_code == 200
     assert _get(sandbox, "/workspaces").status_code == 429
-    other = httpx.get(f"{sandbox.base_url}/workspaces", headers={"Authorization": f"Bearer {sandbox.readonly_token}"})
+    other = httpx.get(
+        f"{sandbox.base_url}/workspaces", headers={"Authorization": f"Bearer {sandbox.readonly_token}"}
+    )
     assert other.status_code == 200
 
 
@@ -86,8 +88,11 @@ def test_injected_faults_never_change_state(sandbox_factory: Any) -> None:
         project = next(iter(sb.truth.project_types))
         before = len(sb.state.objects["task"])
         try:
-            r = httpx.post(f"{sb.base_url}/tasks", json={"data": {"name": "x", "projects": [project]}},
-                           headers={"Authorization": f"Bearer {sb.token}"})
+            r = httpx.post(
+                f"{sb.base_url}/tasks",
+                json={"data": {"name": "x", "projects": [project]}},
+                headers={"Authorization": f"Bearer {sb.token}"},
+            )
             assert r.status_code in (500, 429), spec
             if r.status_code == 500:
                 assert r.json()["errors"][0]["phrase"]
@@ -106,8 +111,9 @@ def test_sdk_listing_converges_under_faults(sandbox_factory: Any) -> None:
     cfg.host = sb.base_url
     cfg.access_token = sb.token
     # No backoff so the test stays fast; Retry-After is still obeyed on the 429s (1 s each).
-    cfg.retry_strategy = Retry(total=20, backoff_factor=0, status_forcelist=[429, 500, 503],
-                               respect_retry_after_header=False)
+    cfg.retry_strategy = Retry(
+        total=20, backoff_factor=0, status_forcelist=[429, 500, 503], respect_retry_after_header=False
+    )
     client = asana.ApiClient(cfg)
     project = max(sb.state.tasks_by_project, key=lambda p: len(sb.state.tasks_by_project[p]))
     got = [t["gid"] for t in asana.TasksApi(client).get_tasks_for_project(project, {"limit": 10})]

@@ -54,8 +54,11 @@ def test_next_page_shape_and_limit_1(sandbox: Sandbox) -> None:
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "x"])
 def test_bad_limit_is_400(sandbox_module: Sandbox, limit: str) -> None:
-    r = httpx.get(f"{sandbox_module.base_url}/workspaces", params={"limit": limit},
-                  headers={"Authorization": f"Bearer {sandbox_module.token}"})
+    r = httpx.get(
+        f"{sandbox_module.base_url}/workspaces",
+        params={"limit": limit},
+        headers={"Authorization": f"Bearer {sandbox_module.token}"},
+    )
     assert r.status_code == 400
     assert "limit" in r.json()["errors"][0]["message"]
 
@@ -63,14 +66,20 @@ def test_bad_limit_is_400(sandbox_module: Sandbox, limit: str) -> None:
 def test_bad_offset_is_400(sandbox_module: Sandbox) -> None:
     client = sandbox_module.asana_client()
     with pytest.raises(ApiException) as err:
-        list(asana.UsersApi(client).get_users({"workspace": sandbox_module.workspace_gid, "offset": "garbage!"}))
+        list(
+            asana.UsersApi(client).get_users(
+                {"workspace": sandbox_module.workspace_gid, "offset": "garbage!"}
+            )
+        )
     assert err.value.status == 400
 
 
 def test_paging_is_stable_when_tasks_are_added(sandbox: Sandbox) -> None:
     project = _project_with(sandbox, 5)
     auth = {"Authorization": f"Bearer {sandbox.token}"}
-    page1 = httpx.get(f"{sandbox.base_url}/projects/{project}/tasks", params={"limit": 2}, headers=auth).json()
+    page1 = httpx.get(
+        f"{sandbox.base_url}/projects/{project}/tasks", params={"limit": 2}, headers=auth
+    ).json()
     sandbox.state.create_task({"name": "late", "projects": [project]})
     rest: list[Any] = []
     nxt = page1["next_page"]
@@ -85,8 +94,11 @@ def test_paging_is_stable_when_tasks_are_added(sandbox: Sandbox) -> None:
 def test_workspace_entries_page_through_everything(sandbox: Sandbox) -> None:
     client = sandbox.asana_client()
     sandbox.reset_log()
-    entries = list(asana.TimeTrackingEntriesApi(client).get_time_tracking_entries(
-        {"workspace": sandbox.workspace_gid, "entered_on_start_date": "2000-01-01"}))
+    entries = list(
+        asana.TimeTrackingEntriesApi(client).get_time_tracking_entries(
+            {"workspace": sandbox.workspace_gid, "entered_on_start_date": "2000-01-01"}
+        )
+    )
     total = len(sandbox.state.objects["time_tracking_entry"])
     assert len(entries) == total and len({e["gid"] for e in entries}) == total
     assert len(sandbox.requests) == max(1, -(-total // 100))  # the minimum page count

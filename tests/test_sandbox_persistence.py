@@ -18,7 +18,8 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         project = next(iter(sb.truth.project_types))
         task = asana.TasksApi(client).create_task({"data": {"name": "persist me", "projects": [project]}}, {})
         entry = asana.TimeTrackingEntriesApi(client).create_time_tracking_entry(
-            {"data": {"duration_minutes": 75, "entered_on": "2026-11-25"}}, task["gid"], {})
+            {"data": {"duration_minutes": 75, "entered_on": "2026-11-25"}}, task["gid"], {}
+        )
         deleted = next(iter(sb.state.entries_by_task[next(iter(sb.state.entries_by_task))]))
         asana.TimeTrackingEntriesApi(client).delete_time_tracking_entry(deleted)
         with pytest.raises(ApiException) as err:
@@ -33,8 +34,16 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         assert {k: len(v) for k, v in again.state.objects.items()} == before
         client = again.asana_client()
         got = asana.TasksApi(client).get_task(task["gid"], {"opt_fields": "name,actual_time_minutes"})
-        assert got == {"gid": task["gid"], "resource_type": "task", "name": "persist me", "actual_time_minutes": 75}
-        assert asana.TimeTrackingEntriesApi(client).get_time_tracking_entry(entry["gid"], {})["duration_minutes"] == 75
+        assert got == {
+            "gid": task["gid"],
+            "resource_type": "task",
+            "name": "persist me",
+            "actual_time_minutes": 75,
+        }
+        assert (
+            asana.TimeTrackingEntriesApi(client).get_time_tracking_entry(entry["gid"], {})["duration_minutes"]
+            == 75
+        )
         assert deleted not in again.state.objects["time_tracking_entry"]
         fresh = asana.TasksApi(client).create_task({"data": {"name": "after", "projects": [project]}}, {})
         assert int(fresh["gid"]) > int(entry["gid"])  # gids keep growing, never reused

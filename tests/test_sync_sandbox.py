@@ -183,3 +183,24 @@ def test_sync_into_postgres_matches(pg_server_url: str, sandbox_factory: Any) ->
         assert _sync(sb, store, full=False).changed() == 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("mode", ["lenient", "free"])
+def test_server_capabilities_are_probed(tmp_path: Path, sandbox_factory: Any, mode: str) -> None:
+    """A lenient server lists entries workspace-wide (fewer requests); a free one (402 on search and
+    workspace-wide entries) still converges through per-task reads."""
+    kwargs = {"lenient_opt_fields": True} if mode == "lenient" else {"premium": False}
+    sb = sandbox_factory(seed=26, tasks=40, **kwargs)
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    full = _sync(sb, store, full=True)
+    assert stored(store) == expected(sb)
+    per_task = full.requests_by_endpoint.get("GET /tasks/{gid}/time_tracking_entries", 0)
+    if mode == "lenient":
+        assert per_task == 0 and full.requests_by_endpoint["GET /time_tracking_entries"] >= 1
+        entries = store.workspace().entries
+        assert any(e.billable_status is not None for e in entries)  # extra fields accepted there
+    else:
+        assert per_task > 0
+    _mutate(sb, 2)
+    _sync(sb, store, full=False)
+    assert stored(store) == expected(sb)

@@ -21,7 +21,6 @@ from tools.agent_tools.budget import (
     untrusted,
 )
 from tools.agent_tools.common import parse_period
-from tools.records import Workspace
 
 TYPICAL = [
     ("variance", {"group_by": "project_type", "period": "last quarter"}),
@@ -61,10 +60,9 @@ def test_read_tools_answer_within_their_budget(
 
 @pytest.mark.parametrize(("name", "args"), TYPICAL)
 def test_read_tools_stay_bounded_on_10k_tasks(
-    large_workspace: Workspace, name: str, args: dict[str, object]
+    large_ctx: AgentContext, name: str, args: dict[str, object]
 ) -> None:
-    ctx = AgentContext.for_workspace(large_workspace)
-    out = run_read(name, ctx, args)
+    out = run_read(name, large_ctx, args)
     assert count_tokens(out) <= tool_budget(name) < TURN_BUDGET
     many_rows = {"capacity", "anomalies"} | ({"variance"} if args.get("group_by") == "assignee" else set())
     if name in many_rows or args == {"query": "login page"}:

@@ -276,24 +276,19 @@ def forecast_command(
     if as_json:
         return _emit_json(report)
     table = Table(title=f"completion forecast from {report.as_of} ({report.simulations} simulations)")
-    for col in (
-        "project",
-        "open",
-        "remaining h (P50)",
-        "h/week",
-        "P50",
-        "P80",
-        "P95",
-        "due",
-        "on time",
-        "risk",
-    ):
-        table.add_column(col)
+    table.add_column("project", no_wrap=True, min_width=12)
+    for col in ("P50", "P80", "P95", "due"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("on time", no_wrap=True)
+
+    def short(day: date | None) -> str:
+        return day.strftime("%y-%m-%d") if day else "-"
+
     for f in report.projects:
+        chance = f"{f.p_on_time:.0%}" if f.p_on_time is not None else "-"
         table.add_row(
-            f.name, str(f.open_tasks), f"{f.remaining_p50_hours:.0f}", f"{f.throughput_hours_per_week:.0f}",
-            str(f.p50), str(f.p80), str(f.p95), str(f.due_on or "-"),
-            f"{f.p_on_time:.0%}" if f.p_on_time is not None else "-", "AT RISK" if f.at_risk else "",
+            f.name, short(f.p50), short(f.p80), short(f.p95), short(f.due_on),
+            f"{chance} [red]at risk[/red]" if f.at_risk else chance,
         )  # fmt: skip
     _console().print(table)
 

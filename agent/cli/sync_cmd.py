@@ -20,8 +20,9 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.cli import app
-from agent.config import ConfigError, load_settings
+from agent.config import ConfigError, Settings, load_settings
 from tools.redact import install_redaction
+from tools.sync import SyncSummary
 
 _STAGES = {
     "users": "people",
@@ -33,35 +34,12 @@ _STAGES = {
 }
 
 
-@app.command("sync")
-def sync_command(
-    full: Annotated[
-        bool, typer.Option("--full", help="Re-crawl everything instead of reading events.")
-    ] = False,
-    stories: Annotated[
-        bool, typer.Option("--stories", help="Also read task stories (comments, exact estimate history).")
-    ] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
-) -> None:
-    """Sync projects, tasks, time entries and custom fields into the local store."""
-    from tools.gateway import AsanaGateway, AuthError, ConnectionFailed, GatewayError
+def sync_with_progress(settings: Settings, console: Console, *, full: bool, stories: bool = False) -> SyncSummary:
+    """Run a sync with a rich progress bar per stage; raises GatewayError subclasses on failure."""
+    from tools.gateway import AsanaGateway
     from tools.store import Store
     from tools.sync import sync_workspace
 
-    console = Console(stderr=True)
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    token = settings.asana_access_token.get_secret_value() if settings.asana_access_token else ""
-    if not token:
-        console.print(
-            "[red]error:[/red] no Asana token: set ASANA_ACCESS_TOKEN (or run `effort sandbox serve`)"
-        )
-        raise typer.Exit(2)
-    redactor = install_redaction(settings.secrets())
-    logging.getLogger("urllib3").setLevel(logging.ERROR)
     store = Store.open(settings.database_url)
     try:
         with (
@@ -83,7 +61,58 @@ def sync_command(
                     ids[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
                 bar.update(ids[stage], completed=done, total=total)
 
-            summary = sync_workspace(gateway, store, settings, full=full, progress=progress, stories=stories)
+            return sync_workspace(gateway, store, settings, full=full, progress=progress, stories=stories)
+    finally:
+        store.close()
+
+
+def print_sync_summary(summary: SyncSummary, out: Console) -> None:
+    """What changed, per kind, and what the sync cost in requests."""
+    table = Table(title=f"effort sync: {summary.mode}")
+    for col in ("kind", "created", "updated", "deleted", "unchanged"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    for kind, c in sorted(summary.counts.items()):
+        table.add_row(kind, str(c.created), str(c.updated), str(c.deleted), str(c.unchanged))
+    out.print(table)
+    out.print(
+        f"{summary.requests} requests ({summary.retries} retries, {summary.rate_limited} rate-limited) "
+        f"in {summary.duration_s:.1f}s; {summary.skipped} values skipped"
+    )
+    for skip in summary.skips[:10]:
+        out.print(f"  skipped {skip['kind']} {skip['gid']}: {skip['reason']}")
+    for warning in summary.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@app.command("sync")
+def sync_command(
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-crawl everything instead of reading events.")
+    ] = False,
+    stories: Annotated[
+        bool, typer.Option("--stories", help="Also read task stories (comments, exact estimate history).")
+    ] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
+) -> None:
+    """Sync projects, tasks, time entries and custom fields into the local store."""
+    from tools.gateway import AuthError, ConnectionFailed, GatewayError
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    token = settings.asana_access_token.get_secret_value() if settings.asana_access_token else ""
+    if not token:
+        console.print(
+            "[red]error:[/red] no Asana token: set ASANA_ACCESS_TOKEN (or run `effort sandbox serve`)"
+        )
+        raise typer.Exit(2)
+    redactor = install_redaction(settings.secrets())
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    try:
+        summary = sync_with_progress(settings, console, full=full, stories=stories)
     except AuthError as exc:
         console.print(
             f"[red]error:[/red] Asana refused the token ({exc.status}): check ASANA_ACCESS_TOKEN and its access"
@@ -99,21 +128,4 @@ def sync_command(
             f"[red]error:[/red] sync failed: {redactor(str(exc))} (the next run resumes; nothing was lost)"
         )
         raise typer.Exit(5) from None
-    finally:
-        store.close()
-
-    out = Console()
-    table = Table(title=f"effort sync: {summary.mode}")
-    for col in ("kind", "created", "updated", "deleted", "unchanged"):
-        table.add_column(col, justify="left" if col == "kind" else "right")
-    for kind, c in sorted(summary.counts.items()):
-        table.add_row(kind, str(c.created), str(c.updated), str(c.deleted), str(c.unchanged))
-    out.print(table)
-    out.print(
-        f"{summary.requests} requests ({summary.retries} retries, {summary.rate_limited} rate-limited) "
-        f"in {summary.duration_s:.1f}s; {summary.skipped} values skipped"
-    )
-    for skip in summary.skips[:10]:
-        out.print(f"  skipped {skip['kind']} {skip['gid']}: {skip['reason']}")
-    for warning in summary.warnings:
-        out.print(f"[yellow]warning:[/yellow] {warning}")
+    print_sync_summary(summary, Console())

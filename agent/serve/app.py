@@ -106,6 +106,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        pruned = await run_in_threadpool(store.prune)  # forget processed events past the redelivery window
+        if pruned:
+            log.info("effort serve: pruned %d processed webhook events", pruned)
         reactor.start()
         if start_scheduler:
             schedules.start()

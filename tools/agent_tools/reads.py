@@ -52,6 +52,8 @@ class ToolEnv(Protocol):
 
     def get_estimator(self) -> Any: ...
 
+    def get_frame(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 

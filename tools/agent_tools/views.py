@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     )
 
 
+def _frame_for(env: ToolEnv, ws: Workspace) -> Any:
+    """The shared frame when ``ws`` is the whole workspace; None (build a fresh one) for a filtered copy."""
+    return env.get_frame() if ws is env.workspace else None
+
+
 def _link(gid: str, url: str | None, project_gid: str | None = None) -> str:
     return url or f"https://app.asana.com/0/{project_gid or 0}/{gid}"
 
@@ -50,6 +55,7 @@ def variance_view(
         end=period.end if period else None,
         dimensions=[args.group_by],
         top=TOP_N,
+        frame=_frame_for(env, ws),
     )
     if rep.overall is None:
         return (
@@ -128,10 +134,9 @@ def estimate_view(task: Task, est: Any, ref: str) -> str:
 
 def anomalies_view(env: ToolEnv, args: AnomaliesArgs, period: Period) -> str:
     from tools.analytics.anomalies import detect_anomalies, summarize_anomalies
-    from tools.analytics.frame import build_frame
 
     ws = env.workspace
-    frame = build_frame(ws)
+    frame = env.get_frame()
     flags = detect_anomalies(ws, start=period.start, end=period.end, frame=frame)
     if args.assignee or args.project:
         people = {p.gid: p.name for p in ws.people}
@@ -178,7 +183,9 @@ def capacity_view(env: ToolEnv, args: CapacityArgs, people_gids: set[str] | None
     from tools.analytics.capacity import capacity_report
 
     ws = env.workspace
-    rep = capacity_report(ws, config=env.settings.capacity, weeks=args.weeks_ahead, top=TOP_N)
+    rep = capacity_report(
+        ws, config=env.settings.capacity, weeks=args.weeks_ahead, top=TOP_N, frame=env.get_frame()
+    )
     people = [p for p in rep.people if people_gids is None or p.person_gid in people_gids]
     over_names = {name for name, _, _ in rep.over_allocated}
     lines = [
@@ -214,7 +221,7 @@ def capacity_view(env: ToolEnv, args: CapacityArgs, people_gids: set[str] | None
 def forecast_view(env: ToolEnv, project_gid: str, project_name: str) -> str | None:
     from tools.analytics.forecast import forecast_project
 
-    f = forecast_project(env.workspace, project_gid, config=env.settings.capacity)
+    f = forecast_project(env.workspace, project_gid, config=env.settings.capacity, frame=env.get_frame())
     if f is None:
         return None
     risk = " -> AT RISK (P80 after due date)" if f.at_risk else ""
@@ -314,6 +321,7 @@ def retro_view(env: ToolEnv, ws: Workspace, period: Period, project: str | None)
         include_forecasts=False,
         include_billing=False,
         top=5,
+        frame=_frame_for(env, ws),
     )
     v = rep.variance
     lines = [

@@ -110,13 +110,16 @@ class EstimatorConfig:
     k: int = 10  # neighbours from the text index
     shrinkage: float = 8.0  # pseudo-observations pulling a group median toward the global one
     temperature: float = 0.05  # kNN weights exp((sim - best) / temperature)
-    calibration_fraction: float = 0.3  # most recent share of the history used to fit weights/ranges
+    calibration_fraction: float = 0.5  # most recent share of the history used to fit weights/ranges
     max_calibration: int = 4000
     min_fit_tasks: int = 40  # below this, fixed weights and prior ranges (low confidence)
     coverage: float = 0.8  # P10-P90
     ridge: float = 4.0
     max_similar_evidence: int = 5
     recent: int = 30  # window of a recent track record, in tasks
+    # Adjustments of a human estimate smaller than this (relative) are not worth suggesting: the
+    # human's figure is kept (a 4% nudge is noise next to the range, and looks like it).
+    min_adjustment: float = 0.1
 
 
 # --------------------------------------------------------------------------- features
@@ -530,6 +533,8 @@ class Estimator:
             x = _cal_x(f, log_e, cold_log)
             model, mode = self._cal, "calibrated"
             center = log_e + ref.global_log_ratio + float(np.concatenate([[1.0], x]) @ model.weights)
+            if abs(center - log_e) < math.log1p(cfg.min_adjustment):
+                center = log_e
             names = CAL_COMPONENTS
             component_logs = [log_e + ref.global_log_ratio + v for v in x[:-1]] + [cold_log]
         else:

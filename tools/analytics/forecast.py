@@ -185,40 +185,43 @@ def _weekly_hours(
 
 
 def _weekly_series(frame: Frame, lookback_weeks: int) -> dict[tuple[int, int], NDArray[np.float64]]:
-    """Hours per (person, project) for each of the last ``lookback_weeks`` weeks (index 0 = latest),
-    from entries; pairs without entries fall back to completed tasks' actuals credited at completion."""
+    """Hours per (person, project) in each of the last ``lookback_weeks`` rolling weeks (index 0 = the
+    7 days up to now), from entries; pairs without entries fall back to completed tasks' actuals
+    credited at completion. Weeks before the pair's first activity are dropped (someone who joined a
+    project three weeks ago has three weeks of pace, not thirteen empty ones), keeping at least four."""
     today = frame.as_of_day
-    out: dict[tuple[int, int], NDArray[np.float64]] = {}
+    since = today - 7 * lookback_weeks
 
-    def fill(
+    def collect(
         people: NDArray[np.int32],
         projects: NDArray[np.int32],
         days: NDArray[np.int32],
         hours: NDArray[np.float64],
-    ) -> None:
+    ) -> dict[tuple[int, int], NDArray[np.float64]]:
+        found: dict[tuple[int, int], NDArray[np.float64]] = {}
         week = ((today - days) // 7).astype(np.int64)
         code = ((people.astype(np.int64) + 1) << 40) | ((projects.astype(np.int64) + 1) << 16) | week
         uniq, inverse = np.unique(code, return_inverse=True)
         sums = np.bincount(inverse, weights=hours, minlength=uniq.size)
         for c, h in zip(uniq.tolist(), sums.tolist(), strict=True):
             key = ((c >> 40) - 1, ((c >> 16) & 0xFFFFFF) - 1)
-            series = out.get(key)
+            series = found.get(key)
             if series is None:
-                series = out[key] = np.zeros(lookback_weeks)
+                series = found[key] = np.zeros(lookback_weeks)
             series[c & 0xFFFF] += h
+        return found
 
-    since = today - 7 * lookback_weeks
     ok = (frame.e_day > since) & (frame.e_day <= today) & (frame.e_minutes > 0)
-    fill(frame.e_person[ok], frame.e_project[ok], frame.e_day[ok], frame.e_minutes[ok] / 60.0)
-    with_entries = set(out)
+    out = collect(frame.e_person[ok], frame.e_project[ok], frame.e_day[ok], frame.e_minutes[ok] / 60.0)
     done = frame.completed & (frame.completed_day > since) & (frame.completed_day <= today) & (frame.act > 0)
-    credited: dict[tuple[int, int], NDArray[np.float64]] = {}
-    saved, out = out, credited
-    fill(frame.task_person[done], frame.task_project[done], frame.completed_day[done], frame.act[done])
-    out = saved
+    credited = collect(
+        frame.task_person[done], frame.task_project[done], frame.completed_day[done], frame.act[done]
+    )
     for key, series in credited.items():
-        if key not in with_entries:
-            out[key] = series
+        out.setdefault(key, series)
+    for key, series in out.items():
+        oldest = int(np.flatnonzero(series).max()) if series.any() else 0
+        out[key] = series[: max(4, oldest + 1)]
     return out
 
 

@@ -8,6 +8,7 @@ Rows are trusted (we wrote them), so reads build records with ``model_construct`
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -278,6 +279,17 @@ def _entry_row(e: TimeEntry) -> dict[str, Any]:
     }
 
 
+def _raw_rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Rows straight from the DB-API cursor (sqlite3 / psycopg): skips SQLAlchemy's per-row work,
+    which dominates when loading 100k entries. ``sql`` is a constant without parameters."""
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(sql)
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
 def change_key(c: FieldChange) -> str:
     return f"{c.task_gid}|{c.field_name}|{c.changed_at.isoformat()}"
 
@@ -433,6 +445,17 @@ class Store:
         ``as_of`` pins "now": tasks created and entries entered after it are left out (default: now UTC,
         nothing left out).
         """
+        # Building 100k+ small objects triggers the cyclic GC again and again, and each pass walks every
+        # object in the process (costly next to a big in-process sandbox): pause it while loading.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._workspace(project_gids, as_of)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _workspace(self, project_gids: list[str] | None, as_of: datetime | None) -> Workspace:
         wanted = set(project_gids) if project_gids else None
         cutoff = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
         with self.engine.connect() as conn:
@@ -445,14 +468,14 @@ class Store:
                 for p in (_project_from_json(r[0]) for r in conn.execute(select(projects_t.c.data)))
                 if wanted is None or p.gid in wanted
             )
-            q = select(tasks_t.c.data)
-            tasks_list = [_task_from_json(r[0]) for r in conn.execute(q)]
+            tasks_list = [_task_from_json(r[0]) for r in _raw_rows(conn, "SELECT data FROM effort_tasks")]
             if wanted is not None:
                 tasks_list = [t for t in tasks_list if t.project_gid in wanted]
             if cutoff is not None:
                 tasks_list = [t for t in tasks_list if t.created_at is None or t.created_at <= cutoff]
             task_gids = {t.gid for t in tasks_list}
-            entries = [_entry_from_row(r) for r in conn.execute(select(*entries_t.c))]
+            cols = ", ".join(c.name for c in entries_t.columns)
+            entries = [_entry_from_row(r) for r in _raw_rows(conn, f"SELECT {cols} FROM effort_time_entries")]
             changes = [_change_from_json(r[0]) for r in conn.execute(select(field_changes_t.c.data))]
         filter_tasks = wanted is not None or cutoff is not None
         if filter_tasks:

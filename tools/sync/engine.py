@@ -39,6 +39,7 @@ from tools.gateway.errors import (
     BadRequestError,
     GatewayError,
     NotFoundError,
+    PaymentRequiredError,
     SyncTokenExpired,
 )
 from tools.records import Comment, FieldChange, Person, Project, Task, TimeEntry
@@ -326,7 +327,12 @@ class _Sync:
 
     def _crawl_projects(self, crawl: _Crawl, project_gids: list[str]) -> None:
         def one(pgid: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
-            settings = list(self.gw.iter_custom_field_settings(pgid))
+            try:
+                settings = list(self.gw.iter_custom_field_settings(pgid))
+            except PaymentRequiredError:  # free workspace: values still arrive on each task
+                settings = []
+                if "custom field settings need a premium workspace" not in self.warnings:
+                    self.warnings.append("custom field settings need a premium workspace")
             tasks = list(self.gw.iter_tasks_for_project(pgid, TASK_FIELDS))
             return pgid, settings, tasks
 

@@ -1,0 +1,68 @@
+"""`effort analyze …` end to end over a real SQLite store filled with the tiny fixture workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from tests.fixtures.analytics import tiny_workspace
+
+
+@pytest.fixture
+def analytics_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tools.store import Store
+
+    ws = tiny_workspace()
+    db = tmp_path / "effort.db"
+    store = Store.open(f"sqlite:///{db}")
+    store.upsert_people(ws.people)
+    store.upsert_projects(ws.projects)
+    store.upsert_tasks(ws.tasks)
+    store.upsert_entries(ws.entries)
+    store.upsert_field_changes(ws.field_changes)
+    monkeypatch.setenv("EFFORT_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.chdir(tmp_path)  # no stray effort.toml
+    return tmp_path
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, ["analyze", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_variance_json(analytics_store: Path) -> None:
+    data = json.loads(_run("variance", "--json", "--as-of", "2026-10-28"))
+    assert data["overall"]["median_ratio"] == 1.2
+    assert {g["label"] for g in data["by"]["assignee"]} == {"Alice", "Bob", "Carol"}
+
+
+def test_billing_csv_to_file(analytics_store: Path) -> None:
+    out = analytics_store / "oct.csv"
+    _run("billing", "--period", "2026-10", "--format", "csv", "--out", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("client,project,task")
+    assert sum(int(line.split(",")[5]) for line in lines[1:]) == 1740
+
+
+def test_billing_markdown_stdout(analytics_store: Path) -> None:
+    text = _run("billing", "--period", "2026-10", "--format", "md")
+    assert "Total EUR: 2900.00" in text and "Draft only" in text
+
+
+def test_tables_render(analytics_store: Path) -> None:
+    assert "duplicate" in _run("anomalies", "--as-of", "2026-10-28")
+    assert "Alice" in _run("capacity", "--as-of", "2026-10-28", "--weeks", "3")
+    assert "Website Redesign" in _run("forecast", "--as-of", "2026-10-28", "--sims", "500")
+    assert "Scope creep" in _run("retro", "--period", "2026-10", "--as-of", "2026-10-28")
+
+
+def test_bad_input_is_a_clear_error(analytics_store: Path) -> None:
+    result = CliRunner().invoke(app, ["analyze", "billing", "--period", "October"])
+    assert result.exit_code == 2 and "bad --period" in result.output
+    result = CliRunner().invoke(app, ["analyze", "variance", "--by", "colour"])
+    assert result.exit_code == 2 and "unknown dimension" in result.output
