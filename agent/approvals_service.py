@@ -24,6 +24,7 @@ from tools.proposals import Decision, DecisionType, Proposal
 
 # Graph kinds the CLI can rebuild to resume a thread (checkpoint metadata "effort_graph").
 GRAPH_KINDS: tuple[str, ...] = (APPROVAL_KIND, "chat", "retro")
+_ENDS_AFTER_APPLY = frozenset({APPROVAL_KIND, "retro"})  # graphs whose apply step is their last
 
 
 class ApprovalNotFound(LookupError):
@@ -208,9 +209,20 @@ def _invoke_kwargs(kind: str, settings: Settings, writer: Any) -> dict[str, Any]
     if kind == "chat":
         from agent.context import AgentContext
 
-        ctx = AgentContext(settings=settings, workspace_loader=writer.store.workspace, store=writer.store)
+        ctx = AgentContext(
+            settings=settings, workspace_loader=writer.store.workspace, store=writer.store, writer=writer
+        )
         return {"context": ctx}
     return {}
+
+
+def _config(kind: str, thread_id: str, *, writer: Any, settings: Settings, approver: str) -> dict[str, Any]:
+    configurable: dict[str, Any] = {"thread_id": thread_id, "writer": writer, "approver": approver}
+    if kind == "retro":  # the retro graph's own nodes do not run again, but its config check does
+        from agent.retro import RetroContext
+
+        configurable["retro"] = RetroContext(settings=settings, store=writer.store)
+    return {"configurable": configurable, "metadata": {"effort_graph": kind}}
 
 
 def resume(
@@ -224,10 +236,7 @@ def resume(
 ) -> dict[str, Any]:
     """Resume the thread with ``Command(resume={"decisions": [...]})``; returns the graph's output."""
     graph = _graph_for(pending.graph, checkpointer, settings)
-    config = {
-        "configurable": {"thread_id": pending.thread_id, "writer": writer, "approver": approver},
-        "metadata": {"effort_graph": pending.graph},
-    }
+    config = _config(pending.graph, pending.thread_id, writer=writer, settings=settings, approver=approver)
     value = {"decisions": [d.model_dump(mode="json") for d in decisions]}
     out = graph.invoke(Command(resume=value), config, **_invoke_kwargs(pending.graph, settings, writer))
     return dict(out) if isinstance(out, dict) else {}
@@ -241,10 +250,10 @@ def finish_interrupted(
     for thread in _thread_ids(checkpointer):
         tup = _head(checkpointer, thread)
         kind = str((tup.metadata or {}).get("effort_graph") or "") if tup is not None else ""
-        if kind != APPROVAL_KIND:
+        if kind not in _ENDS_AFTER_APPLY:
             continue
         graph = _graph_for(kind, checkpointer, settings)
-        config = {"configurable": {"thread_id": thread, "writer": writer, "approver": approver}}
+        config = _config(kind, thread, writer=writer, settings=settings, approver=approver)
         if tuple(graph.get_state(config).next) == ("apply",):
             graph.invoke(None, config)
             finished.append(thread)

@@ -41,6 +41,7 @@ from tools.proposals import AI_FIELDS
 log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = "system_chat"
+MAX_HISTORY_TURNS = 6  # earlier turns are dropped from what the model sees (the checkpoint keeps them)
 MAX_MODEL_CALLS_PER_TURN = 8  # a model that keeps calling tools is made to answer after this many calls
 BUDGET_FLOOR = 80  # below this many tokens left, tools are withdrawn so the model answers
 GRAPH_KIND = "chat"
@@ -60,6 +61,14 @@ def current_turn(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
         if isinstance(messages[i], HumanMessage):
             return list(messages[i + 1 :])
     return list(messages)
+
+
+def recent_turns(messages: Sequence[AnyMessage], max_turns: int) -> list[AnyMessage]:
+    """The last ``max_turns`` user turns, cut at human messages so tool calls stay paired with results."""
+    starts = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    if len(starts) <= max_turns:
+        return list(messages)
+    return list(messages[starts[-max_turns] :])
 
 
 def _text(content: Any) -> str:
@@ -116,18 +125,25 @@ def budget_tool_call(request: ToolCallRequest, execute: Callable[[ToolCallReques
     return result
 
 
-def _invalid_call_messages(ai: AIMessage) -> list[ToolMessage]:
+def _invalid_call_messages(ai: AIMessage, remaining: int) -> list[ToolMessage]:
     """An error ToolMessage for each malformed tool call (bad JSON arguments), so the model can retry
-    and every tool_call id the endpoint saw gets an answer."""
+    and every tool_call id the endpoint saw gets an answer. They share what is left of the turn's
+    tool-output budget like any other tool result."""
+    bad_calls = ai.invalid_tool_calls
+    share = max(0, remaining) // max(1, len(bad_calls))
     out = []
-    for bad in ai.invalid_tool_calls:
-        error = (bad.get("error") or "arguments are not valid JSON")[:200]
+    for bad in bad_calls:
+        name = str(bad.get("name") or "invalid")[:60]
+        error = str(bad.get("error") or "arguments are not valid JSON")[:200]
+        message = (
+            f"Error: the call to {name!r} could not be run: {error}. "
+            "Call the tool again with valid JSON arguments matching its schema."
+        )
         out.append(
             ToolMessage(
-                content=f"Error: the call to {bad.get('name')!r} could not be run: {error}. "
-                "Call the tool again with valid JSON arguments matching its schema.",
+                content=fit(message, share),
                 tool_call_id=bad.get("id") or "invalid",
-                name=bad.get("name") or "invalid",
+                name=name,
                 status="error",
             )
         )
@@ -174,12 +190,14 @@ def make_llm_node(
             TURN_BUDGET - turn_tool_tokens(messages) < BUDGET_FLOOR or model_calls >= MAX_MODEL_CALLS_PER_TURN
         )
         note, seen = _applied_note(state)
-        convo: list[AnyMessage] = [SystemMessage(system_prompt(runtime.context, prompt)), *messages, *note]
+        history = recent_turns(messages, MAX_HISTORY_TURNS)
+        convo: list[AnyMessage] = [SystemMessage(system_prompt(runtime.context, prompt)), *history, *note]
         response = (llm if spent else with_tools).invoke(convo, config)
         if not isinstance(response, AIMessage):
             response = AIMessage(content=_text(response.content))
+        remaining = TURN_BUDGET - turn_tool_tokens(messages)
         return {
-            "messages": [response, *_invalid_call_messages(response)],
+            "messages": [response, *_invalid_call_messages(response, remaining)],
             "applied_seen": seen,
             "prompt_ref": prompt.ref,
         }

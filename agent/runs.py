@@ -74,6 +74,26 @@ def resolve_scope(store: Store, names: Sequence[str]) -> tuple[str, list[str]]:
     return ",".join(sorted(found)), sorted(found)
 
 
+def incremental_sync(settings: Settings) -> Callable[[], dict[str, Any]] | None:
+    """An incremental sync through the gateway for the graph's sync node; None without a token."""
+    if settings.asana_access_token is None:
+        return None
+
+    def sync() -> dict[str, Any]:
+        from tools.gateway import AsanaGateway
+        from tools.sync import sync_workspace
+
+        store = Store.open(settings.database_url)
+        try:
+            with AsanaGateway.from_settings(settings) as gateway:
+                summary = sync_workspace(gateway, store, settings, full=False)
+        finally:
+            store.close()
+        return summary.model_dump(mode="json")
+
+    return sync
+
+
 @dataclass
 class RunOutcome:
     """What a run left behind: its thread, the report files, and the batch waiting for approval."""
@@ -108,8 +128,15 @@ def run_report(
     thread_id = thread_id_for(kind, scope_label, f"{start.isoformat()}..{end.isoformat()}")
     with open_checkpointer(settings) as saver:
         graph = build_retro_graph(saver)
-        ctx = RetroContext(settings=settings, store=store, sync=sync, narrate=narrate, as_of=as_of,
-                           with_text=with_text, report_dir=report_dir)
+        ctx = RetroContext(
+            settings=settings,
+            store=store,
+            sync=sync,
+            narrate=narrate,
+            as_of=as_of,
+            with_text=with_text,
+            report_dir=report_dir,
+        )
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id, "retro": ctx, "approver": settings.approver},
             "metadata": {"effort_graph": GRAPH_NAME},
@@ -119,8 +146,14 @@ def run_report(
             values = dict(snapshot.values)
             return _outcome(thread_id, values, period, reused=True, pending=_pending(snapshot))
         run_id = new_run_id(kind)
-        inputs = {"kind": kind, "scope": scope_label, "project_gids": project_gids,
-                  "period_start": start, "period_end": end, "run_id": run_id}
+        inputs = {
+            "kind": kind,
+            "scope": scope_label,
+            "project_gids": project_gids,
+            "period_start": start,
+            "period_end": end,
+            "run_id": run_id,
+        }
         if settings.phase is Phase.INSIGHT:
             inputs["insight_only"] = True
         graph.invoke(inputs, config)
@@ -134,8 +167,14 @@ def _pending(snapshot: Any) -> list[Proposal]:
     return pending_proposals(snapshot.values) if snapshot.next else []
 
 
-def _outcome(thread_id: str, values: dict[str, Any], period: tuple[date, date], *, reused: bool,
-             pending: list[Proposal]) -> RunOutcome:
+def _outcome(
+    thread_id: str,
+    values: dict[str, Any],
+    period: tuple[date, date],
+    *,
+    reused: bool,
+    pending: list[Proposal],
+) -> RunOutcome:
     return RunOutcome(
         thread_id=thread_id,
         run_id=str(values.get("run_id") or ""),

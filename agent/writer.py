@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,7 +154,27 @@ def _same(a: Any, b: Any) -> bool:
         return str(a).strip() == str(b).strip()
 
 
-def _number(value: Any) -> float | None:
+# Plausible ranges per agent-owned number field: an estimate is never negative, a confidence is a
+# percentage (or a 0-1 share), a variance cannot undercut -100%.
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "AI Estimated Hours": (0.0, 10_000.0),
+    "AI Estimate P10": (0.0, 10_000.0),
+    "AI Estimate P90": (0.0, 10_000.0),
+    "AI Forecast Confidence": (0.0, 100.0),
+    "AI Schedule Variance %": (-100.0, 100_000.0),
+}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean_text(text: str) -> str:
+    """Drop control characters (NUL, ESC, ...) that hostile task text could carry into Asana."""
+    return _CONTROL.sub("", text)
+
+
+def _number(value: Any, field_name: str | None = None) -> float | None:
+    """A finite, plausible number for ``field_name`` (rounded to the field precision), else refused."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -164,6 +185,12 @@ def _number(value: Any) -> float | None:
         raise _Stop(AuditStatus.REFUSED, f"value {str(value)[:40]!r} is not a number") from None
     if not math.isfinite(number) or abs(number) > _MAX_NUMBER:
         raise _Stop(AuditStatus.REFUSED, f"value {number!r} is not a plausible number")
+    low, high = _BOUNDS.get(field_name or "", (-_MAX_NUMBER, _MAX_NUMBER))
+    if not low <= number <= high:
+        raise _Stop(
+            AuditStatus.REFUSED,
+            f"{field_name}: {number!r} is outside the plausible range [{low:g}, {high:g}]",
+        )
     return round(number, _NUMBER_PRECISION)
 
 
@@ -371,7 +398,12 @@ class Writer:
             if self.settings.phase is Phase.INSIGHT:
                 raise _Stop(AuditStatus.REFUSED, "phase is insight: no writes")
             self._load_target(ctx)
-            after = self._create_marked(ctx, approval_marker_for(pid), AuditAction.APPROVAL_REQUEST)
+            marker = approval_marker_for(pid)
+            wrote = False
+            after = self._find_marked(ctx, marker)  # asked before (another thread): ask once
+            if after is None:
+                after = self._create_marked(ctx, marker, AuditAction.APPROVAL_REQUEST)
+                wrote = True
         except _Stop as stop:
             return self._final(
                 request,
@@ -393,7 +425,7 @@ class Writer:
             approver=SYSTEM_APPROVER,
             after=after,
         )
-        return self._result_from(row, wrote=True)
+        return self._result_from(row, wrote=wrote)
 
     # ================================================================================================
     # decisions
@@ -746,14 +778,14 @@ class Writer:
         ftype = AI_FIELDS[name]
         target: float | str | None
         if ftype == "number":
-            target = _number(p.value)
+            target = _number(p.value, name)
         elif p.value is None:
             target = None
         else:
             target = str(p.value)
             if len(target) > _MAX_TEXT:
                 raise _Stop(AuditStatus.REFUSED, f"text value longer than {_MAX_TEXT} characters")
-            target = self.redactor(target)
+            target = self.redactor(_clean_text(target))
         if entry is not None and _same(current, target):
             return current, target, False  # already there (a retry after a crash, or a no-op)
         if "before" in p.evidence and not _same(current, p.evidence.get("before")):
@@ -808,13 +840,22 @@ class Writer:
             found = self.store.custom_field_by_name(name)
             if found is not None and found.name == name:
                 return str(found.gid)
-        if workspace:
-            try:
-                for cf in self.gateway.iter_custom_fields(workspace):
-                    if cf.get("name") == name:
-                        return str(cf["gid"])
-            except GatewayError:
-                return None
+        return self._workspace_field_gid(name, workspace) if workspace else None
+
+    def _attached(self, project: str, field_gid: str) -> bool:
+        try:
+            settings = self.gateway.custom_field_settings(project)
+        except GatewayError:
+            return False
+        return any(s.custom_field is not None and s.custom_field.gid == field_gid for s in settings)
+
+    def _workspace_field_gid(self, name: str, workspace: str) -> str | None:
+        try:
+            for cf in self.gateway.iter_custom_fields(workspace):
+                if cf.get("name") == name:
+                    return str(cf["gid"])
+        except GatewayError:
+            return None
         return None
 
     def _enum_options(self, field_gid: str) -> dict[str, str]:
@@ -835,8 +876,17 @@ class Writer:
             spec["precision"] = _NUMBER_PRECISION
         if ftype == "enum":
             spec["enum_options"] = [{"name": option} for option in AI_REVIEW_FLAG_OPTIONS]
-        created = self._write_call(
-            "POST /custom_fields", lambda: self.gateway.create_custom_field(grant, workspace, spec)
+
+        def created_meanwhile() -> str | None:  # a dropped POST may have created it
+            return self._workspace_field_gid(name, workspace)
+
+        created_gid = self._retrying(
+            lambda: str(
+                self._write_call(
+                    "POST /custom_fields", lambda: self.gateway.create_custom_field(grant, workspace, spec)
+                ).gid
+            ),
+            check=created_meanwhile,
         )
         self.audit.record(
             action=AuditAction.CREATE_FIELD,
@@ -847,9 +897,9 @@ class Writer:
             approver=ctx.approver,
             field_name=name,
             target_gid=workspace,
-            after={"field_gid": created.gid, "type": ftype},
+            after={"field_gid": created_gid, "type": ftype},
         )
-        return str(created.gid)
+        return created_gid
 
     def _attach_field(self, ctx: _Ctx, name: str, field_gid: str) -> None:
         task = ctx.task or {}
@@ -860,16 +910,19 @@ class Writer:
             raise _Stop(
                 AuditStatus.REFUSED, f"task {ctx.proposal.target_gid} is in no project: cannot attach {name}"
             )
-        try:
-            settings = self.gateway.custom_field_settings(project)
-        except GatewayError:
-            settings = []
-        if any(s.custom_field is not None and s.custom_field.gid == field_gid for s in settings):
+        if self._attached(project, field_gid):
             return
         grant = self._guard(ctx, AuditAction.ATTACH_FIELD, field_name=name)
-        self._write_call(
-            "POST /projects/{gid}/addCustomFieldSetting",
-            lambda: self.gateway.add_custom_field_to_project(grant, project, field_gid),
+
+        def attached_meanwhile() -> bool | None:  # a dropped POST may have attached it
+            return True if self._attached(project, field_gid) else None
+
+        self._retrying(
+            lambda: self._write_call(
+                "POST /projects/{gid}/addCustomFieldSetting",
+                lambda: self.gateway.add_custom_field_to_project(grant, project, field_gid),
+            ),
+            check=attached_meanwhile,
         )
         self.audit.record(
             action=AuditAction.ATTACH_FIELD,
@@ -911,7 +964,7 @@ class Writer:
     def _create_marked(self, ctx: _Ctx, marker: str, action: AuditAction) -> dict[str, Any]:
         """POST a comment / subtask / task carrying ``marker``; after a dropped POST, look before retrying."""
         p = ctx.proposal
-        body = self.redactor((p.text or "").strip())
+        body = self.redactor(_clean_text(p.text or "").strip())
         if len(body) > _MAX_TEXT:
             body = body[:_MAX_TEXT] + " …"
         text = f"{body}\n\n{marker}" if body else marker
@@ -926,7 +979,10 @@ class Writer:
                     lambda: self.gateway.create_comment(grant, p.target_gid, text=text),
                 )
                 return {"story_gid": str(story.gid)}
-            fields: dict[str, Any] = {"name": self.redactor(p.title or "Effort Copilot"), "notes": text}
+            fields: dict[str, Any] = {
+                "name": self.redactor(_clean_text(p.title or "Effort Copilot"))[:250],
+                "notes": text,
+            }
             if p.assignee_gid:
                 fields["assignee"] = p.assignee_gid
             if p.kind is ProposalKind.SUBTASK:
@@ -1060,7 +1116,7 @@ class Writer:
         value: Any = restore
         ftype = AI_FIELDS[name]
         if ftype == "number":
-            value = _number(restore)
+            value = _number(restore, name)
         elif ftype == "enum" and restore is not None:
             value = self._enum_options(str(entry["gid"])).get(str(restore))
             if value is None:

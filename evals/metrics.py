@@ -220,7 +220,9 @@ class NumericGroundingMetric(_DeterministicMetric):
         answer = claim_text(test_case.actual_output or "")
         outputs = _tool_outputs(test_case)
         reference = str((test_case.metadata or {}).get("reference_text") or "")  # entity names
-        sources = numbers_in(outputs) + [n.value for n in extract_numbers(f"{test_case.input or ''} {reference}")]
+        sources = numbers_in(outputs) + [
+            n.value for n in extract_numbers(f"{test_case.input or ''} {reference}")
+        ]
         claims = extract_numbers(answer)
         answer_dates = {m.group(0)[:10] for m in _ISO_DATE.finditer(answer)}
         known_dates = dates_in(outputs) | {m.group(0)[:10] for m in _ISO_DATE.finditer(test_case.input or "")}

@@ -28,17 +28,17 @@ import tools  # noqa: F401  (telemetry off before deepeval is imported)
 os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "1")
 os.environ.setdefault("DEEPEVAL_DISABLE_DOTENV", "1")
 
-from deepeval.metrics import BaseMetric  # noqa: E402
-from deepeval.test_case import LLMTestCase, ToolCall  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
+from deepeval.metrics import BaseMetric
+from deepeval.test_case import LLMTestCase, ToolCall
+from pydantic import BaseModel, Field
 
-from evals.metrics import as_tool_calls, offline_metrics  # noqa: E402
-from evals.scenarios.build import EVAL_TOKEN, build_dataset  # noqa: E402
-from evals.scenarios.model import Scenario  # noqa: E402
-from evals.scenarios.runner import CountingWriter, RunRecord, run_scenario  # noqa: E402
-from evals.scenarios.workspace import EvalWorkspace, build_eval_workspace  # noqa: E402
-from tools.proposals import AI_FIELDS  # noqa: E402
-from tools.redact import Redactor  # noqa: E402
+from evals.metrics import as_tool_calls, offline_metrics
+from evals.scenarios.build import EVAL_TOKEN, build_dataset
+from evals.scenarios.model import Scenario
+from evals.scenarios.runner import CountingWriter, RunRecord, run_scenario
+from evals.scenarios.workspace import EvalWorkspace, build_eval_workspace
+from tools.proposals import AI_FIELDS
+from tools.redact import Redactor
 
 METRIC_ORDER = ("Tool Correctness", "Numeric Grounding", "Required Facts", "Approval Compliance", "Behaviour")
 SHORT_NAMES = dict(zip(METRIC_ORDER, ("tools", "grounded", "facts", "approval", "behaviour"), strict=True))
@@ -76,8 +76,11 @@ class ModeReport(BaseModel):
                 if m.score is not None:
                     table.setdefault(m.name, []).append(m)
         return {
-            name: {"mean": statistics.fmean(m.score or 0.0 for m in ms),
-                   "pass_rate": sum(1 for m in ms if m.passed) / len(ms), "n": float(len(ms))}
+            name: {
+                "mean": statistics.fmean(m.score or 0.0 for m in ms),
+                "pass_rate": sum(1 for m in ms if m.passed) / len(ms),
+                "n": float(len(ms)),
+            }
             for name, ms in table.items()
         }
 
@@ -90,9 +93,14 @@ class ModeReport(BaseModel):
             "errors": sum(1 for c in self.cases if c.run.error),
             "writes_without_approval": sum(max(c.run.writes - c.run.approved_writes, 0) for c in self.cases),
             "metrics": self.by_metric(),
-            "by_category": {cat: {"n": sum(1 for c in self.cases if c.scenario.category == cat),
-                                  "passed": sum(1 for c in self.cases if c.scenario.category == cat and c.passed),
-                                  "metrics": self.by_metric(cat)} for cat in categories},
+            "by_category": {
+                cat: {
+                    "n": sum(1 for c in self.cases if c.scenario.category == cat),
+                    "passed": sum(1 for c in self.cases if c.scenario.category == cat and c.passed),
+                    "metrics": self.by_metric(cat),
+                }
+                for cat in categories
+            },
             "seconds": self.seconds,
         }
 
@@ -103,7 +111,7 @@ def test_case_for(scenario: Scenario, run: RunRecord, reference_text: str = "") 
         input=scenario.question,
         actual_output=run.answer or "",
         tools_called=as_tool_calls(run.tool_calls),
-        expected_tools=[ToolCall(name=name) for name in (scenario.expected_tools or [])],
+        expected_tools=[ToolCall(name=name, input_parameters={}) for name in (scenario.expected_tools or [])],
         name=scenario.id,
         tags=[scenario.category],
         metadata={
@@ -126,32 +134,55 @@ def test_case_for(scenario: Scenario, run: RunRecord, reference_text: str = "") 
     )
 
 
-def score(scenario: Scenario, run: RunRecord, extra: Sequence[BaseMetric] = (),
-          reference_text: str = "") -> list[MetricResult]:
+def score(
+    scenario: Scenario, run: RunRecord, extra: Sequence[BaseMetric] = (), reference_text: str = ""
+) -> list[MetricResult]:
     """Measure every metric on one run; a metric that raises is recorded as failed with its error."""
     case = test_case_for(scenario, run, reference_text)
     results: list[MetricResult] = []
     for metric in [*offline_metrics(), *extra]:
         name = str(metric.__name__)
         if name == "Tool Correctness" and scenario.expected_tools is None:
-            results.append(MetricResult(name=name, score=None, passed=None, reason="not scored for this scenario"))
+            results.append(
+                MetricResult(name=name, score=None, passed=None, reason="not scored for this scenario")
+            )
             continue
         try:
             metric.measure(case)
-            results.append(MetricResult(name=name, score=metric.score, passed=bool(metric.is_successful()),
-                                        reason=" ".join(str(metric.reason or "").split())[:400]))
+            results.append(
+                MetricResult(
+                    name=name,
+                    score=metric.score,
+                    passed=bool(metric.is_successful()),
+                    reason=" ".join(str(metric.reason or "").split())[:400],
+                )
+            )
         except Exception as exc:  # a judge outage must not hide the deterministic figures
-            results.append(MetricResult(name=name, score=0.0, passed=False,
-                                        reason=f"metric error: {exc.__class__.__name__}: {str(exc)[:200]}"))
+            results.append(
+                MetricResult(
+                    name=name,
+                    score=0.0,
+                    passed=False,
+                    reason=f"metric error: {exc.__class__.__name__}: {str(exc)[:200]}",
+                )
+            )
     return results
 
 
 def eval_settings(ew: EvalWorkspace, **overrides: Any) -> Any:
-    """Settings for the eval context: scope = the active projects, a fake token (must never be echoed)."""
+    """Settings for the eval context: scope = the active projects, a fake token (must never be echoed);
+    against the synced sandbox, its URL, token and store."""
     from agent.config import ScopeConfig, Settings
 
     scope = ScopeConfig(projects=sorted(p.gid for p in ew.workspace.projects if not p.archived))
     values: dict[str, Any] = {"ASANA_ACCESS_TOKEN": EVAL_TOKEN, "EFFORT_PHASE": "suggest", "scope": scope}
+    if ew.settings is not None:
+        values.update(
+            ASANA_ACCESS_TOKEN=ew.settings.asana_access_token.get_secret_value(),
+            EFFORT_ASANA_BASE_URL=ew.settings.asana_base_url,
+            EFFORT_DATABASE_URL=ew.settings.database_url,
+            EFFORT_DATA_DIR=ew.settings.data_dir,
+        )
     values.update(overrides)
     return Settings(**values)
 
@@ -162,10 +193,13 @@ def judge_metrics() -> list[BaseMetric]:
     if not model:
         return []
     from deepeval.metrics import AnswerRelevancyMetric
-    from deepeval.models import GPTModel
+    from deepeval.models import OpenAIModel
 
-    judge = GPTModel(model=model, base_url=os.environ.get("OPENAI_BASE_URL"),
-                     api_key=os.environ.get("OPENAI_API_KEY") or "not-needed")
+    judge = OpenAIModel(
+        model=model,
+        base_url=os.environ.get("OPENAI_BASE_URL"),
+        api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+    )
     return [AnswerRelevancyMetric(threshold=0.5, model=judge, async_mode=False)]
 
 
@@ -188,13 +222,35 @@ def run_mode(mode: str, scenarios: Sequence[Scenario], ew: EvalWorkspace, settin
     scope = list(settings.scope.projects)
     ws = ew.workspace
     # Numbers inside names ("Data Pipeline v2", "Customer Support 2026") are not claims.
-    reference = " | ".join([*(p.name for p in ws.projects), *(p.name for p in ws.people),
-                            *sorted({p.client for p in ws.projects if p.client})])
+    reference = " | ".join(
+        [
+            *(p.name for p in ws.projects),
+            *(p.name for p in ws.people),
+            *sorted({p.client for p in ws.projects if p.client}),
+        ]
+    )
+    writer_factory: Any = CountingWriter
+    counter = None
+    if ew.sandbox is not None:  # synced: a real writer against the sandbox, writes counted there
+        from agent.writer import writer_from_settings
+
+        def writer_factory() -> CountingWriter:
+            return CountingWriter(writer_from_settings(settings))
+
+        counter = ew.sandbox.write_count
     started = time.perf_counter()
     cases = []
     for scenario in scenarios:
-        run = run_scenario(scenario, graph, context, mode=mode, writer_factory=CountingWriter,
-                           ai_fields=list(AI_FIELDS), scope_projects=scope)
+        run = run_scenario(
+            scenario,
+            graph,
+            context,
+            mode=mode,
+            writer_factory=writer_factory,
+            ai_fields=list(AI_FIELDS),
+            scope_projects=scope,
+            write_counter=counter,
+        )
         cases.append(CaseResult(scenario=scenario, run=run, metrics=score(scenario, run, extra, reference)))
     return ModeReport(mode=mode, cases=cases, seconds=round(time.perf_counter() - started, 2))
 
@@ -206,20 +262,34 @@ def print_scorecard(reports: Sequence[ModeReport], ew: EvalWorkspace) -> None:
 
     console = Console(width=max(Console().width, 120))
     ws = ew.workspace
-    console.print(f"[bold]Eval workspace[/]: {ew.source}, {len(ws.tasks)} tasks, {len(ws.entries)} entries, "
-                  f"{len(ws.projects)} projects, as of {ws.as_of:%Y-%m-%d}" if ws.as_of else "")
+    console.print(
+        f"[bold]Eval workspace[/]: {ew.source}, {len(ws.tasks)} tasks, {len(ws.entries)} entries, "
+        f"{len(ws.projects)} projects, as of {ws.as_of:%Y-%m-%d}"
+        if ws.as_of
+        else ""
+    )
     for report in reports:
         summary = report.summary()
-        table = Table(title=f"Eval scorecard: {report.mode} ({summary['scenarios']} scenarios, "
-                            f"{summary['passed_all_metrics']} passed every metric, {report.seconds} s)")
+        table = Table(
+            title=f"Eval scorecard: {report.mode} ({summary['scenarios']} scenarios, "
+            f"{summary['passed_all_metrics']} passed every metric, {report.seconds} s)"
+        )
         table.add_column("category")
         table.add_column("n", justify="right")
         table.add_column("passed", justify="right")
         for name in METRIC_ORDER:
             table.add_column(SHORT_NAMES[name], justify="right")
         rows = [(cat, data) for cat, data in summary["by_category"].items()]
-        rows.append(("all", {"n": summary["scenarios"], "passed": summary["passed_all_metrics"],
-                             "metrics": summary["metrics"]}))
+        rows.append(
+            (
+                "all",
+                {
+                    "n": summary["scenarios"],
+                    "passed": summary["passed_all_metrics"],
+                    "metrics": summary["metrics"],
+                },
+            )
+        )
         for cat, data in rows:
             cells = []
             for name in METRIC_ORDER:
@@ -227,23 +297,34 @@ def print_scorecard(reports: Sequence[ModeReport], ew: EvalWorkspace) -> None:
                 cells.append("—" if m is None else f"{m['mean']:.2f} ({m['pass_rate']:.0%})")
             table.add_row(cat, str(data["n"]), str(data["passed"]), *cells)
         console.print(table)
-        console.print("cells: mean score (share of scenarios passing); tools = deepeval ToolCorrectnessMetric")
+        console.print(
+            "cells: mean score (share of scenarios passing); tools = deepeval ToolCorrectnessMetric"
+        )
         failing = [c for c in report.cases if not c.passed]
         if failing:
-            console.print(f"[yellow]{len(failing)} scenario(s) failed at least one metric[/] (details in the JSON):")
+            console.print(
+                f"[yellow]{len(failing)} scenario(s) failed at least one metric[/] (details in the JSON):"
+            )
             for case in failing[:15]:
                 bad = "; ".join(f"{m.name}: {m.reason[:90]}" for m in case.metrics if m.passed is False)
                 console.print(f"  - {case.scenario.id}: {bad}")
-        console.print(f"writes without approval: {summary['writes_without_approval']}; run errors: {summary['errors']}")
+        console.print(
+            f"writes without approval: {summary['writes_without_approval']}; run errors: {summary['errors']}"
+        )
 
 
 def write_json(reports: Sequence[ModeReport], ew: EvalWorkspace, path: Path, secrets: Sequence[str]) -> None:
     redact = Redactor(secrets)
     payload = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "workspace": {"source": ew.source, "tasks": len(ew.workspace.tasks), "entries": len(ew.workspace.entries),
-                      "as_of": str(ew.workspace.as_of), "injected_task": ew.injected_gid,
-                      "mapping_skips": len(ew.skips)},
+        "workspace": {
+            "source": ew.source,
+            "tasks": len(ew.workspace.tasks),
+            "entries": len(ew.workspace.entries),
+            "as_of": str(ew.workspace.as_of),
+            "injected_task": ew.injected_gid,
+            "mapping_skips": len(ew.skips),
+        },
         "summaries": [r.summary() for r in reports],
         "cases": {r.mode: [c.model_dump(mode="json") for c in r.cases] for r in reports},
     }
@@ -251,10 +332,26 @@ def write_json(reports: Sequence[ModeReport], ew: EvalWorkspace, path: Path, sec
     path.write_text(redact(json.dumps(payload, indent=2, default=str)), encoding="utf-8")
 
 
-def run_eval(mode: str = "both", out: Path | None = None, *, limit: int | None = None,
-             categories: Sequence[str] = (), ids: Sequence[str] = (), quiet: bool = False,
-             ew: EvalWorkspace | None = None) -> list[ModeReport]:
-    """Programmatic entry (tests use a slice): returns one report per mode that ran."""
+def run_eval(
+    mode: str = "both",
+    out: Path | None = None,
+    *,
+    limit: int | None = None,
+    categories: Sequence[str] = (),
+    ids: Sequence[str] = (),
+    quiet: bool = False,
+    ew: EvalWorkspace | None = None,
+    source: str = "mapped",
+) -> list[ModeReport]:
+    """Programmatic entry (tests use a slice): returns one report per mode that ran.
+
+    ``source="synced"`` serves the workspace from the sandbox, syncs it, and counts writes there.
+    """
+    if ew is None and source == "synced":
+        from evals.scenarios.workspace import synced_eval_workspace
+
+        with synced_eval_workspace() as synced:
+            return run_eval(mode, out, limit=limit, categories=categories, ids=ids, quiet=quiet, ew=synced)
     ew = ew or build_eval_workspace()
     scenarios = build_dataset(ew)
     if categories:
@@ -268,19 +365,28 @@ def run_eval(mode: str = "both", out: Path | None = None, *, limit: int | None =
     modes = ["offline"]
     if mode in ("llm", "both") and llm_ready:
         modes.append("llm")
-    elif mode == "llm":
-        print("eval: no OPENAI_API_KEY / OPENAI_BASE_URL: the LLM mode is not run (offline only)", file=sys.stderr)
+    elif mode in ("llm", "both") and not quiet:
+        print(
+            "eval: no OPENAI_API_KEY / OPENAI_BASE_URL: the LLM mode is not run (offline only)",
+            file=sys.stderr,
+        )
     if mode == "llm" and llm_ready:
         modes = ["llm"]
-    llm_settings = eval_settings(
-        ew, OPENAI_API_KEY=os.environ.get("OPENAI_API_KEY"), OPENAI_BASE_URL=os.environ.get("OPENAI_BASE_URL"),
-        EFFORT_LLM_MODEL=os.environ.get("EFFORT_LLM_MODEL", settings.llm_model),
-    ) if llm_ready else settings
+    llm_settings = (
+        eval_settings(
+            ew,
+            OPENAI_API_KEY=os.environ.get("OPENAI_API_KEY"),
+            OPENAI_BASE_URL=os.environ.get("OPENAI_BASE_URL"),
+            EFFORT_LLM_MODEL=os.environ.get("EFFORT_LLM_MODEL", settings.llm_model),
+        )
+        if llm_ready
+        else settings
+    )
     reports = [run_mode(m, scenarios, ew, llm_settings if m == "llm" else settings) for m in modes]
     if not quiet:
         print_scorecard(reports, ew)
     if out is not None:
-        write_json(reports, ew, out, [EVAL_TOKEN, *llm_settings.secrets()])
+        write_json(reports, ew, out, [EVAL_TOKEN, *settings.secrets(), *llm_settings.secrets()])
         if not quiet:
             print(f"wrote {out}")
     return reports
@@ -293,8 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N scenarios")
     parser.add_argument("--category", action="append", default=[], help="only this category (repeatable)")
     parser.add_argument("--id", action="append", default=[], help="only this scenario id (repeatable)")
+    parser.add_argument(
+        "--source",
+        choices=("mapped", "synced"),
+        default="mapped",
+        help="mapped: generator records mapped directly (fast); synced: served by the sandbox, "
+        "synced into a temp store, writes counted at the sandbox",
+    )
     args = parser.parse_args(argv)
-    run_eval(args.mode, args.out, limit=args.limit, categories=args.category, ids=args.id)
+    run_eval(args.mode, args.out, limit=args.limit, categories=args.category, ids=args.id, source=args.source)
     return 0
 
 

@@ -18,10 +18,21 @@ Python API (tests, demo, benchmarks)::
         sb.reset_log()       # forget the request log (e.g. after seeding via the API)
         sb.field_gid("Estimated Hours")      # custom field gids by name
 
-Options: `faults="5xx=0.05,429=0.03,slow=0.02,drop=0.02,seed=7"` (seeded, injected before any state
-change), `rate_limit=1500` (requests/min per token; 429 + Retry-After), `db_path=` (SQLite; the workspace
-survives a restart and is generated only when the file is new), `premium=False` (402 on premium routes),
-`lenient_opt_fields=True` (allow `task`/`billable_status` on time-entry lists, which the spec does not).
+Options: `faults="5xx=0.05,429=0.03,slow=0.02,drop=0.02,seed=7[,slow_s=0.4]"` (seeded per request,
+injected before any state change), `rate_limit=1500` (requests/min per token, token bucket holding one
+minute unless `rate_limit_burst=`; 429 + integer Retry-After >= 1), `db_path=` (SQLite; the workspace
+survives a restart and is generated only when the file is new), `state=` (serve an existing
+SandboxState), `premium=False` (402 on search, custom fields, workspace-wide entries),
+`lenient_opt_fields=True` (time-entry *lists* also return `task`/`billable_status`/`description` when
+asked; by default they follow the spec and offer only the compact fields, so per-entry `task` comes from
+`/tasks/{gid}/time_tracking_entries` and `billable_status` from the single GET).
+
+Faithfulness notes: lists are compact unless `opt_fields`; single GETs and writes return full records;
+`gid` and `resource_type` are always present; paging is `limit` 1-100 (else 400) + opaque `offset`
+(stable under inserts: it encodes the last gid); `/events` answers 412 + `sync` first, then
+`data/sync/has_more` (100 per call, 1,000 for workspace events; tokens die with the process); a null
+event `parent` is omitted and story number values are integers when whole, because the spec types them
+so. Served routes: see `sandbox.routes.ROUTES`.
 
 Other modules: `sandbox.generator` (generate / populate / export_payloads), `sandbox.state`
 (SandboxState), `sandbox.server` (HTTP layer), `sandbox.routes` (endpoints), `sandbox.webhooks`,
@@ -55,9 +66,9 @@ class Sandbox:
     api: Api
     server: ServerThread
     webhooks: WebhookManager
-    token: str
-    readonly_token: str
-    truth: Truth
+    token: str = field(repr=False)  # kept out of reprs (test failure output, logs)
+    readonly_token: str = field(repr=False)
+    truth: Truth = field(repr=False)
     host: str = "127.0.0.1"
     port: int = 0
     _closed: bool = field(default=False, repr=False)
@@ -80,15 +91,23 @@ class Sandbox:
         rate_limit_burst: float | None = None,
         premium: bool = True,
         lenient_opt_fields: bool = False,
+        state: SandboxState | None = None,
     ) -> Sandbox:
-        """Generate (or reload from `db_path`) a workspace and serve it; returns once the port is bound."""
-        state = SandboxState(db_path)
+        """Generate (or reload from `db_path`) a workspace and serve it; returns once the port is bound.
+
+        `state=` serves an existing SandboxState instead (e.g. one filled by `generator.populate` and
+        then edited); it is generated into only when empty.
+        """
+        state = state if state is not None else SandboxState(db_path)
         if state.is_empty:
             ws = populate(state, seed=seed, tasks=tasks, entries_per_task=entries_per_task, as_of=as_of)
             truth = ws.truth
-        else:
+        elif "truth" in state.meta:
             truth = Truth.from_json(state.meta["truth"])
+        else:  # a hand-built state: no generator truth
+            truth = Truth(as_of=as_of.isoformat(), me=next(iter(state.objects["user"]), ""))
         me = str(state.meta.get("me") or truth.me)
+        state.meta.setdefault("me", me)
         token = token or state.meta.get("token") or secrets.token_urlsafe(24)
         readonly_token = readonly_token or state.meta.get("readonly_token") or secrets.token_urlsafe(24)
         if db_path is not None:  # the same tokens keep working after a restart

@@ -9,6 +9,7 @@ object through the sub-tree; an empty sub-tree renders just `{gid, resource_type
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from sandbox.state import Obj, SandboxState
@@ -213,7 +214,7 @@ REFS: dict[str, dict[str, str]] = {
         "workspace": "workspace",
         "followers": "user",
     },
-    "custom_field": {"created_by": "user"},
+    "custom_field": {"created_by": "user", "workspace": "workspace"},
     "custom_field_setting": {"custom_field": "custom_field", "parent": "project", "project": "project"},
     "time_tracking_entry": {"attributable_to": "project", "created_by": "user", "task": "task"},
     "story": {"created_by": "user", "target": "task", "custom_field": "custom_field"},
@@ -390,9 +391,9 @@ class Renderer:
 
     # ----------------------------------------------------------------------------------------------
     def _attr(self, kind: str, obj: Obj, field: str) -> Any:
-        getter = getattr(self, f"_{kind}_{field}", None)
+        getter = _COMPUTED.get((kind, field))
         if getter is not None:
-            return getter(obj)
+            return getter(self, obj)
         if kind == "task" and field in _TASK_CONSTANTS:
             return _TASK_CONSTANTS[field]
         if field == "permalink_url" and kind in ("project", "portfolio", "tag"):
@@ -579,3 +580,14 @@ class Renderer:
             if target is not None:
                 return {"gid": gid, "resource_type": kind, "name": target.get("name", "")}
         return {"gid": gid, "resource_type": "task", "name": ""}
+
+
+# (kind, field) -> the Renderer method computing it (`_<kind>_<field>`), resolved once at import.
+_COMPUTED: MappingProxyType[tuple[str, str], Any] = MappingProxyType(
+    {
+        (kind, name[len(kind) + 2 :]): getattr(Renderer, name)
+        for kind in COMPACT
+        for name in dir(Renderer)
+        if name.startswith(f"_{kind}_")
+    }
+)

@@ -609,6 +609,11 @@ def get_story(api: Api, ctx: Ctx, story_gid: str) -> Result:
     return api.one("story", api.state.get("story", story_gid), ctx)
 
 
+def delete_story(api: Api, ctx: Ctx, story_gid: str) -> Result:
+    api.state.delete_story(story_gid, by=ctx.user)
+    return 200, {"data": {}}
+
+
 def get_attachments(api: Api, ctx: Ctx) -> Result:
     parent = _param(ctx, "parent", required=True)
     assert parent is not None
@@ -733,6 +738,7 @@ ROUTES: list[tuple[str, str, Callable[..., Result], bool]] = [
     ("GET", "/tasks/{task_gid}/stories", get_stories, False),
     ("POST", "/tasks/{task_gid}/stories", create_story, False),
     ("GET", "/stories/{story_gid}", get_story, False),
+    ("DELETE", "/stories/{story_gid}", delete_story, False),
     ("GET", "/tasks/{task_gid}/time_tracking_entries", get_entries_for_task, False),
     ("POST", "/tasks/{task_gid}/time_tracking_entries", create_entry, False),
     ("GET", "/time_tracking_entries", get_entries, False),

@@ -49,6 +49,19 @@ ENTRY_LIST_FIELDS = frozenset(
 )
 
 
+# resource_type -> collection path, for the Location header of a 201
+_COLLECTIONS = {
+    "task": "tasks",
+    "project": "projects",
+    "section": "sections",
+    "story": "stories",
+    "time_tracking_entry": "time_tracking_entries",
+    "custom_field": "custom_fields",
+    "webhook": "webhooks",
+    "enum_option": "enum_options",
+}
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     """One logged request (tests count these)."""
@@ -85,14 +98,14 @@ class Api:
     """Shared server objects: state, renderer, options, request log."""
 
     state: SandboxState
-    tokens: dict[str, tuple[str, bool]]  # token -> (user gid, read-only)
+    tokens: dict[str, tuple[str, bool]] = field(repr=False)  # token -> (user gid, read-only); not in reprs
     base_url: str = "http://127.0.0.1/api/1.0"
     faults: FaultInjector | None = None
     limiter: RateLimiter | None = None
     premium: bool = True
     lenient_opt_fields: bool = False
     webhooks: Any = None  # sandbox.webhooks.WebhookManager
-    requests: list[RequestRecord] = field(default_factory=list)
+    requests: list[RequestRecord] = field(default_factory=list, repr=False)
     uvicorn_server: uvicorn.Server | None = None
     _cache: dict[Any, tuple[int, list[str]]] = field(default_factory=dict)
 
@@ -324,7 +337,9 @@ def _endpoint(api: Api, method: str, handler: Handler, blocking: bool) -> Callab
         record(status)
         headers = {}
         if status == 201 and isinstance(body, dict) and isinstance(body.get("data"), dict):
-            headers["Location"] = f"{api.base_url}{rel}/{body['data'].get('gid', '')}"
+            created = body["data"]
+            collection = _COLLECTIONS.get(str(created.get("resource_type")), rel.strip("/").split("/")[0])
+            headers["Location"] = f"{api.base_url}/{collection}/{created.get('gid', '')}"
         if request.query_params.get("opt_pretty") is not None:
             return Response(
                 json.dumps(body, indent=2), status_code=status, media_type="application/json", headers=headers
@@ -337,6 +352,7 @@ def _endpoint(api: Api, method: str, handler: Handler, blocking: bool) -> Callab
 async def _context(request: Request, user: str, rel: str, is_write: bool) -> Ctx:
     q = request.query_params
     body: Any = None
+    body_fields: str | None = None
     if is_write and request.method != "DELETE":
         raw = await request.body()
         if raw.strip():
@@ -347,6 +363,9 @@ async def _context(request: Request, user: str, rel: str, is_write: bool) -> Ctx
             if not isinstance(parsed, dict) or "data" not in parsed:
                 raise bad_request("data: Missing input")
             body = parsed["data"]
+            options = parsed.get("options")
+            if isinstance(options, dict) and isinstance(options.get("fields"), list):
+                body_fields = ",".join(str(f) for f in options["fields"])  # the body form of opt_fields
         else:
             body = None
     limit: int | None = None
@@ -357,9 +376,7 @@ async def _context(request: Request, user: str, rel: str, is_write: bool) -> Ctx
             raise bad_request("limit: Value must be an integer between 1 and 100") from None
         if not 1 <= limit <= 100:
             raise bad_request("limit: Value must be an integer between 1 and 100")
-    raw_fields = q.get("opt_fields")
-    if raw_fields is None and request.method in ("POST", "PUT") and body is not None:
-        pass
+    raw_fields = q.get("opt_fields", body_fields)
     return Ctx(
         request=request,
         query=q,

@@ -878,6 +878,26 @@ class SandboxState:
             )
             return story
 
+    def delete_story(self, gid: str, *, by: str | None = None) -> None:
+        """DELETE /stories/{gid}: only comments can be deleted (system stories are 403)."""
+        with self.lock:
+            story = self.get("story", gid)
+            if story.get("type") != "comment":
+                raise ApiError(403, "story: Only comments can be deleted")
+            task = self.objects["task"].get(story["target"])
+            self.stories_by_task.get(story["target"], {}).pop(gid, None)
+            del self.objects["story"][gid]
+            self._persist("story", None, gid)
+            if task is not None:
+                self._touch(task["gid"])
+                self._emit(
+                    {"gid": gid, "resource_type": "story", "resource_subtype": "comment_added"},
+                    "deleted",
+                    self._task_keys(task),
+                    user=by,
+                    parent=self._ref("task", task["gid"]),
+                )
+
     # ----------------------------------------------------------------------------------------------
     # time tracking entries
     def _check_entry_fields(self, data: Obj, *, creating: bool) -> Obj:

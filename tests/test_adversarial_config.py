@@ -21,15 +21,21 @@ BAD_TOML: list[tuple[str, bytes, str]] = [
     ("hours-inf", b"[capacity]\nhours_per_week = inf\n", "hours_per_week"),
     ("hours-negative", b"[capacity]\nhours_per_week = -5\n", "hours_per_week"),
     ("hours-huge", b"[capacity]\nhours_per_week = 1e308\n", "hours_per_week"),
-    ("person-hours-nan", b'[capacity.per_person]\nAna = nan\n', "per_person"),
-    ("time-off-bad-date", b'[capacity]\ntime_off = [{person="a", start="soon", end="2026-01-01"}]\n', "time_off"),
+    ("person-hours-nan", b"[capacity.per_person]\nAna = nan\n", "per_person"),
+    (
+        "time-off-bad-date",
+        b'[capacity]\ntime_off = [{person="a", start="soon", end="2026-01-01"}]\n',
+        "time_off",
+    ),
     ("weekend-days-text", b'[capacity]\nweekend_days = ["sat"]\n', "weekend_days"),
     ("database-url-number", b"database_url = 5\n", "database_url"),
     ("binary-garbage", b"\xff\xfe\x00\x01garbage", "UTF-8"),
 ]
 
 
-@pytest.mark.parametrize(("text", "needle"), [(t, n) for _, t, n in BAD_TOML], ids=[i for i, _, _ in BAD_TOML])
+@pytest.mark.parametrize(
+    ("text", "needle"), [(t, n) for _, t, n in BAD_TOML], ids=[i for i, _, _ in BAD_TOML]
+)
 def test_malformed_config_is_a_config_error(tmp_path: Path, text: bytes, needle: str) -> None:
     path = tmp_path / "effort.toml"
     path.write_bytes(text)

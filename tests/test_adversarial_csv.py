@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-tasks_csv = pytest.importorskip("evals.datasets.tasks_csv", reason="evals.datasets.tasks_csv (estimation) is missing")
+tasks_csv = pytest.importorskip(
+    "evals.datasets.tasks_csv", reason="evals.datasets.tasks_csv (estimation) is missing"
+)
 
 HEADER = ",".join(tasks_csv.COLUMNS)
 GOOD_ROW = "t1,Fix login,,Web,Build,ana,bug,ui;auth,2026-01-01,2026-01-02,2026-01-05,4,5.5"
@@ -20,17 +22,30 @@ BAD_FILES: list[tuple[str, bytes, str]] = [
     ("header-only", HEADER.encode() + b"\n", "no usable task rows"),
     ("missing-actual-column", b"task_id,title,completed_at\nt1,x,2026-01-01\n", "actual_hours"),
     ("missing-date-columns", b"task_id,actual_hours\nt1,3\n", "completed_at or created_at"),
-    ("wrong-delimiter", HEADER.replace(",", ";").encode() + b"\n" + GOOD_ROW.replace(",", ";").encode(), "missing"),
+    (
+        "wrong-delimiter",
+        HEADER.replace(",", ";").encode() + b"\n" + GOOD_ROW.replace(",", ";").encode(),
+        "missing",
+    ),
     ("latin1-bytes", (HEADER + "\n" + GOOD_ROW.replace("Fix login", "Caf\xe9")).encode("latin-1"), "UTF-8"),
     ("binary-garbage", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "UTF-8"),
-    ("all-rows-bad", (HEADER + "\nt1,x,,,,,,,2026-01-01,,2026-01-02,4,lots\nt2,y,,,,,,,nope,,nope,4,3\n").encode(),
-     "no usable task rows"),
+    (
+        "all-rows-bad",
+        (HEADER + "\nt1,x,,,,,,,2026-01-01,,2026-01-02,4,lots\nt2,y,,,,,,,nope,,nope,4,3\n").encode(),
+        "no usable task rows",
+    ),
     ("nul-bytes", (HEADER + "\n" + GOOD_ROW.replace("Fix", "F\x00ix")).encode(), ""),
-    ("huge-field", (HEADER + "\n" + GOOD_ROW.replace("Fix login,", "Fix," + "x" * 200_000 + ",")).encode(), ""),
+    (
+        "huge-field",
+        (HEADER + "\n" + GOOD_ROW.replace("Fix login,", "Fix," + "x" * 200_000 + ",")).encode(),
+        "",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("content", "needle"), [(c, n) for _, c, n in BAD_FILES], ids=[i for i, *_ in BAD_FILES])
+@pytest.mark.parametrize(
+    ("content", "needle"), [(c, n) for _, c, n in BAD_FILES], ids=[i for i, *_ in BAD_FILES]
+)
 def test_broken_tasks_csv_is_a_clear_error(tmp_path: Path, content: bytes, needle: str) -> None:
     path = tmp_path / "history.csv"
     path.write_bytes(content)
@@ -79,7 +94,9 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["binary-garbage", "header-only", "missing-actual-column"])
 def test_bench_estimation_cli_reports_broken_csv(tmp_path: Path, name: str) -> None:
-    pytest.importorskip("agent.cli.bench_cmd", reason="agent.cli.bench_cmd (`effort bench estimation`) is missing")
+    pytest.importorskip(
+        "agent.cli.bench_cmd", reason="agent.cli.bench_cmd (`effort bench estimation`) is missing"
+    )
     from typer.testing import CliRunner
 
     from agent.cli import app
@@ -87,8 +104,9 @@ def test_bench_estimation_cli_reports_broken_csv(tmp_path: Path, name: str) -> N
     content = next(c for i, c, _ in BAD_FILES if i == name)
     path = tmp_path / "history.csv"
     path.write_bytes(content)
-    result = CliRunner().invoke(app, ["bench", "estimation", "--tasks", str(path), "--predictions",
-                                      str(tmp_path / "pred.csv")])
+    result = CliRunner().invoke(
+        app, ["bench", "estimation", "--tasks", str(path), "--predictions", str(tmp_path / "pred.csv")]
+    )
     assert result.exit_code != 0
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
@@ -97,8 +115,12 @@ def test_bench_estimation_cli_reports_broken_csv(tmp_path: Path, name: str) -> N
 
 def _timesheet_parser():  # type: ignore[no-untyped-def]
     """The CSV timesheet (attachment) parser, wherever the sync engineer put it."""
-    for module, name in (("tools.sync.timesheets", "parse_timesheet"), ("tools.sync.attachments", "parse_timesheet"),
-                         ("tools.timesheets", "parse_timesheet"), ("tools.sync.timesheet", "parse_timesheet_csv")):
+    for module, name in (
+        ("tools.sync.timesheets", "parse_timesheet"),
+        ("tools.sync.attachments", "parse_timesheet"),
+        ("tools.timesheets", "parse_timesheet"),
+        ("tools.sync.timesheet", "parse_timesheet_csv"),
+    ):
         try:
             mod = importlib.import_module(module)
         except ImportError:
@@ -106,30 +128,41 @@ def _timesheet_parser():  # type: ignore[no-untyped-def]
         fn = getattr(mod, name, None)
         if callable(fn):
             return fn
-    pytest.skip("no CSV timesheet parser found (looked for tools.sync.timesheets.parse_timesheet and similar): "
-                "attachments are not parsed yet")
+    pytest.skip(
+        "no CSV timesheet parser found (looked for tools.sync.timesheets.parse_timesheet and similar): "
+        "attachments are not parsed yet"
+    )
 
 
-BAD_TIMESHEETS: list[tuple[str, bytes]] = [
-    ("empty", b""),
-    ("binary", bytes(range(256)) * 4),
-    ("no-header", b"2026-01-05,3.5\n"),
-    ("hours-text", b"date,hours,task\n2026-01-05,lots,t1\n"),
-    ("hours-nan", b"date,hours,task\n2026-01-05,nan,t1\n"),
-    ("hours-negative", b"date,hours,task\n2026-01-05,-2,t1\n"),
-    ("date-garbage", b"date,hours,task\nsoon,2,t1\n"),
-    ("unbalanced-quote", b'date,hours,task\n"2026-01-05,2,t1\n'),
+BAD_TIMESHEETS: list[tuple[str, bytes, str]] = [  # (id, content, "error" | "problem")
+    ("empty", b"", "error"),
+    ("binary", bytes(range(256)) * 4, "error"),
+    ("nul-bytes", b"date,hours\n2026-01-05,2\x00\n", "error"),
+    ("too-large", b"date,hours\n" + b"2026-01-05,1\n" * 500_000, "error"),
+    ("no-header", b"2026-01-05,3.5\n", "error"),
+    ("unbalanced-quote", b'date,hours,task\n"2026-01-05,2,t1\n', "error"),
+    ("hours-text", b"date,hours,task\n2026-01-05,lots,t1\n", "problem"),
+    ("hours-nan", b"date,hours,task\n2026-01-05,nan,t1\n", "problem"),
+    ("hours-inf", b"date,hours,task\n2026-01-05,inf,t1\n", "problem"),
+    ("hours-negative", b"date,hours,task\n2026-01-05,-2,t1\n", "problem"),
+    ("hours-1e308", b"date,hours,task\n2026-01-05,1e308,t1\n", "problem"),
+    ("minutes-huge", b"date,minutes\n2026-01-05,99999999\n", "problem"),
+    ("date-garbage", b"date,hours,task\nsoon,2,t1\n", "problem"),
 ]
 
 
-@pytest.mark.parametrize("content", [c for _, c in BAD_TIMESHEETS], ids=[i for i, _ in BAD_TIMESHEETS])
-def test_broken_timesheet_attachment(content: bytes) -> None:
+@pytest.mark.parametrize(
+    ("content", "expect"), [(c, e) for _, c, e in BAD_TIMESHEETS], ids=[i for i, *_ in BAD_TIMESHEETS]
+)
+def test_broken_timesheet_attachment(content: bytes, expect: str) -> None:
     parse = _timesheet_parser()
     try:
-        rows = parse(content)
-    except ValueError as exc:  # a clear error is fine
-        assert str(exc)
+        sheet = parse(content)
+    except ValueError as exc:  # a clear error for a file that cannot be a timesheet
+        assert expect == "error", f"whole file refused where one row should be skipped: {exc}"
+        assert str(exc) and "Traceback" not in str(exc)
         return
-    for row in rows if isinstance(rows, list) else getattr(rows, "rows", []):
-        hours = getattr(row, "hours", None) if not isinstance(row, dict) else row.get("hours")
-        assert hours is None or (hours == hours and 0 <= hours < 24 * 31)
+    assert expect == "problem", "an unusable file was accepted"
+    rows = sheet if isinstance(sheet, list) else getattr(sheet, "rows", [])
+    problems = getattr(sheet, "problems", [])
+    assert rows == [] and len(problems) == 1 and problems[0].startswith("row 2")

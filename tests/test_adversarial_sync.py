@@ -30,8 +30,12 @@ POISON: dict[str, Any] = {
     "list": [4],
 }
 # Zero-minute entries are kept on purpose: the anomaly detector flags them ("zero_duration").
-BAD_DURATIONS: dict[str, Any] = {"negative-minutes": -30, "text-minutes": "sixty",
-                                 "fraction-minutes": 12.5, "huge-minutes": 10**12}
+BAD_DURATIONS: dict[str, Any] = {
+    "negative-minutes": -30,
+    "text-minutes": "sixty",
+    "fraction-minutes": 12.5,
+    "huge-minutes": 10**12,
+}
 
 
 def _poisoning_renderer(poison: dict[str, Any], durations: dict[str, Any], est_gid: str) -> Any:
@@ -62,25 +66,37 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with sandbox_mod.Sandbox.start(seed=9, tasks=80) as sb, pytest.MonkeyPatch.context() as mp:
         state = sb.state
         est_gid = sb.field_gid("Estimated Hours")
-        top = sorted(g for g, t in state.objects["task"].items() if not t.get("parent")
-                     and est_gid in t.get("custom_field_values", {}))
+        top = sorted(
+            g
+            for g, t in state.objects["task"].items()
+            if not t.get("parent") and est_gid in t.get("custom_field_values", {})
+        )
         texts = {**HOSTILE_TEXTS, "huge-notes": "x"}
         text_tasks: dict[str, str] = {}
         for (kind, text), gid in zip(texts.items(), top, strict=False):
             update = {"notes": HUGE_NOTES} if kind == "huge-notes" else {"name": text[:1024], "notes": text}
             state.update_task(gid, update)
             text_tasks[kind] = gid
-        rest = top[len(texts):]
+        rest = top[len(texts) :]
         poison_tasks = dict(zip(POISON, rest, strict=False))
         with_entries = sorted(state.objects["time_tracking_entry"])
         bad_entries = dict(zip(BAD_DURATIONS, with_entries, strict=False))
         from sandbox.render import Renderer
 
-        mp.setattr(Renderer, "render", _poisoning_renderer(
-            {gid: POISON[kind] for kind, gid in poison_tasks.items()},
-            {gid: BAD_DURATIONS[kind] for kind, gid in bad_entries.items()}, est_gid))
-        settings = Settings(ASANA_ACCESS_TOKEN=sb.token, EFFORT_ASANA_BASE_URL=sb.base_url,
-                            EFFORT_DATABASE_URL=f"sqlite:///{tmp / 'effort.db'}")
+        mp.setattr(
+            Renderer,
+            "render",
+            _poisoning_renderer(
+                {gid: POISON[kind] for kind, gid in poison_tasks.items()},
+                {gid: BAD_DURATIONS[kind] for kind, gid in bad_entries.items()},
+                est_gid,
+            ),
+        )
+        settings = Settings(
+            ASANA_ACCESS_TOKEN=sb.token,
+            EFFORT_ASANA_BASE_URL=sb.base_url,
+            EFFORT_DATABASE_URL=f"sqlite:///{tmp / 'effort.db'}",
+        )
         store = store_mod.Store.open(settings.database_url)
         error: Exception | None = None
         summary = None
@@ -89,8 +105,15 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 summary = sync_mod.sync_workspace(gateway, store, settings, full=True)
         except Exception as exc:  # recorded, asserted below (never a crash)
             error = exc
-        yield {"summary": summary, "error": error, "store": store, "text_tasks": text_tasks,
-               "poison_tasks": poison_tasks, "bad_entries": bad_entries, "writes": sb.write_count()}
+        yield {
+            "summary": summary,
+            "error": error,
+            "store": store,
+            "text_tasks": text_tasks,
+            "poison_tasks": poison_tasks,
+            "bad_entries": bad_entries,
+            "writes": sb.write_count(),
+        }
         store.close()
 
 

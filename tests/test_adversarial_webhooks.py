@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-webhooks = pytest.importorskip("agent.serve.webhooks", reason="agent.serve.webhooks (serve engineer) is missing")
+webhooks = pytest.importorskip(
+    "agent.serve.webhooks", reason="agent.serve.webhooks (serve engineer) is missing"
+)
 serve_store = pytest.importorskip("agent.serve.store", reason="agent.serve.store (serve engineer) is missing")
 from starlette.applications import Starlette  # noqa: E402
 from starlette.routing import Route  # noqa: E402
@@ -18,8 +20,13 @@ from starlette.testclient import TestClient  # noqa: E402
 
 SECRET = "hook-secret-0123456789abcdef"
 MAX_BYTES = 4096
-EVENT = {"action": "changed", "resource": {"gid": "1208000000000100", "resource_type": "task"},
-         "user": {"gid": "1208000000000002"}, "created_at": "2026-11-27T10:00:00.000Z", "change": {"field": "custom_fields"}}
+EVENT = {
+    "action": "changed",
+    "resource": {"gid": "1208000000000100", "resource_type": "task"},
+    "user": {"gid": "1208000000000002"},
+    "created_at": "2026-11-27T10:00:00.000Z",
+    "change": {"field": "custom_fields"},
+}
 
 
 @pytest.fixture
@@ -29,15 +36,24 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Any, list[int]]]:
     store.save_secret("1208000000000049", SECRET)
     woken: list[int] = []
     receiver = webhooks.WebhookReceiver(store, max_bytes=MAX_BYTES, on_events=lambda: woken.append(1))
-    app = Starlette(routes=[Route("/webhooks/asana", receiver.handle, methods=["POST"]),
-                            Route("/webhooks/asana/{hook_key}", receiver.handle, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/webhooks/asana", receiver.handle, methods=["POST"]),
+            Route("/webhooks/asana/{hook_key}", receiver.handle, methods=["POST"]),
+        ]
+    )
     with TestClient(app) as test_client:
         yield test_client, store, woken
     store.close()
 
 
-def post(client: TestClient, body: bytes, signature: str | None, path: str = "/webhooks/asana",
-         headers: dict[str, str] | None = None) -> Any:
+def post(
+    client: TestClient,
+    body: bytes,
+    signature: str | None,
+    path: str = "/webhooks/asana",
+    headers: dict[str, str] | None = None,
+) -> Any:
     sent = {"Content-Type": "application/json", **(headers or {})}
     if signature is not None:
         sent["X-Hook-Signature"] = signature
@@ -56,7 +72,13 @@ BAD_DELIVERIES: list[tuple[str, bytes, str | None, str, int]] = [
     ("signature-of-other-body", GOOD, signed(b'{"events": []}'), "/webhooks/asana", 401),
     ("signature-garbage", GOOD, "zz" * 40 + "%%;drop", "/webhooks/asana", 401),
     ("tampered-body", GOOD.replace(b"changed", b"deleted"), signed(GOOD), "/webhooks/asana", 401),
-    ("oversized", json.dumps({"events": [EVENT], "pad": "x" * MAX_BYTES}).encode(), None, "/webhooks/asana", 413),
+    (
+        "oversized",
+        json.dumps({"events": [EVENT], "pad": "x" * MAX_BYTES}).encode(),
+        None,
+        "/webhooks/asana",
+        413,
+    ),
     ("signed-not-json", b"\xff\xfenot json", signed(b"\xff\xfenot json"), "/webhooks/asana", 400),
     ("signed-no-events", b'{"data": 1}', signed(b'{"data": 1}'), "/webhooks/asana", 400),
     ("signed-events-not-list", b'{"events": "all"}', signed(b'{"events": "all"}'), "/webhooks/asana", 400),
@@ -66,10 +88,14 @@ BAD_DELIVERIES: list[tuple[str, bytes, str | None, str, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("body", "signature", "path", "status"),
-                         [(b, s, p, st) for _, b, s, p, st in BAD_DELIVERIES], ids=[i for i, *_ in BAD_DELIVERIES])
-def test_bad_delivery_refused(client: tuple[TestClient, Any, list[int]], body: bytes, signature: str | None,
-                              path: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("body", "signature", "path", "status"),
+    [(b, s, p, st) for _, b, s, p, st in BAD_DELIVERIES],
+    ids=[i for i, *_ in BAD_DELIVERIES],
+)
+def test_bad_delivery_refused(
+    client: tuple[TestClient, Any, list[int]], body: bytes, signature: str | None, path: str, status: int
+) -> None:
     test_client, store, woken = client
     response = post(test_client, body, signature, path)
     assert response.status_code == status, response.text
@@ -96,7 +122,7 @@ def test_replayed_delivery_is_deduplicated(client: tuple[TestClient, Any, list[i
 
 
 def test_malformed_events_are_skipped_not_fatal(client: tuple[TestClient, Any, list[int]]) -> None:
-    test_client, store, _ = client
+    test_client, _store, _ = client
     body = json.dumps({"events": [None, 3, "x", [], EVENT]}).encode()
     response = post(test_client, body, signed(body))
     assert response.status_code == 200
@@ -108,5 +134,7 @@ def test_unannounced_handshake_cannot_replace_secret(client: tuple[TestClient, A
     response = test_client.post("/webhooks/asana", content=b"", headers={"X-Hook-Secret": "attacker"})
     assert response.status_code == 403
     assert store.secret(webhooks.DEFAULT_HOOK_KEY) == SECRET
-    bad = test_client.post("/webhooks/asana/1208000000000777", content=b"", headers={"X-Hook-Secret": "bad\x07secret"})
+    bad = test_client.post(
+        "/webhooks/asana/1208000000000777", content=b"", headers={"X-Hook-Secret": "bad\x07secret"}
+    )
     assert bad.status_code == 400

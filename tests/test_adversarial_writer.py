@@ -58,8 +58,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with sandbox_mod.Sandbox.start(seed=3, tasks=120) as sb:
         projects = sorted(p["gid"] for p in sb.state.objects["project"].values() if not p.get("archived"))
         tasks = copy.deepcopy(sb.state.objects["task"])
-        w = World(sb=sb, tmp=tmp_path_factory.mktemp("writer"), in_scope=projects[0], out_scope=projects[1],
-                  before=tasks)
+        w = World(
+            sb=sb,
+            tmp=tmp_path_factory.mktemp("writer"),
+            in_scope=projects[0],
+            out_scope=projects[1],
+            before=tasks,
+        )
         yield w
 
 
@@ -73,25 +78,45 @@ def make_writer(w: World, settings: Settings) -> Any:
 
 
 def ai_estimate(task_gid: str, project: str, value: float = 7.5) -> Proposal:
-    return Proposal(kind=ProposalKind.SET_FIELD, target_gid=task_gid, project_gid=project,
-                    field_name="AI Estimated Hours", value=value, description="eval")
+    return Proposal(
+        kind=ProposalKind.SET_FIELD,
+        target_gid=task_gid,
+        project_gid=project,
+        field_name="AI Estimated Hours",
+        value=value,
+        description="eval",
+    )
 
 
 def decide(p: Proposal, kind: DecisionType = DecisionType.ACCEPT, edited: Any = None) -> Decision:
     return Decision(proposal_id=p.id, type=kind, edited_value=edited, approver="tester", via="test")
 
 
-def run_case(w: World, name: str, proposals: list[Proposal], decisions: list[Decision], *,
-             approved: bool, settings: Settings | None = None,
-             before_apply: Callable[[], None] | None = None) -> list[Any]:
+def run_case(
+    w: World,
+    name: str,
+    proposals: list[Proposal],
+    decisions: list[Decision],
+    *,
+    approved: bool,
+    settings: Settings | None = None,
+    before_apply: Callable[[], None] | None = None,
+) -> list[Any]:
     settings = settings or w.settings()
     writer = make_writer(w, settings)
     if before_apply is not None:
         before_apply()
     start_all, start_ok = w.sb.write_count(), w.sb.write_count(succeeded=True)
     results = writer.apply(proposals, decisions, thread_id=f"t-{name}", run_id=f"r-{name}", approver="tester")
-    w.ledger.append({"case": name, "approved": approved, "phase": settings.phase,
-                     "attempts": w.sb.write_count() - start_all, "writes": w.sb.write_count(succeeded=True) - start_ok})
+    w.ledger.append(
+        {
+            "case": name,
+            "approved": approved,
+            "phase": settings.phase,
+            "attempts": w.sb.write_count() - start_all,
+            "writes": w.sb.write_count(succeeded=True) - start_ok,
+        }
+    )
     return results
 
 
@@ -122,9 +147,20 @@ def test_human_field_cannot_be_proposed_or_written(world: World, human_field: st
     with pytest.raises(ValueError, match="not agent-owned"):
         Proposal(kind=ProposalKind.SET_FIELD, target_gid=gid, field_name=human_field, value=0.0)
     # A proposal forged past validation must still be refused by the writer's own check.
-    forged = Proposal.model_construct(kind=ProposalKind.SET_FIELD, target_gid=gid, project_gid=world.in_scope,
-                                      field_name=human_field, value=0.0, text=None, title=None, assignee_gid=None,
-                                      description="forged", evidence={}, significant=False, source="chat")
+    forged = Proposal.model_construct(
+        kind=ProposalKind.SET_FIELD,
+        target_gid=gid,
+        project_gid=world.in_scope,
+        field_name=human_field,
+        value=0.0,
+        text=None,
+        title=None,
+        assignee_gid=None,
+        description="forged",
+        evidence={},
+        significant=False,
+        source="chat",
+    )
     results = run_case(world, f"human-field-{human_field}", [forged], [decide(forged)], approved=True)
     assert results[0].status is AuditStatus.REFUSED and not results[0].wrote
 
@@ -162,11 +198,20 @@ def test_read_only_token_is_a_clear_refusal(world: World) -> None:
 def test_task_deleted_between_proposal_and_apply(world: World) -> None:
     gid = world.task(world.in_scope)
     p = ai_estimate(gid, world.in_scope)
-    results = run_case(world, "deleted-task", [p], [decide(p)], approved=True,
-                       before_apply=lambda: world.sb.state.delete_task(gid))
+    results = run_case(
+        world,
+        "deleted-task",
+        [p],
+        [decide(p)],
+        approved=True,
+        before_apply=lambda: world.sb.state.delete_task(gid),
+    )
     assert results[0].status in (AuditStatus.SKIPPED, AuditStatus.REFUSED)
-    assert results[0].error and ("404" in results[0].error or "not found" in results[0].error.lower()
-                                 or "deleted" in results[0].error.lower())
+    assert results[0].error and (
+        "404" in results[0].error
+        or "not found" in results[0].error.lower()
+        or "deleted" in results[0].error.lower()
+    )
 
 
 POISONED = [("nan", float("nan")), ("inf", float("inf")), ("huge", 1e308), ("text", "lots")]
@@ -175,16 +220,23 @@ POISONED = [("nan", float("nan")), ("inf", float("inf")), ("huge", 1e308), ("tex
 @pytest.mark.parametrize("edited", [v for _, v in POISONED], ids=[i for i, _ in POISONED])
 def test_poisoned_edit_is_refused(world: World, edited: Any) -> None:
     p = ai_estimate(world.task(world.in_scope), world.in_scope)
-    results = run_case(world, f"poisoned-{edited!r}", [p], [decide(p, DecisionType.EDIT, edited)], approved=True)
+    results = run_case(
+        world, f"poisoned-{edited!r}", [p], [decide(p, DecisionType.EDIT, edited)], approved=True
+    )
     assert results[0].status in (AuditStatus.REFUSED, AuditStatus.FAILED)
     assert not results[0].wrote and results[0].error
 
 
-@pytest.mark.xfail(reason="agent/writer.py accepts an approver's edit of -5 h for 'AI Estimated Hours' and "
-                   "writes it; a negative hour value should be refused like NaN or text", strict=False)
+@pytest.mark.xfail(
+    reason="agent/writer.py accepts an approver's edit of -5 h for 'AI Estimated Hours' and "
+    "writes it; a negative hour value should be refused like NaN or text",
+    strict=False,
+)
 def test_negative_edit_is_refused(world: World) -> None:
     p = ai_estimate(world.task(world.in_scope), world.in_scope)
-    results = run_case(world, "known-gap-negative-edit", [p], [decide(p, DecisionType.EDIT, -5.0)], approved=True)
+    results = run_case(
+        world, "known-gap-negative-edit", [p], [decide(p, DecisionType.EDIT, -5.0)], approved=True
+    )
     assert results[0].status in (AuditStatus.REFUSED, AuditStatus.FAILED) and not results[0].wrote
 
 
@@ -203,8 +255,11 @@ def test_governance_counters_at_the_sandbox(world: World) -> None:
     assert "approved-control" in ledger, "the control case must run first"
     without_approval = sum(row["writes"] for row in world.ledger if not row["approved"])
     in_insight = sum(row["attempts"] for row in world.ledger if row["phase"] is Phase.INSIGHT)
-    refused_cases = sum(row["writes"] for name, row in ledger.items()
-                        if name != "approved-control" and not name.startswith("known-gap-"))
+    refused_cases = sum(
+        row["writes"]
+        for name, row in ledger.items()
+        if name != "approved-control" and not name.startswith("known-gap-")
+    )
     ai_field_gids = {world.sb.field_gid(name) for name in AI_FIELDS if _field_exists(world, name)}
     non_ai_changes = []
     out_of_scope_changes = []
@@ -219,9 +274,13 @@ def test_governance_counters_at_the_sandbox(world: World) -> None:
             non_ai_changes.append(gid)
         if world.in_scope not in old.get("projects", []) and new != old:
             out_of_scope_changes.append(gid)
-    counters = {"writes without approval": without_approval, "writes in phase insight": in_insight,
-                "writes to non-AI fields": len(non_ai_changes), "writes outside scope": len(out_of_scope_changes),
-                "successful writes in refused cases": refused_cases}
+    counters = {
+        "writes without approval": without_approval,
+        "writes in phase insight": in_insight,
+        "writes to non-AI fields": len(non_ai_changes),
+        "writes outside scope": len(out_of_scope_changes),
+        "successful writes in refused cases": refused_cases,
+    }
     assert counters == dict.fromkeys(counters, 0), counters
 
 

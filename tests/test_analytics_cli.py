@@ -66,3 +66,26 @@ def test_bad_input_is_a_clear_error(analytics_store: Path) -> None:
     assert result.exit_code == 2 and "bad --period" in result.output
     result = CliRunner().invoke(app, ["analyze", "variance", "--by", "colour"])
     assert result.exit_code == 2 and "unknown dimension" in result.output
+
+
+def test_config_capacity_and_ics(analytics_store: Path) -> None:
+    (analytics_store / "off.ics").write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:1\nSUMMARY:Alice: leave\n"
+        "DTSTART;VALUE=DATE:20261102\nDTEND;VALUE=DATE:20261107\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    config = analytics_store / "effort.toml"
+    config.write_text('[capacity]\nics_file = "off.ics"\n[capacity.per_person]\nBob = 32\n')
+    data = json.loads(
+        _run("capacity", "--json", "--as-of", "2026-10-28", "--weeks", "2", "--config", str(config))
+    )
+    people = {p["name"]: p for p in data["people"]}
+    assert people["Bob"]["weekly_capacity_hours"] == 32.0
+    assert people["Alice"]["weeks"][1]["capacity_hours"] == 0.0  # on leave all week (from the .ics)
+
+
+def test_unreadable_store_error_hides_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EFFORT_DATABASE_URL", "postgresql://bob:s3cretpw@127.0.0.1:1/nodb")
+    result = CliRunner().invoke(app, ["analyze", "variance"])
+    assert result.exit_code == 2 and "cannot read the store" in result.output
+    assert "s3cretpw" not in result.output

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from agent.config import CapacityConfig
+from agent.config import CapacityConfig, TimeOff
 from tests.fixtures.analytics import make_entry, make_task, tiny_capacity_config
 from tools.analytics import (
     AnomalyKind,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.analytics import make_entry, make_task
-from tools.analytics import billing_draft, forecast_projects, to_csv, to_json, variance_report
+from tools.analytics import billing_draft, build_frame, forecast_projects, to_csv, to_json, variance_report
 from tools.analytics.stats import median_interval
 from tools.records import BillableStatus, Project, Workspace
 
@@ -63,6 +63,7 @@ def test_billing_reconciles_and_never_bills_twice(
 ) -> None:
     ws = _workspace(rows)
     draft = billing_draft(ws, START, date(2026, 10, 31))
+    assert billing_draft(ws, START, date(2026, 10, 31), frame=build_frame(ws)) == draft  # same via arrays
     gids = draft.entry_gids()
     assert len(gids) == len(set(gids))  # no entry in two lines
     by_gid = {e.gid: e for e in ws.entries}

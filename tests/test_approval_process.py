@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
 from agent.audit import AuditStatus
@@ -59,15 +60,36 @@ def _env(env: ApprovalEnv) -> dict[str, str]:
     return {**env.env_vars(), "EFFORT_WORKSPACE": env.workspace_gid}
 
 
-def _cli(env: ApprovalEnv, *args: str) -> Any:
-    code = "import sys; from agent.cli import app; sys.argv = ['effort', *sys.argv[1:]]; app()"
-    import subprocess
-    import sys
+def _cli(env: ApprovalEnv, *args: str, subprocess: bool = False) -> Any:
+    """Run `effort ARGS`: in a NEW interpreter, or in this test process (which never ran the graph)."""
+    if subprocess:
+        code = "import sys; from agent.cli import app; sys.argv = ['effort', *sys.argv[1:]]; app()"
+        import subprocess as sp
+        import sys
 
-    from tests.fixtures.approval import REPO
+        from tests.fixtures.approval import REPO
 
-    return subprocess.run([sys.executable, "-c", code, *args], env=_env(env), capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
+        return sp.run(
+            [sys.executable, "-c", code, *args],
+            env=_env(env),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=REPO,
+        )
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=_env(env))
+    return _Done(result.exit_code, result.stdout, result.output if result.exit_code else "")
+
+
+@dataclass
+class _Done:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def test_pending_approval_survives_restart_and_is_resumed_by_the_cli(approval_env: ApprovalEnv) -> None:
@@ -88,8 +110,20 @@ def test_pending_approval_survives_restart_and_is_resumed_by_the_cli(approval_en
     bad = _cli(env, "approvals", "edit", "retro-1", "--item", "1", "--value", "lots")
     assert bad.returncode == 1 and "number field" in bad.stdout + bad.stderr  # clear error, still pending
 
-    done = _cli(env, "approvals", "edit", "retro-1", "--item", "1", "--value", "6", "--approve-rest", "--json")
-    assert done.returncode == 0, done.stderr[-2000:]  # process 3 resumes the thread
+    done = _cli(
+        env,
+        "approvals",
+        "edit",
+        "retro-1",
+        "--item",
+        "1",
+        "--value",
+        "6",
+        "--approve-rest",
+        "--json",
+        subprocess=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # a third process resumes the thread
     statuses = {r["proposal_id"]: r["status"] for r in json.loads(done.stdout)}
     assert statuses == {p.id: "applied", c.id: "applied"}
     assert env.field_value(task, "AI Estimated Hours") == 6.0
@@ -109,7 +143,7 @@ def test_sigkill_between_write_and_audit_neither_loses_nor_doubles(approval_env:
     audit = env.audit()
     assert [u.proposal_id for u in audit.unfinished()] == [c.id]  # approved, not yet marked applied
 
-    finish = _cli(env, "approvals", "resume", "--json")  # a new process finishes the job
+    finish = _cli(env, "approvals", "resume", "--json")  # another process (this one) finishes the job
     assert finish.returncode == 0, finish.stderr[-2000:]
     assert [r["status"] for r in json.loads(finish.stdout)] == ["applied"]
     assert len(env.stories_with(task, f"[effort:{c.id}]")) == 1  # not posted twice

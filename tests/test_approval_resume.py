@@ -45,7 +45,10 @@ def test_interrupt_items_have_the_agent_inbox_shape() -> None:
 def test_agent_inbox_responses_map_to_decisions_in_order() -> None:
     proposals = [_field(), _comment()]
     decisions = parse_resume(
-        [{"type": "edit", "args": {"action": "x", "args": {"value": "6.5"}}}, {"type": "ignore", "args": None}],
+        [
+            {"type": "edit", "args": {"action": "x", "args": {"value": "6.5"}}},
+            {"type": "ignore", "args": None},
+        ],
         proposals,
         approver="lead",
     )
@@ -107,4 +110,7 @@ def test_checkpoint_locations() -> None:
     assert sqlite_checkpoint_path("sqlite:///data/effort.db") is not None
     assert str(sqlite_checkpoint_path("sqlite:///data/effort.db")).endswith("data/checkpoints.sqlite")
     assert sqlite_checkpoint_path("sqlite:///:memory:") is None
-    assert postgres_conninfo("postgresql+psycopg://postgres@127.0.0.1:5432/x") == "postgresql://postgres@127.0.0.1:5432/x"
+    assert (
+        postgres_conninfo("postgresql+psycopg://postgres@127.0.0.1:5432/x")
+        == "postgresql://postgres@127.0.0.1:5432/x"
+    )

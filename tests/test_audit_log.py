@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -35,10 +36,23 @@ def _proposal() -> Proposal:
 def _exercise(log: AuditLog) -> None:
     p = _proposal()
     d = Decision(proposal_id=p.id, type=DecisionType.EDIT, edited_value="OK", approver="lead")
-    log.record(action=AuditAction.DECISION, status=AuditStatus.PROPOSED, proposal=p, thread_id="t", run_id="r")
-    log.record(action=AuditAction.DECISION, status=AuditStatus.EDITED, proposal=p, decision=d, thread_id="t", run_id="r")
     log.record(
-        action=AuditAction.WRITE, status=AuditStatus.FAILED, proposal=p, thread_id="t", run_id="r",
+        action=AuditAction.DECISION, status=AuditStatus.PROPOSED, proposal=p, thread_id="t", run_id="r"
+    )
+    log.record(
+        action=AuditAction.DECISION,
+        status=AuditStatus.EDITED,
+        proposal=p,
+        decision=d,
+        thread_id="t",
+        run_id="r",
+    )
+    log.record(
+        action=AuditAction.WRITE,
+        status=AuditStatus.FAILED,
+        proposal=p,
+        thread_id="t",
+        run_id="r",
         error=f"HTTP 500 while sending Authorization: Bearer {TOKEN}",
     )
     rows = log.entries(run_id="r")
@@ -49,16 +63,31 @@ def _exercise(log: AuditLog) -> None:
     assert [u.proposal_id for u in log.unfinished(run_id="r")] == [p.id]
     assert log.approval_record(p.id, thread_id="t") is not None
     assert log.approval_record(p.id, thread_id="other") is None
-    log.record(action=AuditAction.WRITE, status=AuditStatus.APPLIED, proposal=p, thread_id="t", run_id="r", before=None, after="OK")
+    log.record(
+        action=AuditAction.WRITE,
+        status=AuditStatus.APPLIED,
+        proposal=p,
+        thread_id="t",
+        run_id="r",
+        before=None,
+        after="OK",
+    )
     assert log.unfinished(run_id="r") == []
     # secrets never reach a row, whatever field carried them
     with log.engine.connect() as conn:
         dump = " ".join(str(v) for row in conn.execute(sa.select(audit_table)) for v in row)
     assert TOKEN not in dump and "SECRET" not in dump
     assert not hasattr(log, "update") and not hasattr(log, "delete")
-    feedback = feedback_from_decision(p, Decision(proposal_id=p.id, type=DecisionType.IGNORE, approver="lead"))
+    feedback = feedback_from_decision(
+        p, Decision(proposal_id=p.id, type=DecisionType.IGNORE, approver="lead")
+    )
     assert feedback == DetectorFeedback(
-        person_gid="7", kind="weekend", confirmed_normal=True, task_gid="42", proposal_id=p.id, approver="lead"
+        person_gid="7",
+        kind="weekend",
+        confirmed_normal=True,
+        task_gid="42",
+        proposal_id=p.id,
+        approver="lead",
     )
     log.record_feedback(feedback)
     assert [f.confirmed_normal for f in log.feedback("7")] == [True]
@@ -69,7 +98,9 @@ def test_audit_log_on_sqlite(tmp_path: Path) -> None:
     _exercise(log)
     # Rejected later = no approval any more
     p = _proposal()
-    log.record(action=AuditAction.DECISION, status=AuditStatus.REJECTED, proposal=p, thread_id="t", run_id="r")
+    log.record(
+        action=AuditAction.DECISION, status=AuditStatus.REJECTED, proposal=p, thread_id="t", run_id="r"
+    )
     assert log.approval_record(p.id, thread_id="t") is None
 
 
@@ -77,7 +108,14 @@ def test_estimate_edits_are_reported(tmp_path: Path) -> None:
     log = AuditLog(sa.create_engine(f"sqlite:///{tmp_path / 'a.db'}"))
     p = Proposal(kind=ProposalKind.SET_FIELD, target_gid="9", field_name="AI Estimated Hours", value=5.0)
     d = Decision(proposal_id=p.id, type=DecisionType.EDIT, edited_value=8.0, approver="lead")
-    log.record(action=AuditAction.DECISION, status=AuditStatus.EDITED, proposal=p, decision=d, thread_id="t", run_id="r")
+    log.record(
+        action=AuditAction.DECISION,
+        status=AuditStatus.EDITED,
+        proposal=p,
+        decision=d,
+        thread_id="t",
+        run_id="r",
+    )
     edits = log.estimate_edits()
     assert len(edits) == 1 and edits[0].proposed == 5.0 and edits[0].edited == 8.0
 
@@ -86,7 +124,9 @@ def test_estimate_edits_are_reported(tmp_path: Path) -> None:
 def pg_url() -> Iterator[str]:
     psycopg = pytest.importorskip("psycopg")
     try:
-        admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3)
+        admin = psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3
+        )
     except psycopg.OperationalError:
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     name = "effort_test_approval"
@@ -117,7 +157,10 @@ def test_postgres_checkpointer_interrupt_and_resume(pg_url: str) -> None:
 
     p = _proposal()
     writer = RecordingWriter()
-    config = {"configurable": {"thread_id": "pg-1", "writer": writer}, "metadata": {"effort_graph": "approval"}}
+    config: Any = {
+        "configurable": {"thread_id": "pg-1", "writer": writer},
+        "metadata": {"effort_graph": "approval"},
+    }
     with open_checkpointer(pg_url) as saver:
         out = build_approval_graph(saver).invoke({"proposals": [p], "run_id": "r1"}, config)
         assert out["__interrupt__"][0].value[0]["action_request"]["args"]["proposal_id"] == p.id

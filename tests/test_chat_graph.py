@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
 from agent.context import AgentContext
-from agent.graph import build_chat_graph, current_turn
+from agent.graph import MAX_HISTORY_TURNS, build_chat_graph, current_turn, recent_turns
 from agent.llm import make_llm
 from tests.fixtures.llm import RecordingWriter
 from tests.openai_stub import StubServer, calls, raw_call, text, tool_results
@@ -179,7 +179,7 @@ def test_prompt_injection_never_writes_without_approval(
 
 
 def test_turn_tool_output_stays_under_budget(
-    openai_stub: StubServer, large_workspace: Workspace, tmp_path: Any
+    openai_stub: StubServer, chat_large_workspace: Workspace, tmp_path: Any
 ) -> None:
     every: list[tuple[str, dict[str, Any]]] = [
         ("variance", {"group_by": "assignee"}),
@@ -191,7 +191,7 @@ def test_turn_tool_output_stays_under_budget(
         ("similar_tasks", {"query": "login page", "k": 10}),
     ]
     openai_stub.script = [calls(*every), calls(*every), calls(*every), text("Summary.")]
-    with session(openai_stub, large_workspace, tmp_path) as (graph, ctx, cfg):
+    with session(openai_stub, chat_large_workspace, tmp_path) as (graph, ctx, cfg):
         out = ask(graph, ctx, cfg, "tell me everything")
     turn = current_turn(out["messages"])
     used = sum(count_tokens(str(m.content)) for m in turn if isinstance(m, ToolMessage))
@@ -208,3 +208,19 @@ def test_llm_down_is_a_clear_error(chat_workspace: Workspace, tmp_path: Any) -> 
     with pytest.raises(Exception) as info, session(stub, chat_workspace, tmp_path) as (graph, ctx, cfg):
         ask(graph, ctx, cfg, "hello")
     assert "sk-test-secret-123" not in str(info.value)
+
+
+def test_history_window_keeps_whole_turns() -> None:
+    msgs: list[Any] = []
+    for i in range(MAX_HISTORY_TURNS + 3):
+        call = {"name": "variance", "args": {}, "id": f"c{i}", "type": "tool_call"}
+        msgs += [
+            HumanMessage(f"q{i}"),
+            AIMessage("", tool_calls=[call]),
+            ToolMessage("out", tool_call_id=f"c{i}"),
+            AIMessage("a"),
+        ]
+    kept = recent_turns(msgs, MAX_HISTORY_TURNS)
+    assert isinstance(kept[0], HumanMessage) and kept[0].content == "q3"
+    assert len(kept) == 4 * MAX_HISTORY_TURNS
+    assert current_turn(msgs)[-1].content == "a"

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from evals.bench.all import (
     BenchSpec,
     check,
+    default_specs,
     interpret_retro,
     interpret_tool_tokens,
     machine_info,
@@ -43,8 +44,14 @@ def fake_benches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[BenchS
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "fakebench", raising=False)
     return [
-        BenchSpec("retro", "Retro", "fakebench.good", full_kwargs={"sizes": [10_000, 100_000]},
-                  quick_kwargs={"sizes": [10_000, 100_000]}, interpret=interpret_retro),
+        BenchSpec(
+            "retro",
+            "Retro",
+            "fakebench.good",
+            full_kwargs={"sizes": [10_000, 100_000]},
+            quick_kwargs={"sizes": [10_000, 100_000]},
+            interpret=interpret_retro,
+        ),
         BenchSpec("declared", "Declared", "fakebench.declared"),
         BenchSpec("broken", "Broken", "fakebench.broken"),
         BenchSpec("missing", "Missing", "fakebench.not_written_yet"),
@@ -80,9 +87,13 @@ def test_check_rows() -> None:
 
 
 def test_tool_token_rows_per_size() -> None:
-    rows = interpret_tool_tokens("t", {"results": [{"tasks": 100, "max_tokens": 900},
-                                                   {"tasks": 100_000, "max_tokens": 3100}]}, False)
-    assert [(r.figure.split(", ")[-1], r.status) for r in rows] == [("100 tasks", "pass"), ("100,000 tasks", "miss")]
+    rows = interpret_tool_tokens(
+        "t", {"results": [{"tasks": 100, "max_tokens": 900}, {"tasks": 100_000, "max_tokens": 3100}]}, False
+    )
+    assert [(r.figure.split(", ")[-1], r.status) for r in rows] == [
+        ("100 tasks", "pass"),
+        ("100,000 tasks", "miss"),
+    ]
 
 
 def test_markdown_escapes_pipes(tmp_path: Path, fake_benches: list[BenchSpec]) -> None:
@@ -102,3 +113,15 @@ def test_cli_bench_all_registered(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "all", "--help"])
     assert result.exit_code == 0, result.output
     assert "--quick" in result.output
+
+
+def test_a_real_benchmark_through_run_all(tmp_path: Path) -> None:
+    """The retro benchmark's real entry point at a tiny size: the contract between all.py and a module."""
+    pytest.importorskip("evals.bench.retro_bench", reason="evals.bench.retro_bench (analytics) is missing")
+    spec = next(s for s in default_specs() if s.name == "retro")
+    spec.quick_kwargs = {"sizes": [150]}
+    report = run_all(tmp_path, quick=True, specs=[spec])
+    result = report.results[0]
+    assert result.status == "ran", result.reason
+    assert result.rows and result.rows[0].status == "pass" and result.rows[0].unit == "s"
+    assert "150 tasks" in (tmp_path / "bench.md").read_text()

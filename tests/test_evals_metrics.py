@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("deepeval")
 
-from deepeval.test_case import LLMTestCase, ToolCall  # noqa: E402
+from deepeval.test_case import LLMTestCase, ToolCall
 
-from evals.metrics import (  # noqa: E402
+from evals.metrics import (
     ApprovalComplianceMetric,
     BehaviourMetric,
     NumericGroundingMetric,
@@ -32,8 +32,10 @@ def case(answer: str, **meta: Any) -> LLMTestCase:
     return LLMTestCase(
         input="Which project type overran the most in Q1?",
         actual_output=answer,
-        tools_called=[ToolCall(name="variance", input_parameters={"group_by": "project_type"}, output=TOOL_TEXT)],
-        expected_tools=[ToolCall(name="variance")],
+        tools_called=[
+            ToolCall(name="variance", input_parameters={"group_by": "project_type"}, output=TOOL_TEXT)
+        ],
+        expected_tools=[ToolCall(name="variance", input_parameters={})],
         metadata={"expect": "answer", **meta},
     )
 
@@ -83,10 +85,17 @@ def test_required_facts() -> None:
 
 def test_approval_compliance_fails_on_unapproved_write_and_human_field() -> None:
     metric = ApprovalComplianceMetric()
-    assert metric.measure(case(GOOD, writes=0, proposals=[{"field_name": "AI Estimated Hours"}], interrupted=True)) == 1.0
+    assert (
+        metric.measure(
+            case(GOOD, writes=0, proposals=[{"field_name": "AI Estimated Hours"}], interrupted=True)
+        )
+        == 1.0
+    )
     assert metric.measure(case(GOOD, writes=1, approved_writes=0)) == 0.0
     assert metric.measure(case(GOOD, proposals=[{"field_name": "Estimated Hours"}])) == 0.0
-    assert metric.measure(case(GOOD, proposals=[{"field_name": "AI Estimated Hours"}], interrupted=False)) == 0.0
+    assert (
+        metric.measure(case(GOOD, proposals=[{"field_name": "AI Estimated Hours"}], interrupted=False)) == 0.0
+    )
 
 
 def test_behaviour_metric_kinds() -> None:
@@ -104,7 +113,7 @@ def test_tool_correctness_runs_without_key_and_can_fail() -> None:
     metric.measure(case(GOOD))
     assert metric.score == 1.0
     wrong = case(GOOD)
-    wrong.tools_called = [ToolCall(name="capacity")]
+    wrong.tools_called = [ToolCall(name="capacity", input_parameters={})]
     metric.measure(wrong)
     assert metric.score is not None and metric.score < 1.0
 
@@ -117,5 +126,7 @@ def test_offline_metric_set_is_deterministic() -> None:
 
 
 def test_number_extraction_skips_labels_and_ids() -> None:
-    values = [n.value for n in extract_numbers("P80 on 2026-04-01, Q3, gid 1208000000000123, 12.5h, 3rd, 1,234")]
+    values = [
+        n.value for n in extract_numbers("P80 on 2026-04-01, Q3, gid 1208000000000123, 12.5h, 3rd, 1,234")
+    ]
     assert values == [12.5, 1234.0]

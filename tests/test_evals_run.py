@@ -10,13 +10,19 @@ pytest.importorskip("deepeval")
 pytest.importorskip("sandbox.generator", reason="sandbox.generator (sandbox engineer) is missing")
 pytest.importorskip("agent.offline", reason="agent.offline (offline router) is missing")
 
-from evals.run import ModeReport, run_eval, score  # noqa: E402
-from evals.scenarios.build import build_dataset  # noqa: E402
-from evals.scenarios.hostile import CANARY  # noqa: E402
-from evals.scenarios.workspace import EvalWorkspace, build_eval_workspace  # noqa: E402
+from evals.run import ModeReport, run_eval, score
+from evals.scenarios.build import build_dataset
+from evals.scenarios.hostile import CANARY
+from evals.scenarios.workspace import EvalWorkspace, build_eval_workspace
 
-SLICE = ["plain-type-1", "plain-overall-1", "ambiguous-2", "write-estimate-gid", "hostile-show-injected",
-         "hostile-human-estimate"]
+SLICE = [
+    "plain-type-1",
+    "plain-overall-1",
+    "ambiguous-2",
+    "write-estimate-gid",
+    "hostile-show-injected",
+    "hostile-human-estimate",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +31,9 @@ def eval_ws() -> EvalWorkspace:
 
 
 @pytest.fixture(scope="module")
-def offline_slice(eval_ws: EvalWorkspace, tmp_path_factory: pytest.TempPathFactory) -> tuple[ModeReport, Path]:
+def offline_slice(
+    eval_ws: EvalWorkspace, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ModeReport, Path]:
     out = tmp_path_factory.mktemp("eval") / "eval.json"
     reports = run_eval("offline", out, ids=SLICE, quiet=True, ew=eval_ws)
     assert [r.mode for r in reports] == ["offline"]
@@ -73,7 +81,9 @@ def test_grounding_catches_a_fabricated_answer(offline_slice: tuple[ModeReport, 
     case = next(c for c in report.cases if c.scenario.id == "plain-overall-1")
     honest = {m.name: m for m in case.metrics}
     assert honest["Numeric Grounding"].score == 1.0
-    fabricated = case.run.model_copy(update={"answer": "Overall, tasks ran 2.87x over on 913 tasks, 61.4% overran."})
+    fabricated = case.run.model_copy(
+        update={"answer": "Overall, tasks ran 2.87x over on 913 tasks, 61.4% overran."}
+    )
     scored = {m.name: m for m in score(case.scenario, fabricated)}
     assert scored["Numeric Grounding"].score is not None and scored["Numeric Grounding"].score < 0.5
     assert scored["Numeric Grounding"].passed is False
@@ -86,3 +96,52 @@ def test_unapproved_write_fails_compliance(offline_slice: tuple[ModeReport, Path
     bad = case.run.model_copy(update={"writes": 1, "approved_writes": 0, "interrupted": False})
     scored = {m.name: m for m in score(case.scenario, bad)}
     assert scored["Approval Compliance"].score == 0.0
+
+
+def test_llm_mode_against_a_scripted_endpoint(
+    eval_ws: EvalWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `llm` path end to end (real ChatOpenAI client, scripted OpenAI-compatible server on loopback):
+    an answer quoting the tool passes grounding; a fabricating one on another scenario fails it."""
+    import re
+
+    stub_mod = pytest.importorskip(
+        "tests.openai_stub", reason="tests/openai_stub.py (chat engineer) is missing"
+    )
+
+    def quote_tool(body: dict[str, object]) -> dict[str, object]:
+        tool_text = " ".join(stub_mod.tool_results(body))
+        found = re.search(r"median actual/estimate (\d+\.\d+)", tool_text)
+        return stub_mod.text(f"Overall, actual hours run {found.group(1) if found else '?'}x the estimates.")
+
+    server = stub_mod.StubServer(
+        script=[  # scenarios run in dataset order: plain-type-1 first, then plain-overall-1
+            stub_mod.calls(("variance", {"group_by": "project_type"})),
+            stub_mod.text("Client work overruns by 3.7x on 412 tasks."),
+            stub_mod.calls(("variance", {"group_by": "project_type"})),
+            quote_tool,
+        ]
+    ).start()
+    try:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        reports = run_eval("llm", None, ids=["plain-overall-1", "plain-type-1"], quiet=True, ew=eval_ws)
+    finally:
+        server.stop()
+    assert [r.mode for r in reports] == ["llm"]
+    by_id = {c.scenario.id: {m.name: m for m in c.metrics} for c in reports[0].cases}
+    assert by_id["plain-overall-1"]["Tool Correctness"].score == 1.0
+    assert by_id["plain-overall-1"]["Numeric Grounding"].score == 1.0
+    assert by_id["plain-type-1"]["Numeric Grounding"].passed is False
+    assert len(server.requests) >= 4
+
+
+def test_judge_metrics_only_when_a_judge_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.run import judge_metrics
+
+    monkeypatch.delenv("EFFORT_EVAL_JUDGE_MODEL", raising=False)
+    assert judge_metrics() == []
+    monkeypatch.setenv("EFFORT_EVAL_JUDGE_MODEL", "judge-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # never called: construction only
+    metrics = judge_metrics()
+    assert [m.__name__ for m in metrics] == ["Answer Relevancy"]

@@ -191,3 +191,17 @@ def test_writes_need_a_grant(sandbox_factory: Any) -> None:
         sub = gw.create_subtask(GRANT, task_gid, {"name": "AI approval"})
         gw.delete_task(GRANT, sub.gid)
         assert sub.gid not in sb.state.objects["task"]
+
+
+def test_timesheet_attachment_download_and_parse(sandbox_factory: Any) -> None:
+    from tools.sync.timesheets import parse_timesheet
+
+    sb = sandbox_factory(seed=12, tasks=200)
+    attachment_gid = sb.truth.timesheet_attachments[0]
+    parent = sb.state.objects["attachment"][attachment_gid]["parent"]
+    with fast_gateway(sb) as gw:
+        found = [a for a in gw.attachments(parent) if a.gid == attachment_gid]
+        assert found and found[0].download_url
+        sheet = parse_timesheet(gw.download_attachment(found[0].download_url))
+        assert sheet.rows and not sheet.problems
+        assert gw.stats.requests["GET attachment download"] == 1

@@ -130,7 +130,7 @@ def test_from_retro_without_workspace_says_what_is_missing(retro_and_ws) -> None
 
 
 def test_scheduled_report_job_writes_markdown_and_html(tmp_path: Path) -> None:
-    from agent.serve.wiring import report_job, report_period
+    from agent.serve.wiring import report_job
     from tools.store import Store
 
     settings = Settings(
@@ -143,9 +143,9 @@ def test_scheduled_report_job_writes_markdown_and_html(tmp_path: Path) -> None:
     store.upsert_tasks(ws.tasks)
     store.upsert_entries(ws.entries)
     store.close()
-    assert report_period("retro", AS_OF) == (date(2026, 10, 1), date(2026, 10, 31))
-    assert report_period("summary", AS_OF) == (date(2026, 11, 16), date(2026, 11, 22))
     result = report_job(settings, "retro", clock=lambda: AS_OF)()
-    assert result == "wrote retro-2026-10-01.md and retro-2026-10-01.html"
-    html = (tmp_path / "data" / "reports" / "retro-2026-10-01.html").read_text(encoding="utf-8")
-    assert "Monthly retrospective 2026-10-01 – 2026-10-31" in html and 'data-chart="scatter"' in html
+    assert result.startswith("wrote retro-2026-10-01-2026-10-31.md and retro-2026-10-01-2026-10-31.html")
+    html = (tmp_path / "data" / "reports" / "retro-2026-10-01-2026-10-31.html").read_text(encoding="utf-8")
+    assert "Retrospective 2026-10-01 – 2026-10-31" in html and 'data-chart="scatter"' in html
+    summary = report_job(settings, "summary", clock=lambda: AS_OF)()
+    assert summary.startswith("wrote summary-2026-11-16-2026-11-22.md")

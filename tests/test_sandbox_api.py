@@ -342,6 +342,10 @@ def test_task_writes_custom_fields_and_stories(sandbox: Sandbox, asana_spec: Spe
     changes = [s for s in stories if s["resource_subtype"] == "number_custom_field_changed"]
     assert len(changes) == 2 and '"12" to "12.5"' in changes[1]["text"]
     assert any(s["resource_subtype"] == "comment_added" for s in stories)
+    assert stories_api.delete_story(comment["gid"]) == {}
+    with pytest.raises(ApiException) as err:  # system stories cannot be deleted
+        stories_api.delete_story(changes[0]["gid"])
+    assert err.value.status == 403
     sub = tasks_api.create_subtask_for_task(
         {"data": {"name": "Review time log", "assignee": sandbox.me_gid}}, gid, {}
     )
@@ -459,3 +463,93 @@ def test_free_tier_gets_402(sandbox_factory: Any) -> None:
         list(asana.TasksApi(client).search_tasks_for_workspace(sb.workspace_gid, {"text": "x"}))
     assert err.value.status == 402
     assert list(asana.ProjectsApi(client).get_projects({"workspace": sb.workspace_gid}))
+
+
+def test_create_project_and_section(sandbox: Sandbox, asana_spec: SpecChecker) -> None:
+    client = validating_client(sandbox, asana_spec)
+    project = asana.ProjectsApi(client).create_project(
+        {"data": {"workspace": sandbox.workspace_gid, "name": "Retro Insights"}}, {}
+    )
+    assert project["name"] == "Retro Insights" and project["owner"]["gid"] == sandbox.me_gid
+    section = asana.SectionsApi(client).create_section_for_project(
+        project["gid"], {"body": {"data": {"name": "2026-11"}}}
+    )
+    assert section["project"]["gid"] == project["gid"]
+    names = [s["name"] for s in asana.SectionsApi(client).get_sections_for_project(project["gid"], {})]
+    assert names == ["Untitled section", "2026-11"]
+    task = asana.TasksApi(client).create_task(
+        {"data": {"name": "Retro", "memberships": [{"project": project["gid"], "section": section["gid"]}]}},
+        {},
+    )
+    assert task["memberships"][0]["section"]["gid"] == section["gid"]
+
+
+def test_spec_checker_rejects_a_bad_record(sb: Sandbox, asana_spec: SpecChecker) -> None:
+    """The validation is not vacuous: a wrong type in a task record fails it."""
+    good = json.dumps(
+        {"data": {"gid": "1", "resource_type": "task", "name": "x", "completed": False}}
+    ).encode()
+    asana_spec.check("GET", f"{sb.base_url}/tasks/1", 200, good)
+    bad = json.dumps({"data": {"gid": "1", "resource_type": "task", "completed": "yes"}}).encode()
+    with pytest.raises(AssertionError, match="violates the spec"):
+        asana_spec.check("GET", f"{sb.base_url}/tasks/1", 200, bad)
+
+
+def test_opt_fields_group_form_and_nested_paths(sb: Sandbox, client: Any) -> None:
+    task = _task_with_entries(sb)
+    got = asana.TasksApi(client).get_task(
+        task,
+        {"opt_fields": "(assignee|created_by).email,memberships.section.name,custom_fields.enum_value.name"},
+    )
+    assert set(got) == {"gid", "resource_type", "assignee", "created_by", "memberships", "custom_fields"}
+    assert set(got["assignee"]) == {"gid", "resource_type", "email"} and "@" in got["created_by"]["email"]
+    assert set(got["memberships"][0]) == {"section"} and got["memberships"][0]["section"]["name"]
+
+
+def test_concurrent_mutation_while_paging(sandbox: Sandbox) -> None:
+    """Users keep editing (another thread) while a client pages: no errors, every original task seen."""
+    import threading
+
+    project = max(sandbox.state.tasks_by_project, key=lambda p: len(sandbox.state.tasks_by_project[p]))
+    original = set(sandbox.state.tasks_by_project[project])
+    stop = threading.Event()
+
+    def edit() -> None:
+        i = 0
+        while not stop.is_set() and i < 300:
+            t = sandbox.state.create_task({"name": f"c{i}", "projects": [project]})
+            sandbox.state.add_time_entry(t["gid"], 15, "2026-11-20")
+            i += 1
+
+    thread = threading.Thread(target=edit)
+    thread.start()
+    try:
+        client = sandbox.asana_client()
+        for _ in range(3):
+            seen = {
+                t["gid"]
+                for t in asana.TasksApi(client).get_tasks_for_project(
+                    project, {"limit": 7, "opt_fields": "actual_time_minutes,custom_fields.number_value"}
+                )
+            }
+            assert original <= seen
+    finally:
+        stop.set()
+        thread.join()
+    assert all(r.status == 200 for r in sandbox.requests)
+
+
+def test_body_options_fields(sandbox: Sandbox) -> None:
+    project = next(iter(sandbox.truth.project_types))
+    r = httpx.post(
+        f"{sandbox.base_url}/tasks",
+        json={"data": {"name": "opt", "projects": [project]}, "options": {"fields": ["name"]}},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    )
+    assert r.status_code == 201 and r.headers["Location"].endswith(r.json()["data"]["gid"])
+    assert r.json()["data"] == {"gid": r.json()["data"]["gid"], "resource_type": "task", "name": "opt"}
+
+
+def test_tokens_stay_out_of_reprs_and_logs(sb: Sandbox) -> None:
+    text = repr(sb) + repr(sb.api) + "".join(repr(r) for r in sb.requests[-50:])
+    assert sb.token not in text and sb.readonly_token not in text

@@ -13,11 +13,36 @@ READY = re.compile(r"^sandbox: (http://127\.0\.0\.1:(\d+)/api/1\.0) token=(\S+)$
 
 
 def test_serve_prints_ready_line_and_serves(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-c", "from agent.cli import app; app()", "sandbox", "serve", "--port", "0",
-           "--tasks", "30", "--seed", "2", "--token", "sandbox-test-token", "--db", str(tmp_path / "s.db"),
-           "--rate-limit", "600", "--faults", "5xx=0,seed=1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    cmd = [
+        sys.executable,
+        "-c",
+        "from agent.cli import app; app()",
+        "sandbox",
+        "serve",
+        "--port",
+        "0",
+        "--tasks",
+        "30",
+        "--seed",
+        "2",
+        "--token",
+        "sandbox-test-token",
+        "--as-of",
+        "2026-06-30",
+        "--db",
+        str(tmp_path / "s.db"),
+        "--rate-limit",
+        "600",
+        "--faults",
+        "5xx=0,seed=1",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().rstrip("\n")  # the readiness signal
@@ -28,6 +53,16 @@ def test_serve_prints_ready_line_and_serves(tmp_path: Path) -> None:
         r = httpx.get(f"{base}/users/me", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json()["data"]["gid"]
         assert httpx.get(f"{base}/users/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        # --as-of moves the generated history: no entry after 2026-06-30 except seeded future-dated ones
+        entries = httpx.get(
+            f"{base}/time_tracking_entries",
+            params={
+                "workspace": r.json()["data"]["workspaces"][0]["gid"],
+                "entered_on_start_date": "2026-08-01",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["data"]
+        assert len(entries) <= 3
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -50,3 +50,17 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         with pytest.raises(ApiException) as err:  # events are not persisted: old tokens are stale
             asana.EventsApi(client).get_events(project, {"sync": old_sync}, full_payload=True)
         assert err.value.status == 412
+
+
+def test_serve_an_existing_state() -> None:
+    from sandbox import SandboxState
+    from sandbox.generator import populate
+
+    state = SandboxState()
+    ws = populate(state, seed=8, tasks=20)
+    task = next(iter(state.objects["task"]))
+    state.update_task(task, {"name": "edited before serving"})
+    with Sandbox.start(state=state) as sb:
+        assert sb.truth == ws.truth and sb.workspace_gid == ws.workspace_gid
+        got = asana.TasksApi(sb.asana_client()).get_task(task, {"opt_fields": "name"})
+        assert got["name"] == "edited before serving"

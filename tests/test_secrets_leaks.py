@@ -5,6 +5,7 @@ store, checkpoints). They must appear nowhere."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections.abc import Iterator
@@ -44,7 +45,9 @@ class Evidence:
                 self.add(f"file {path.relative_to(root)}", path.read_bytes().decode("latin-1"))
 
     def leaks(self) -> list[str]:
-        return [f"{secret[:10]}… in {where}" for where, text in self.texts for secret in SECRETS if secret in text]
+        return [
+            f"{secret[:10]}… in {where}" for where, text in self.texts for secret in SECRETS if secret in text
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,12 @@ def env(sb: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
+    # Dead URLs are retried with backoff; tiny backoffs keep this test fast (the retry path still runs).
+    client = pytest.importorskip("tools.gateway.client")
+    policy = client.RetryPolicy
+    monkeypatch.setattr(
+        client, "RetryPolicy", lambda: policy(max_attempts=2, backoff_initial=0.01, backoff_max=0.02)
+    )
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     return tmp_path
@@ -76,17 +85,20 @@ def invoke(args: list[str], evidence: Evidence) -> Any:
 
     result = CliRunner().invoke(app, args)
     evidence.add(f"output of effort {' '.join(args)}", result.output)
-    try:
+    with contextlib.suppress(ValueError):
         evidence.add(f"stderr of effort {' '.join(args)}", result.stderr)
-    except ValueError:
-        pass
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         evidence.add(f"exception of effort {' '.join(args)}", repr(result.exception))
     return result
 
 
-def test_no_secret_anywhere(env: Path, sb: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-                            capfd: pytest.CaptureFixture[str]) -> None:
+def test_no_secret_anywhere(
+    env: Path,
+    sb: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     pytest.importorskip("tools.sync", reason="tools.sync (sync engineer) is missing")
     pytest.importorskip("agent.cli.chat_cmd", reason="agent.cli.chat_cmd (`effort ask`) is missing")
     caplog.set_level(logging.DEBUG)
@@ -115,15 +127,20 @@ def test_no_secret_anywhere(env: Path, sb: Any, monkeypatch: pytest.MonkeyPatch,
     from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
 
     task = next(gid for gid, t in sorted(sb.state.objects["task"].items()) if not t.get("parent"))
-    proposal = Proposal(kind=ProposalKind.SET_FIELD, target_gid=task, field_name="AI Estimated Hours", value=3.0)
+    proposal = Proposal(
+        kind=ProposalKind.SET_FIELD, target_gid=task, field_name="AI Estimated Hours", value=3.0
+    )
     decision = Decision(proposal_id=proposal.id, type=DecisionType.ACCEPT, approver="tester", via="test")
-    for label, overrides in (("read-only token", {"ASANA_ACCESS_TOKEN": READONLY}),
-                             ("dead url", {"EFFORT_ASANA_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/1.0"})):
+    for label, overrides in (
+        ("read-only token", {"ASANA_ACCESS_TOKEN": READONLY}),
+        ("dead url", {"EFFORT_ASANA_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/1.0"}),
+    ):
         settings = load_settings(None, **overrides)
         try:
             writer = writer_mod.writer_from_settings(settings)
-            results = writer.apply([proposal], [decision], thread_id=f"t-{label}", run_id=f"r-{label}",
-                                   approver="tester")
+            results = writer.apply(
+                [proposal], [decision], thread_id=f"t-{label}", run_id=f"r-{label}", approver="tester"
+            )
             evidence.add(f"writer results ({label})", [r.summary() for r in results])
             evidence.add(f"audit rows ({label})", [e.model_dump_json() for e in writer.audit.entries()])
         except Exception as exc:  # a raised error is fine; its text must be clean
@@ -146,16 +163,22 @@ def test_no_secret_anywhere(env: Path, sb: Any, monkeypatch: pytest.MonkeyPatch,
 
     notes = [text for where, text in evidence.texts if "exception" in where][:3]
     day = __import__("datetime").date(2026, 11, 1)
-    reports.write_report(ReportData(title="secrets check", period_start=day, period_end=day, notes=notes), env / "report")
+    reports.write_report(
+        ReportData(title="secrets check", period_start=day, period_end=day, notes=notes), env / "report"
+    )
 
     out, err = capfd.readouterr()
     evidence.add("captured stdout", out)
     evidence.add("captured stderr", err)
-    evidence.add("log records", "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records))
+    evidence.add(
+        "log records", "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    )
     evidence.add_files(env)
 
     assert len(evidence.texts) > 10
-    assert any("effort.db" in where for where, _ in evidence.texts), "the store/audit database must be searched"
+    assert any("effort.db" in where for where, _ in evidence.texts), (
+        "the store/audit database must be searched"
+    )
     assert evidence.leaks() == []
 
 

@@ -84,12 +84,85 @@ def test_sandbox_webhook_to_serve_proposes_review_flag(
         assert sb.write_count() == 0
         health = runtime.health()[1]
         assert health["db"]["reachable"] and health["reactions"]["worker_running"]
+        server.stop()  # before the sandbox goes away (the lifespan closes the deps)
+        assert not runtime.reactor.running
 
     # The proposal waits at the approval interrupt in the persisted checkpointer.
-    runtime.reactor.stop()
-    deps.close()
     with open_checkpointer(settings) as saver:
         state = build_approval_graph(saver).get_state({"configurable": {"thread_id": record.thread_id}})
         assert state.next == ("approval",)
         fields = {p.field_name for p in state.values["proposals"] if p.target_gid == task["gid"]}
         assert REVIEW_FLAG_FIELD in fields
+
+
+def test_completing_an_asana_approval_subtask_resumes_the_thread(
+    tmp_path: Path, run_server: Callable[[Any], Any]
+) -> None:
+    """optimize phase: a significant proposal waits on an Asana approval subtask; the lead completes it
+    in Asana, the webhook reaches `effort serve`, and the thread resumes and applies the change."""
+    from agent.approvals_service import poll_asana
+    from agent.config import Phase
+    from agent.serve.wiring import GateProposer
+    from agent.writer import writer_from_settings
+    from tools.gateway import AsanaGateway
+    from tools.proposals import Proposal, ProposalKind
+    from tools.store import Store
+    from tools.sync.engine import sync_workspace
+
+    with sandbox.Sandbox.start(seed=6, tasks=20, entries_per_task=2) as sb:
+        settings = _settings(tmp_path, sb, EFFORT_PHASE=Phase.OPTIMIZE)
+        with AsanaGateway.from_settings(settings) as gw:
+            store = Store.open(settings.database_url)
+            sync_workspace(gw, store, settings, full=True)
+            store.close()
+        deps = build_deps(settings)
+        app = create_app(settings, deps, start_scheduler=False)
+        runtime = app.state.runtime
+        server = run_server(app)
+        task = next(t for t in sb.state.objects["task"].values() if t.get("projects") and not t.get("parent"))
+        project_gid = task["projects"][0]
+        with AsanaGateway.from_settings(settings) as gw:
+            (registration,) = register_webhooks(
+                gw, runtime.store, [project_gid], f"{server.base_url}/webhooks/asana"
+            )
+        assert registration.error is None
+
+        proposal = Proposal(
+            kind=ProposalKind.SET_FIELD,
+            target_gid=task["gid"],
+            project_gid=project_gid,
+            field_name="AI Projection",
+            value="finish moves 9 days later",
+            description="Projection moved by 9 days",
+            significant=True,
+            source="trigger",
+        )
+        gate = deps.propose
+        assert isinstance(gate, GateProposer)
+        thread_id = gate([proposal], kind="projection", scope=project_gid, period="2026-11")
+        writer = writer_from_settings(settings)
+        assert poll_asana(gate.checkpointer, writer=writer, settings=settings) == {
+            thread_id: "waiting on 1 Asana approval(s)"
+        }
+        subtask = next(
+            t
+            for t in sb.state.objects["task"].values()
+            if f"[effort-approval:{proposal.id}]" in (t.get("notes") or "")
+        )
+        sb.state.update_task(subtask["gid"], {"completed": True}, by=sb.me_gid)  # the lead approves in Asana
+
+        assert runtime.reactor.wait_for(
+            lambda recs: any(
+                r.task_gid == subtask["gid"] and r.outcome in {"resumed", "error"} for r in recs
+            ),
+            timeout=60,
+        ), f"no reaction; records={list(runtime.reactor.records)}"
+        record = next(r for r in runtime.reactor.records if r.task_gid == subtask["gid"])
+        assert record.outcome == "resumed", record.error
+        state = gate.graph.get_state({"configurable": {"thread_id": thread_id}})
+        assert state.next == ()  # the thread finished: approved and applied
+        field_gid = sb.field_gid("AI Projection")
+        assert sb.state.objects["task"][task["gid"]]["custom_field_values"].get(field_gid) == proposal.value
+        writer.gateway.close()
+        writer.store.close()
+        server.stop()

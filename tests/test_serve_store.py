@@ -30,15 +30,17 @@ def serve_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
 def test_store_contract(serve_store: ServeStore) -> None:
     s = serve_store
     assert s.ping()
-    assert s.handshake_allowed("p1")  # first use
+    assert not s.handshake_allowed("p1")  # nothing announced
+    assert s.handshake_allowed("p1", allow_first_use=True)  # the opt-in trust-on-first-use mode
     s.save_secret("p1", "sec-1")
+    assert not s.handshake_allowed("p1", allow_first_use=True)
     assert not s.handshake_allowed("p1")  # a stored secret is not replaced unannounced
     s.expect_handshake("p1")
     assert s.handshake_allowed("p1")
     s.save_secret("p1", "sec-2")  # consumes the announcement
     assert not s.handshake_allowed("p1") and s.secret("p1") == "sec-2"
-    s.expect_handshake("p2", ttl=timedelta(seconds=-1))  # expired announcement, but no secret yet
-    assert s.handshake_allowed("p2")
+    s.expect_handshake("p2", ttl=timedelta(seconds=-1))  # an expired announcement does not count
+    assert not s.handshake_allowed("p2")
     s.set_webhook_gid("p1", "w9")
     assert [h["webhook_gid"] for h in s.hooks()] == ["w9"]
 

@@ -41,7 +41,9 @@ def client(serve_settings: Settings, serve_deps: ServeDeps) -> Iterator[TestClie
         yield c
 
 
-def _handshake(client: TestClient, key: str = PROJECT, secret: str = SECRET) -> int:
+def _handshake(client: TestClient, key: str = PROJECT, secret: str = SECRET, announce: bool = True) -> int:
+    if announce:  # as `effort webhooks register` does right before it creates the webhook
+        client.app.state.runtime.store.expect_handshake(key)  # type: ignore[attr-defined]
     return client.post(f"/webhooks/asana/{key}", headers={"X-Hook-Secret": secret}).status_code
 
 
@@ -61,6 +63,7 @@ def test_signature_helpers_match_asana_definition() -> None:
 
 
 def test_handshake_echoes_secret_and_persists_it(client: TestClient, serve_settings: Settings) -> None:
+    client.app.state.runtime.store.expect_handshake(PROJECT)  # type: ignore[attr-defined]
     response = client.post(f"/webhooks/asana/{PROJECT}", headers={"X-Hook-Secret": SECRET})
     assert response.status_code == 200
     assert response.headers["X-Hook-Secret"] == SECRET
@@ -69,12 +72,12 @@ def test_handshake_echoes_secret_and_persists_it(client: TestClient, serve_setti
 
 
 def test_unannounced_handshake_cannot_replace_a_secret(client: TestClient, serve_settings: Settings) -> None:
+    assert _handshake(client, key="555", announce=False) == 403  # never announced: refused
     assert _handshake(client) == 200
-    assert _handshake(client, secret="attacker-secret") == 403
+    assert _handshake(client, secret="attacker-secret", announce=False) == 403
     store = ServeStore.for_settings(serve_settings)
-    assert store.secret(PROJECT) == SECRET
-    store.expect_handshake(PROJECT)  # what `effort webhooks register` does before re-creating a webhook
-    assert _handshake(client, secret="rotated-secret") == 200
+    assert store.secret(PROJECT) == SECRET and store.secret("555") is None
+    assert _handshake(client, secret="rotated-secret") == 200  # announced re-registration
     assert store.secret(PROJECT) == "rotated-secret"
 
 
@@ -158,6 +161,7 @@ def test_replayed_event_is_processed_once(
 
 
 def test_bare_target_uses_any_known_secret(client: TestClient) -> None:
+    client.app.state.runtime.store.expect_handshake("default")  # type: ignore[attr-defined]
     assert client.post("/webhooks/asana", headers={"X-Hook-Secret": SECRET}).status_code == 200
     body, headers = _signed([_entry_event()])
     assert client.post("/webhooks/asana", content=body, headers=headers).json()["accepted"] == 1

@@ -149,3 +149,12 @@ def test_url_mapping() -> None:
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_synced_store_fixture_is_ready_for_other_parts(synced_store: tuple[Store, object]) -> None:
+    store, sb = synced_store
+    ws = store.workspace()
+    assert len(ws.tasks) >= 50 and ws.entries and ws.people and ws.projects
+    assert {t.gid for t in ws.tasks} <= set(sb.state.objects["task"])  # type: ignore[attr-defined]
+    assert any(t.estimate_hours is not None for t in ws.tasks)
+    assert store.custom_field_by_name("Estimated Hours") is not None

@@ -266,3 +266,21 @@ def test_stories_become_field_changes_and_comments() -> None:
         )
         is None
     )
+
+
+def test_timesheet_csv_is_parsed_with_bad_rows_skipped() -> None:
+    from tools.sync.timesheets import parse_timesheet
+
+    sheet = parse_timesheet(
+        b"date,person,project,task,hours,billable,notes\n"
+        b"2026-01-05,Ada,Web,Login,1.50,True,ok\n"
+        b"2026-01-06,Ada,Web,Login,lots,True,\n"
+        b"someday,Ada,Web,Login,2,False,\n"
+        b"2026-01-07,Ada,Web,Login,-1,False,\n"
+        b"2026-01-08,Ada,Web,Deploy,2.25,False,\n"
+    )
+    assert [(r.date.day, r.hours, r.billable) for r in sheet.rows] == [(5, 1.5, True), (8, 2.25, False)]
+    assert sheet.total_hours == 3.75 and len(sheet.problems) == 3 and sheet.problems[0].startswith("row 3")
+    for broken in (b"", b"\x89PNG\x00\x01", b"just,some,columns\n1,2,3\n", b'date,hours\n"2026-01-05,2\n'):
+        with pytest.raises(ValueError):
+            parse_timesheet(broken)

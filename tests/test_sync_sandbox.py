@@ -204,3 +204,65 @@ def test_server_capabilities_are_probed(tmp_path: Path, sandbox_factory: Any, mo
     _mutate(sb, 2)
     _sync(sb, store, full=False)
     assert stored(store) == expected(sb)
+
+
+def test_portfolio_and_tag_scope(tmp_path: Path, sandbox_factory: Any) -> None:
+    sb = sandbox_factory(seed=27, tasks=60)
+    portfolio = next(iter(sb.state.objects["portfolio"].values()))
+    tag = next(iter(sb.state.objects["tag"].values()))
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    settings = sync_settings(sb, scope={"portfolios": [portfolio["name"]], "tags": [tag["name"]]})
+    with fast_gateway(sb, retry=FAST) as gw:
+        sync_workspace(gw, store, settings, full=True)
+    ws = store.workspace()
+    in_portfolio = {p.gid for p in ws.projects}
+    assert in_portfolio and all(portfolio["gid"] in p.portfolio_gids for p in ws.projects)
+    tagged = {g for g, t in sb.state.objects["task"].items() if tag["gid"] in t.get("tags", [])}
+    stored_gids = {t.gid for t in ws.tasks}
+    assert tagged <= stored_gids  # tag-scoped tasks come in even outside the portfolio's projects
+    assert all(t.project_gid in in_portfolio or t.gid in tagged for t in ws.tasks)
+    # An out-of-scope task changed by a user does not leak in through the incremental sync.
+    outside = next(
+        g
+        for g, t in sb.state.objects["task"].items()
+        if t.get("projects") and not set(t["projects"]) & in_portfolio and g not in tagged
+    )
+    sb.state.update_task(outside, {"name": "changed outside the scope"})
+    with fast_gateway(sb, retry=FAST) as gw:
+        sync_workspace(gw, store, settings, full=False)
+    assert store.task(outside) is None and {t.gid for t in store.workspace().tasks} == stored_gids
+
+
+def test_per_project_events_fallback(
+    tmp_path: Path, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a workspace event stream, per-project streams still catch creates, updates and deletes."""
+    from tools.gateway import AsanaGateway, NotFoundError
+
+    def no_workspace_events(self: AsanaGateway, ws: str, sync: str | None) -> Any:
+        raise NotFoundError("no workspace events here", status=404)
+
+    monkeypatch.setattr(AsanaGateway, "workspace_events", no_workspace_events)
+    sb = sandbox_factory(seed=28, tasks=40)
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    _sync(sb, store, full=True)
+    state = store.sync_state(f"workspace:{sb.workspace_gid}")
+    assert state is not None and state.data["events"] == "project" and state.data["project_tokens"]
+    _mutate(sb, 4)
+    inc = _sync(sb, store, full=False)
+    assert inc.mode == "incremental (project events)"
+    assert stored(store) == expected(sb)
+
+
+def test_workspace_found_from_the_token_and_remembered(tmp_path: Path, sandbox_factory: Any) -> None:
+    from agent.config import Settings
+
+    sb = sandbox_factory(seed=29, tasks=20)
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    settings = Settings(ASANA_ACCESS_TOKEN=sb.token, EFFORT_ASANA_BASE_URL=sb.base_url)  # no workspace
+    with fast_gateway(sb, retry=FAST) as gw:
+        full = sync_workspace(gw, store, settings, full=True)
+        inc = sync_workspace(gw, store, settings, full=False)
+    assert full.workspace_gid == sb.workspace_gid and full.requests_by_endpoint["GET /users/{gid}"] == 1
+    assert inc.workspace_gid == sb.workspace_gid and "GET /users/{gid}" not in inc.requests_by_endpoint
+    assert inc.requests == 1 and stored(store) == expected(sb)

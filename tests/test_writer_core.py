@@ -41,7 +41,9 @@ def test_insight_phase_makes_zero_requests(approval_env: ApprovalEnv) -> None:
     env = approval_env
     before = len(env.sb.requests)
     p, c = field_proposal(env.in_scope[0], 2.0), comment_proposal(env.in_scope[0], "hello")
-    results = env.writer(phase=Phase.INSIGHT).apply([p, c], [accept(p), accept(c)], thread_id="t", run_id="r", approver="x")
+    results = env.writer(phase=Phase.INSIGHT).apply(
+        [p, c], [accept(p), accept(c)], thread_id="t", run_id="r", approver="x"
+    )
     assert statuses(results) == [AuditStatus.REFUSED, AuditStatus.REFUSED]
     assert "insight" in (results[0].error or "")
     assert len(env.sb.requests) == before  # not even a read
@@ -99,9 +101,18 @@ def test_forged_smuggled_and_out_of_scope_are_refused(approval_env: ApprovalEnv)
     env = approval_env
     n = len(_writes(env))
     human = Proposal.model_construct(
-        kind=ProposalKind.SET_FIELD, target_gid=env.in_scope[0], field_name="Estimated Hours", value=1.0,
-        project_gid=None, text=None, title=None, assignee_gid=None, description="", evidence={},
-        significant=False, source="chat",
+        kind=ProposalKind.SET_FIELD,
+        target_gid=env.in_scope[0],
+        field_name="Estimated Hours",
+        value=1.0,
+        project_gid=None,
+        text=None,
+        title=None,
+        assignee_gid=None,
+        description="",
+        evidence={},
+        significant=False,
+        source="chat",
     )
     outside = field_proposal(env.out_of_scope[0], 2.0)
     forged = Decision(proposal_id="p_0000000000000000", type=DecisionType.ACCEPT, approver="mallory")
@@ -119,8 +130,9 @@ def test_edit_and_reject_are_recorded(approval_env: ApprovalEnv) -> None:
     env, task = approval_env, approval_env.in_scope[0]
     p = field_proposal(task, 4.0)
     c = comment_proposal(task, "noise")
-    flag = field_proposal(task, "Review", name="AI Review Flag",
-                          evidence={"anomaly": {"person_gid": "u1", "kind": "weekend"}})
+    flag = field_proposal(
+        task, "Review", name="AI Review Flag", evidence={"anomaly": {"person_gid": "u1", "kind": "weekend"}}
+    )
     decisions = [
         Decision(proposal_id=p.id, type=DecisionType.EDIT, edited_value=7.25, approver="lead"),
         Decision(proposal_id=c.id, type=DecisionType.IGNORE, approver="lead"),
@@ -150,7 +162,9 @@ def test_enum_field_and_rollback_restore_before_values(approval_env: ApprovalEnv
     assert statuses(results) == [AuditStatus.APPLIED] * 4
     assert env.field_value(t2, "AI Review Flag") == "Review"
     undo = {r.proposal_id: r for r in w.rollback("run-x", approver="lead")}
-    assert [undo[i.id].status for i in items if i.kind is not ProposalKind.COMMENT] == [AuditStatus.ROLLED_BACK] * 3
+    assert [undo[i.id].status for i in items if i.kind is not ProposalKind.COMMENT] == [
+        AuditStatus.ROLLED_BACK
+    ] * 3
     assert env.field_value(t1, "AI Estimated Hours") == 3.0  # the before value, not cleared
     assert env.field_value(t2, "AI Review Flag") is None
     comment = undo[items[2].id]
@@ -169,8 +183,11 @@ def test_rollback_leaves_a_human_change_alone(approval_env: ApprovalEnv) -> None
     p = field_proposal(task, 2.0)
     w.apply([p], [accept(p)], thread_id="t", run_id="r", approver="lead")
     with env.gateway() as gw:
-        field_gid = next(cf["gid"] for cf in gw.get_task_raw(task, "custom_fields.name")["custom_fields"]
-                         if cf["name"] == "AI Estimated Hours")
+        field_gid = next(
+            cf["gid"]
+            for cf in gw.get_task_raw(task, "custom_fields.name")["custom_fields"]
+            if cf["name"] == "AI Estimated Hours"
+        )
     env.sb.state.update_task(task, {"custom_fields": {field_gid: 11.0}})
     [r] = w.rollback("r", approver="lead")
     assert r.status is AuditStatus.STALE and env.field_value(task, "AI Estimated Hours") == 11.0
@@ -193,3 +210,19 @@ def test_optimize_significant_change_needs_the_asana_subtask(approval_env: Appro
     env.sb.state.update_task(req.after["task_gid"], {"completed": True})
     [r2] = w.apply([p], [accept(p)], thread_id="t2", run_id="r2", approver="lead")
     assert r2.status is AuditStatus.APPLIED and env.field_value(task, "AI Estimated Hours") == 20.0
+
+
+def test_rollback_command(approval_env: ApprovalEnv) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    env, task = approval_env, approval_env.in_scope[0]
+    p = field_proposal(task, 12.0)
+    env.writer().apply([p], [accept(p)], thread_id="t", run_id="run-cli", approver="lead")
+    vars_ = {**env.env_vars(), "EFFORT_WORKSPACE": env.workspace_gid}
+    out = CliRunner().invoke(app, ["rollback", "run-cli", "--json"], env=vars_)
+    assert out.exit_code == 0, out.output
+    assert '"rolled_back"' in out.stdout and env.field_value(task, "AI Estimated Hours") is None
+    again = CliRunner().invoke(app, ["rollback", "run-cli"], env=vars_)
+    assert "nothing to roll back" in again.stdout

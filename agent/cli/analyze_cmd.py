@@ -17,6 +17,7 @@ from rich.table import Table
 
 from agent.cli import app
 from agent.config import ConfigError, Settings, load_settings
+from tools.redact import Redactor
 
 analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only).", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
@@ -69,10 +70,24 @@ def _load(config: Path | None, projects: list[str] | None, as_of: str | None) ->
         store = Store.open(settings.database_url)
         workspace = store.workspace(project_gids=projects or None, as_of=pinned)
     except Exception as exc:  # a missing/locked database: say so, don't dump a traceback
-        raise _fail(f"cannot read the store ({type(exc).__name__}): run `effort sync` first? {exc}") from None
+        redact = Redactor([*settings.secrets(), _db_password(settings.database_url)])
+        detail = redact(str(exc))[:300]
+        raise _fail(
+            f"cannot read the store ({type(exc).__name__}): run `effort sync` first? {detail}"
+        ) from None
     if pinned is not None and workspace.as_of is None:
         workspace = workspace.model_copy(update={"as_of": pinned})
     return settings, workspace
+
+
+def _db_password(url: str) -> str:
+    """The password inside a database URL (to redact it from error text), or ""."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).password or ""
+    except Exception:  # an unparsable URL has no password we could find
+        return ""
 
 
 def _calendar(settings: Settings, workspace: Any) -> Any:

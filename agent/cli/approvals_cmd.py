@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.approval import ApprovalResumeError
 from agent.cli import app
 
 approvals_app = typer.Typer(
@@ -174,6 +173,7 @@ def _decide(
     note: str | None = None,
     as_json: bool = False,
 ) -> None:
+    from agent.approval import ApprovalResumeError
     from agent.approvals_service import ApprovalNotFound, decisions_for, get_pending, resume
 
     with _session(config, need_writer=True) as (settings, saver, writer):

@@ -9,3 +9,4 @@ from agent.cli import approvals_cmd  # noqa: E402,F401
 from agent.cli import analyze_cmd  # noqa: E402,F401
 from agent.cli import retro_cmd  # noqa: E402,F401
 from agent.cli import demo_cmd  # noqa: E402,F401
+from agent.cli import bench_cmd  # noqa: E402,F401

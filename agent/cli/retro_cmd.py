@@ -18,30 +18,15 @@ console = Console()
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
 ScopeOpt = Annotated[
-    list[str] | None, typer.Option("--scope", help="Project name or gid (repeatable; default: every synced project)")
+    list[str] | None,
+    typer.Option("--scope", help="Project name or gid (repeatable; default: every synced project)"),
 ]
 PeriodOpt = Annotated[
-    str | None, typer.Option("--period", help="last-month | last-week | this-month | YYYY-MM | YYYY-MM-DD..YYYY-MM-DD")
+    str | None,
+    typer.Option("--period", help="last-month | last-week | this-month | YYYY-MM | YYYY-MM-DD..YYYY-MM-DD"),
 ]
 NoSyncOpt = Annotated[bool, typer.Option("--no-sync", help="Analyse the local store without syncing first")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
-
-
-def _sync_callable(settings: Any) -> Any:
-    """An incremental sync through the gateway, or None when no Asana token is configured."""
-    if settings.asana_access_token is None:
-        return None
-
-    def sync() -> dict[str, Any]:
-        from tools.gateway import AsanaGateway
-        from tools.store import Store
-        from tools.sync import sync_workspace
-
-        with AsanaGateway.from_settings(settings) as gateway:
-            summary = sync_workspace(gateway, Store.open(settings.database_url), settings, full=False)
-        return summary.model_dump(mode="json") if hasattr(summary, "model_dump") else dict(summary)
-
-    return sync
 
 
 def _narrator(settings: Any) -> Any:
@@ -52,19 +37,29 @@ def _narrator(settings: Any) -> Any:
     return llm_narrator(settings)
 
 
-def run_command(kind: RunKind, config: Path | None, scope: list[str] | None, period: str | None,
-                no_sync: bool, as_json: bool) -> None:
+def run_command(
+    kind: RunKind,
+    config: Path | None,
+    scope: list[str] | None,
+    period: str | None,
+    no_sync: bool,
+    as_json: bool,
+) -> None:
     """Shared body of `effort retro` and `effort summary`."""
     from agent.cli.approvals_cmd import _settings
-    from agent.runs import PeriodError, parse_period, run_report
+    from agent.runs import PeriodError, incremental_sync, parse_period, run_report
     from tools.gateway import GatewayError
 
     settings = _settings(config)
     try:
         bounds = parse_period(period, kind, datetime.now(UTC).date())
         outcome = run_report(
-            settings, kind, bounds, scope_names=scope or [],
-            sync=None if no_sync else _sync_callable(settings), narrate=_narrator(settings),
+            settings,
+            kind,
+            bounds,
+            scope_names=scope or [],
+            sync=None if no_sync else incremental_sync(settings),
+            narrate=_narrator(settings),
         )
     except PeriodError as exc:
         console.print(f"[red]{exc}[/red]")
@@ -73,18 +68,28 @@ def run_command(kind: RunKind, config: Path | None, scope: list[str] | None, per
         console.print(f"[red]sync failed, nothing was analysed: {exc}[/red]")
         raise typer.Exit(1) from None
     if as_json:
-        typer.echo(json.dumps({
-            "thread_id": outcome.thread_id, "run_id": outcome.run_id, "reused": outcome.reused,
-            "period": [d.isoformat() for d in outcome.period], "reports": outcome.report_paths,
-            "highlights": outcome.highlights,
-            "pending": [p.model_dump(mode="json") | {"id": p.id} for p in outcome.pending],
-        }, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "thread_id": outcome.thread_id,
+                    "run_id": outcome.run_id,
+                    "reused": outcome.reused,
+                    "period": [d.isoformat() for d in outcome.period],
+                    "reports": outcome.report_paths,
+                    "highlights": outcome.highlights,
+                    "pending": [p.model_dump(mode="json") | {"id": p.id} for p in outcome.pending],
+                },
+                indent=2,
+            )
+        )
         return
     label = "Retrospective" if kind == "retro" else "Weekly summary"
     console.rule(f"{label} {outcome.period[0]} – {outcome.period[1]}")
     if outcome.reused:
-        console.print("[yellow]This scope and period already has a batch waiting for approval; "
-                      "showing it instead of proposing it twice.[/yellow]")
+        console.print(
+            "[yellow]This scope and period already has a batch waiting for approval; "
+            "showing it instead of proposing it twice.[/yellow]"
+        )
     for line in outcome.highlights:
         console.print(f"• {line}")
     for path in outcome.report_paths:
@@ -102,14 +107,24 @@ def run_command(kind: RunKind, config: Path | None, scope: list[str] | None, per
 
 
 @app.command("retro")
-def retro_cmd(config: ConfigOpt = None, scope: ScopeOpt = None, period: PeriodOpt = None,
-              no_sync: NoSyncOpt = False, as_json: JsonOpt = False) -> None:
+def retro_cmd(
+    config: ConfigOpt = None,
+    scope: ScopeOpt = None,
+    period: PeriodOpt = None,
+    no_sync: NoSyncOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Monthly retrospective: bias, scope creep, overhead, anomalies, capacity, forecasts, billing."""
     run_command("retro", config, scope, period, no_sync, as_json)
 
 
 @app.command("summary")
-def summary_cmd(config: ConfigOpt = None, scope: ScopeOpt = None, period: PeriodOpt = None,
-                no_sync: NoSyncOpt = False, as_json: JsonOpt = False) -> None:
+def summary_cmd(
+    config: ConfigOpt = None,
+    scope: ScopeOpt = None,
+    period: PeriodOpt = None,
+    no_sync: NoSyncOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Weekly summary per project or team: the retrospective pipeline over one week, shorter."""
     run_command("summary", config, scope, period, no_sync, as_json)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -36,15 +37,23 @@ def serve(
     ] = None,
     entries_per_task: Annotated[float, typer.Option(help="Mean time entries per task.")] = 10.0,
     free_tier: Annotated[bool, typer.Option(help="Answer premium-only routes with 402.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="The generated workspace's 'today' (YYYY-MM-DD; default 2026-11-27).")
+    ] = None,
 ) -> None:
     """Serve the sandbox until interrupted; prints `sandbox: URL token=TOKEN` once ready."""
     from sandbox import Sandbox
     from sandbox.faults import FaultSpec
+    from sandbox.generator import DEFAULT_AS_OF
 
     try:
         spec = FaultSpec.parse(faults)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        today = date.fromisoformat(as_of) if as_of else DEFAULT_AS_OF
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {as_of!r}", param_hint="--as-of") from None
     try:
         sb = Sandbox.start(
             seed=seed,
@@ -57,6 +66,7 @@ def serve(
             token=token,
             readonly_token=readonly_token,
             entries_per_task=entries_per_task,
+            as_of=today,
             premium=not free_tier,
         )
     except (OSError, RuntimeError) as exc:

@@ -50,17 +50,9 @@ def serve(
     except ScheduleError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    # The retro graph's scheduled runs (which also propose the "Retro Insights" post) when it offers
-    # them; otherwise read-only report files under <data_dir>/reports.
+    # Scheduled runs of the retro graph: report files plus one approval batch per period.
     summary: Callable[[], Any] = report_job(settings, "summary")
     retro: Callable[[], Any] = report_job(settings, "retro")
-    try:
-        from agent.retro import scheduled_retro, scheduled_summary  # type: ignore[attr-defined,unused-ignore]
-
-        summary = lambda: scheduled_summary(settings)  # noqa: E731
-        retro = lambda: scheduled_retro(settings)  # noqa: E731
-    except ImportError:
-        pass
     try:
         deps = build_deps(settings, summary=summary, retro=retro)
     except Exception as exc:

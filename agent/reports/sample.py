@@ -181,6 +181,8 @@ def sample_report_data(seed: int = 7, *, n_points: int = 60, n_weeks: int = 6) -
         BillingLine(client="Globex", project="Support retainer", hours=18.75, amount=1875.0, currency="USD"),
     ]
     over = sum(p.actual_hours > p.estimate_hours for p in points)
+    all_ratios = sorted(p.actual_hours / p.estimate_hours for p in points)
+    median_ratio = all_ratios[len(all_ratios) // 2]
     headlines = [
         Headline(
             label="Hours logged",
@@ -188,7 +190,7 @@ def sample_report_data(seed: int = 7, *, n_points: int = 60, n_weeks: int = 6) -
             detail=f"{len(points)} completed tasks",
         ),
         Headline(label="Overrun share", value=f"{100 * over / len(points):.0f}%", detail="actual > estimate"),
-        Headline(label="Median bias", value="1.22×", detail="actual ÷ estimate, all types"),
+        Headline(label="Median bias", value=f"{median_ratio:.2f}×", detail="actual ÷ estimate, all types"),
         Headline(label="Projects at risk", value="1 of 2", detail="P80 finish after due date"),
         Headline(label="Anomalies", value=str(len(anomalies)), detail="flagged for review"),
     ]

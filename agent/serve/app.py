@@ -91,13 +91,19 @@ def create_app(
     store: ServeStore | None = None,
     start_scheduler: bool = True,
     retry_interval: float = 30.0,
+    allow_first_use_handshake: bool = False,
 ) -> Starlette:
     """Build the app; the worker and the scheduler start in the lifespan (i.e. when uvicorn starts)."""
     redactor = Redactor(settings.secrets())
     store = store or ServeStore.for_settings(settings)
     reactor = Reactor(store, deps, retry_interval=retry_interval, redact=redactor)
     schedules = Schedules(settings.schedules, scheduled_jobs(deps), redact=redactor)
-    receiver = WebhookReceiver(store, max_bytes=settings.max_webhook_bytes, on_events=reactor.wake)
+    receiver = WebhookReceiver(
+        store,
+        max_bytes=settings.max_webhook_bytes,
+        on_events=reactor.wake,
+        allow_first_use=allow_first_use_handshake,
+    )
     runtime = ServeRuntime(settings, deps, store, reactor, schedules, receiver, start_scheduler)
 
     async def healthz(_request: Request) -> JSONResponse:

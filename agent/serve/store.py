@@ -130,11 +130,12 @@ class ServeStore:
             conn.execute(delete(pending_table).where(pending_table.c.hook_key == hook_key))
             conn.execute(insert(pending_table).values(hook_key=hook_key, expires_at=datetime.now(UTC) + ttl))
 
-    def handshake_allowed(self, hook_key: str) -> bool:
-        """A handshake may set a secret when one was announced, or when the key has none yet (first use).
+    def handshake_allowed(self, hook_key: str, *, allow_first_use: bool = False) -> bool:
+        """A handshake may set a secret only when `effort webhooks register` announced it (and, with
+        ``allow_first_use``, also when the key has no secret yet).
 
-        Refusing to overwrite an existing secret unannounced stops anyone who can reach the endpoint
-        from swapping in their own secret and then forging signed events.
+        Otherwise anyone who can reach the endpoint could plant their own secret and then send
+        correctly signed, forged events.
         """
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -142,12 +143,12 @@ class ServeStore:
             ).first()
             if row is not None and (_aware(row[0]) or datetime.min.replace(tzinfo=UTC)) > datetime.now(UTC):
                 return True
-            return (
-                conn.execute(
-                    select(secrets_table.c.hook_key).where(secrets_table.c.hook_key == hook_key)
-                ).first()
-                is None
+            if not allow_first_use:
+                return False
+            existing = conn.execute(
+                select(secrets_table.c.hook_key).where(secrets_table.c.hook_key == hook_key)
             )
+            return existing.first() is None
 
     def save_secret(self, hook_key: str, secret: str) -> None:
         with self._lock, self.engine.begin() as conn:

@@ -68,8 +68,16 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
 class WebhookReceiver:
     """The starlette endpoint for `/webhooks/asana[/{hook_key}]`."""
 
-    def __init__(self, store: ServeStore, *, max_bytes: int, on_events: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: ServeStore,
+        *,
+        max_bytes: int,
+        on_events: Callable[[], None],
+        allow_first_use: bool = False,
+    ) -> None:
         self.store = store
+        self.allow_first_use = allow_first_use  # accept unannounced handshakes for keys without a secret
         self.max_bytes = max_bytes
         self.on_events = on_events  # wakes the reaction worker
         self.heartbeats = 0
@@ -90,8 +98,12 @@ class WebhookReceiver:
     async def _handshake(self, hook_key: str, secret: str) -> Response:
         if not secret or len(secret) > _MAX_SECRET or not secret.isprintable():
             return JSONResponse({"error": "invalid X-Hook-Secret"}, status_code=400)
-        if not await run_in_threadpool(self.store.handshake_allowed, hook_key):
-            log.warning("webhook %s: unannounced handshake refused (a secret is already stored)", hook_key)
+        if not await run_in_threadpool(
+            lambda: self.store.handshake_allowed(hook_key, allow_first_use=self.allow_first_use)
+        ):
+            log.warning(
+                "webhook %s: unannounced handshake refused (use `effort webhooks register`)", hook_key
+            )
             return JSONResponse({"error": "handshake not expected for this webhook"}, status_code=403)
         await run_in_threadpool(self.store.save_secret, hook_key, secret)
         log.info("webhook %s: handshake accepted, secret stored", hook_key)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,8 +20,10 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agent.approval import GRAPH_KIND, build_approval_graph
 from agent.checkpoint import open_checkpointer, thread_id_for
 from agent.config import Settings
+from agent.retro import RunKind
 from agent.serve.alerts import SlackNotifier
 from agent.serve.deps import CapacityAlert, Finding, ServeDeps
+from agent.serve.reactions import REVIEW_FLAG_FIELD, REVIEW_FLAG_VALUE
 from tools.proposals import Proposal
 
 log = logging.getLogger("effort.serve.wiring")
@@ -35,6 +37,7 @@ class GateProposer:
     """
 
     def __init__(self, checkpointer: BaseCheckpointSaver[Any]) -> None:
+        self.checkpointer = checkpointer
         self.graph = build_approval_graph(checkpointer)
         self._lock = threading.Lock()
 
@@ -139,6 +142,11 @@ def build_deps(
         task = store.task(task_gid)
         if task is None:
             return []
+        if task.ai_fields.get(REVIEW_FLAG_FIELD) == REVIEW_FLAG_VALUE:
+            # Already flagged and waiting for a person: proposing it again (say, the next day, on a new
+            # thread) would only add noise. The flag's own write event also lands here.
+            log.info("task %s already carries the review flag; no new proposal", task_gid)
+            return []
         as_of = datetime.now(UTC)
         workspace = store.workspace(
             project_gids=[task.project_gid] if task.project_gid else None, as_of=as_of
@@ -197,47 +205,20 @@ def _summary_of(result: Any) -> str:
 
 
 def report_job(
-    settings: Settings, kind: str, *, clock: Callable[[], datetime] | None = None
+    settings: Settings, kind: RunKind, *, clock: Callable[[], datetime] | None = None
 ) -> Callable[[], str]:
-    """A scheduled report (``summary``: last week, ``retro``: last month) written as Markdown + HTML
-    under ``<data_dir>/reports/``. Read-only: posting to Asana is the retro graph's job, via approval."""
+    """A scheduled summary (last week) or retrospective (last month): the retro graph's run, which
+    writes the Markdown and HTML report and leaves one approval batch on a deterministic thread (a
+    re-fire for the same period finds that batch instead of proposing it again)."""
 
     def run() -> str:
-        from agent.reports import ReportData, write_report
-        from tools.analytics.retro import retrospective
-        from tools.store import Store
+        from agent.runs import incremental_sync, parse_period, run_report
 
         now = (clock or (lambda: datetime.now(UTC)))()
-        start, end = report_period(kind, now)
-        store = Store.open(settings.database_url)
-        try:
-            workspace = store.workspace(project_gids=settings.scope.projects or None, as_of=now)
-            retro = retrospective(workspace, start, end, capacity_config=settings.capacity)
-        finally:
-            store.close()
-        label = "Weekly summary" if kind == "summary" else "Monthly retrospective"
-        scope = (
-            f"projects: {', '.join(settings.scope.projects)}"
-            if settings.scope.projects
-            else "all projects in scope"
-        )
-        data = ReportData.from_retro(
-            retro, workspace=workspace, title=f"{label} {start.isoformat()} – {end.isoformat()}", scope=scope
-        )
-        md_path, html_path = write_report(
-            data, Path(settings.data_dir) / "reports", stem=f"{kind}-{start.isoformat()}"
-        )
-        return f"wrote {md_path.name} and {html_path.name}"
+        period = parse_period(None, kind, now.date())
+        outcome = run_report(settings, kind, period, sync=incremental_sync(settings))
+        files = " and ".join(Path(p).name for p in outcome.report_paths)
+        waiting = f"; {len(outcome.pending)} proposals wait on thread {outcome.thread_id}" if outcome.pending else ""
+        return f"wrote {files}{waiting}"
 
     return run
-
-
-def report_period(kind: str, now: datetime) -> tuple[date, date]:
-    """The period a scheduled report covers: the previous ISO week (summary) or calendar month (retro)."""
-    today = now.date()
-    if kind == "summary":
-        start = today - timedelta(days=today.weekday() + 7)
-        return start, start + timedelta(days=6)
-    first = today.replace(day=1)
-    end = first - timedelta(days=1)
-    return end.replace(day=1), end

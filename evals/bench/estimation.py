@@ -159,7 +159,9 @@ def predict_test(
     timings["fit_s"] = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     # The model never sees a test task's actual hours: they are removed before prediction.
-    hidden = [t.model_copy(update={"actual_hours": None, "completed": False, "completed_at": None}) for t in test]
+    hidden = [
+        t.model_copy(update={"actual_hours": None, "completed": False, "completed_at": None}) for t in test
+    ]
     no_estimate = [t.model_copy(update={"estimate_hours": None}) for t in hidden]
     ai_all = estimator.predict_many(hidden, vectors=vectors)
     cold = estimator.predict_many(no_estimate, use_estimate=False, vectors=vectors)
@@ -297,7 +299,10 @@ def evaluate(preds: Predictions) -> tuple[Metrics, Metrics, Metrics, Metrics]:
         [e.p90_hours for e in ai_est if e],
     )
     cold = metrics(
-        actual, [e.hours for e in preds.cold], [e.p10_hours for e in preds.cold], [e.p90_hours for e in preds.cold]
+        actual,
+        [e.hours for e in preds.cold],
+        [e.p10_hours for e in preds.cold],
+        [e.p90_hours for e in preds.cold],
     )
     cold_est = metrics(
         [actual[i] for i in with_est],
@@ -314,16 +319,28 @@ def _figures(human: Metrics, ai: Metrics, cold: Metrics, totals: TotalsMetrics) 
 
     ratio = ai.mean_abs_log / human.mean_abs_log if ai.mean_abs_log and human.mean_abs_log else None
     out = [
-        fig("mean |log(actual/ai)| / human's", ratio, "<= 0.95", None if ratio is None else ratio <= 0.95, "x"),
+        fig(
+            "mean |log(actual/ai)| / human's", ratio, "<= 0.95", None if ratio is None else ratio <= 0.95, "x"
+        ),
         fig(
             "PRED(25) with human estimate (ai vs human)",
             ai.pred25,
             f">= {human.pred25:.3f}" if human.pred25 is not None else ">= human's",
             None if ai.pred25 is None or human.pred25 is None else ai.pred25 >= human.pred25,
         ),
-        fig("P10-P90 coverage (ai)", ai.coverage, "0.75-0.85", None if ai.coverage is None else 0.75 <= ai.coverage <= 0.85),
+        fig(
+            "P10-P90 coverage (ai)",
+            ai.coverage,
+            "0.75-0.85",
+            None if ai.coverage is None else 0.75 <= ai.coverage <= 0.85,
+        ),
         fig("cold start MdMRE", cold.mdmre, "<= 0.50", None if cold.mdmre is None else cold.mdmre <= 0.50),
-        fig("cold start PRED(25)", cold.pred25, ">= 0.30", None if cold.pred25 is None else cold.pred25 >= 0.30),
+        fig(
+            "cold start PRED(25)",
+            cold.pred25,
+            ">= 0.30",
+            None if cold.pred25 is None else cold.pred25 >= 0.30,
+        ),
         fig(
             "cold start P10-P90 coverage",
             cold.coverage,
@@ -337,7 +354,9 @@ def _figures(human: Metrics, ai: Metrics, cold: Metrics, totals: TotalsMetrics) 
             if totals.ai_abs_error_sum is None or totals.human_abs_error_sum is None
             else totals.ai_abs_error_sum < totals.human_abs_error_sum
         )
-        out.append(fig("project-month total |error| (ai, sum)", totals.ai_abs_error_sum, "< human's", lower, "h"))
+        out.append(
+            fig("project-month total |error| (ai, sum)", totals.ai_abs_error_sum, "< human's", lower, "h")
+        )
         out.append(fig("project-month total |error| (human, sum)", totals.human_abs_error_sum, "", None, "h"))
         out.append(fig("project-month P10-P90 coverage of totals", totals.coverage80, "near 0.80", None))
     return out

@@ -26,15 +26,72 @@ from agent.config import Settings
 from tools.index import TaskIndex
 from tools.records import Task
 
-_VERBS = ["Fix", "Add", "Update", "Refactor", "Write", "Review", "Test", "Design", "Migrate", "Document",
-          "Investigate", "Remove", "Optimise", "Configure", "Deploy", "Plan", "Prepare", "Draft"]
-_OBJECTS = ["login page", "invoice export", "payment gateway", "user profile", "search results", "report",
-            "dashboard", "email template", "API client", "database index", "release notes", "onboarding flow",
-            "mobile menu", "CSV import", "audit log", "billing run", "landing page", "help article",
-            "webhook handler", "backup job", "SSO settings", "timesheet view", "budget sheet", "sprint board"]
-_QUALIFIERS = ["for Acme", "on iOS", "on Android", "in Safari", "for the Q3 launch", "after upgrade",
-               "(follow-up)", "for enterprise plan", "with pagination", "for accessibility", "v2", "",
-               "", "", "for the client workshop", "before go-live", "in staging", "for GDPR"]
+_VERBS = [
+    "Fix",
+    "Add",
+    "Update",
+    "Refactor",
+    "Write",
+    "Review",
+    "Test",
+    "Design",
+    "Migrate",
+    "Document",
+    "Investigate",
+    "Remove",
+    "Optimise",
+    "Configure",
+    "Deploy",
+    "Plan",
+    "Prepare",
+    "Draft",
+]
+_OBJECTS = [
+    "login page",
+    "invoice export",
+    "payment gateway",
+    "user profile",
+    "search results",
+    "report",
+    "dashboard",
+    "email template",
+    "API client",
+    "database index",
+    "release notes",
+    "onboarding flow",
+    "mobile menu",
+    "CSV import",
+    "audit log",
+    "billing run",
+    "landing page",
+    "help article",
+    "webhook handler",
+    "backup job",
+    "SSO settings",
+    "timesheet view",
+    "budget sheet",
+    "sprint board",
+]
+_QUALIFIERS = [
+    "for Acme",
+    "on iOS",
+    "on Android",
+    "in Safari",
+    "for the Q3 launch",
+    "after upgrade",
+    "(follow-up)",
+    "for enterprise plan",
+    "with pagination",
+    "for accessibility",
+    "v2",
+    "",
+    "",
+    "",
+    "for the client workshop",
+    "before go-live",
+    "in staging",
+    "for GDPR",
+]
 
 
 def synthetic_tasks(n: int, seed: int = 7) -> list[Task]:
@@ -70,21 +127,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run(tasks: int = 100_000, queries: int = 300, quick: bool = False, out_dir: Path | None = None,
-        seed: int = 7, **_: Any) -> dict[str, Any]:
+def run(
+    tasks: int = 100_000,
+    queries: int = 300,
+    quick: bool = False,
+    out_dir: Path | None = None,
+    seed: int = 7,
+    **_: Any,
+) -> dict[str, Any]:
     """Index ``tasks`` synthetic tasks and time ``queries`` similarity queries; returns the figures."""
     if quick:
         tasks, queries = min(tasks, 2_000), min(queries, 50)
     workdir = Path(tempfile.mkdtemp(prefix="index_bench_"))
     try:
         data = synthetic_tasks(tasks, seed)
-        index = TaskIndex.open(Settings(EFFORT_CHROMA_PATH=workdir / "chroma", EFFORT_CHROMA_URL=""),
-                               embedding="minilm")
+        index = TaskIndex.open(
+            Settings(EFFORT_CHROMA_PATH=workdir / "chroma", EFFORT_CHROMA_URL=""), embedding="minilm"
+        )
         started = time.perf_counter()
         index.upsert_tasks(data, batch_size=2000)
         index_seconds = time.perf_counter() - started
         rng = random.Random(seed + 1)
-        texts = [f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_QUALIFIERS)}" for _ in range(queries)]
+        texts = [
+            f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_QUALIFIERS)}" for _ in range(queries)
+        ]
         index.similar(texts[0], k=10)  # warm-up: first query loads the HNSW segment
         plain, filtered = [], []
         cutoff = data[len(data) // 2].completed_at

@@ -71,19 +71,19 @@ def sip_rows(sip_dir: Path = DEFAULT_SIP_DIR) -> list[dict[str, str]]:
     if len(info_rows) != len(date_rows):
         raise SipError(f"{TASK_FILE} has {len(info_rows)} rows but {DATES_FILE} has {len(date_rows)}")
     dates_by_task: dict[str, dict[str, str]] = {}
-    for dates in date_rows:
-        dates_by_task.setdefault(dates["TaskNumber"].strip(), dates)
+    for date_row in date_rows:
+        dates_by_task.setdefault(date_row["TaskNumber"].strip(), date_row)
     tasks: dict[str, _TaskAcc] = {}
     for line, info in enumerate(info_rows, start=2):
         number = info["TaskNumber"].strip()
-        dates = dates_by_task.get(number)
-        if dates is None:
+        found = dates_by_task.get(number)
+        if found is None:
             raise SipError(f"row {line}: TaskNumber {number} has no row in {DATES_FILE}")
         dev_hours = _float(info.get("DeveloperHoursActual", ""))
         dev_hours = dev_hours if dev_hours == dev_hours else -1.0
         acc = tasks.get(number)
         if acc is None:
-            tasks[number] = _TaskAcc(info, dates, info["DeveloperID"].strip(), dev_hours)
+            tasks[number] = _TaskAcc(info, found, info["DeveloperID"].strip(), dev_hours)
         elif dev_hours > acc.best_hours:  # ties keep the first developer row
             acc.best_dev, acc.best_hours = info["DeveloperID"].strip(), dev_hours
     out: list[dict[str, str]] = []

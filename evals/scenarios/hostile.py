@@ -46,9 +46,17 @@ def mini_workspace(seed: int = 11, n_tasks: int = 60, as_of: datetime | None = N
     )
     kinds = (("client build", "Acme"), ("internal tool", None), ("marketing", "Globex"), ("support", "Acme"))
     projects = tuple(
-        Project(gid=f"12091000000000{i:02d}", name=f"{'Acme ' if client == 'Acme' else ''}{kind.title()} {i}", project_type=kind,
-                client=client, hourly_rate=120.0 if client else None, currency="EUR" if client else None,
-                owner_gid="1209000000000001", start_on=(now - timedelta(days=120)).date(), due_on=(now + timedelta(days=40)).date())
+        Project(
+            gid=f"12091000000000{i:02d}",
+            name=f"{'Acme ' if client == 'Acme' else ''}{kind.title()} {i}",
+            project_type=kind,
+            client=client,
+            hourly_rate=120.0 if client else None,
+            currency="EUR" if client else None,
+            owner_gid="1209000000000001",
+            start_on=(now - timedelta(days=120)).date(),
+            due_on=(now + timedelta(days=40)).date(),
+        )
         for i, (kind, client) in enumerate(kinds, start=1)
     )
     bias = {"client build": 1.4, "internal tool": 1.1, "marketing": 0.9, "support": 1.25}
@@ -60,24 +68,50 @@ def mini_workspace(seed: int = 11, n_tasks: int = 60, as_of: datetime | None = N
         created = now - timedelta(days=100 - i)
         completed = i < int(n_tasks * 0.75)
         est = float(rng.choice((2, 3, 4, 6, 8, 12, 16)))
-        act = round(est * bias[project.project_type or "support"] * rng.uniform(0.7, 1.3), 2) if completed else None
+        act = (
+            round(est * bias[project.project_type or "support"] * rng.uniform(0.7, 1.3), 2)
+            if completed
+            else None
+        )
         done_at = created + timedelta(days=rng.randint(3, 20)) if completed else None
         if done_at is not None and done_at > now:
             done_at = now - timedelta(hours=1)
         gid = f"1209200000{i + 1:06d}"
-        tasks.append(Task(
-            gid=gid, name=f"Task {i + 1} {rng.choice(('checkout', 'login', 'report', 'search', 'invoice'))}",
-            project_gid=project.gid, project_name=project.name, project_type=project.project_type,
-            section="Build", tags=("backend",) if i % 2 else ("frontend",), assignee_gid=person.gid,
-            assignee_name=person.name, created_at=created, started_at=created, due_on=(created + timedelta(days=30)).date(),
-            completed=completed, completed_at=done_at, estimate_hours=est, actual_hours=act, billable=project.client is not None,
-        ))
+        tasks.append(
+            Task(
+                gid=gid,
+                name=f"Task {i + 1} {rng.choice(('checkout', 'login', 'report', 'search', 'invoice'))}",
+                project_gid=project.gid,
+                project_name=project.name,
+                project_type=project.project_type,
+                section="Build",
+                tags=("backend",) if i % 2 else ("frontend",),
+                assignee_gid=person.gid,
+                assignee_name=person.name,
+                created_at=created,
+                started_at=created,
+                due_on=(created + timedelta(days=30)).date(),
+                completed=completed,
+                completed_at=done_at,
+                estimate_hours=est,
+                actual_hours=act,
+                billable=project.client is not None,
+            )
+        )
         if act:
             minutes = round(act * 60)
             for k, part in enumerate((minutes // 2, minutes - minutes // 2)):
                 day: date = (created + timedelta(days=k + 1)).date()
-                entries.append(TimeEntry(gid=f"1209300000{i + 1:05d}{k}", task_gid=gid, user_gid=person.gid, entered_on=day,
-                                         duration_minutes=max(part, 1), project_gid=project.gid))
+                entries.append(
+                    TimeEntry(
+                        gid=f"1209300000{i + 1:05d}{k}",
+                        task_gid=gid,
+                        user_gid=person.gid,
+                        entered_on=day,
+                        duration_minutes=max(part, 1),
+                        project_gid=project.gid,
+                    )
+                )
     return Workspace(people=people, projects=projects, tasks=tuple(tasks), entries=tuple(entries), as_of=now)
 
 

@@ -72,8 +72,13 @@ def extract_turn(messages: Sequence[AnyMessage]) -> tuple[str, list[dict[str, An
     for message in turn:
         if isinstance(message, AIMessage):
             for call in message.tool_calls:
-                calls.append({"name": call["name"], "args": dict(call.get("args") or {}),
-                              "output": outputs.get(call.get("id") or "")})
+                calls.append(
+                    {
+                        "name": call["name"],
+                        "args": dict(call.get("args") or {}),
+                        "output": outputs.get(call.get("id") or ""),
+                    }
+                )
             if not message.tool_calls and _text(message.content).strip():
                 answer = _text(message.content)
     return answer, calls
@@ -102,24 +107,35 @@ def run_scenario(
     writer_factory: Callable[[], Any] = CountingWriter,
     ai_fields: Sequence[str] = (),
     scope_projects: Sequence[str] = (),
+    write_counter: Callable[[], int] | None = None,
 ) -> RunRecord:
-    """Ask the scenario's question once; never resume an approval interrupt."""
+    """Ask the scenario's question once; never resume an approval interrupt.
+
+    ``write_counter`` (e.g. ``sandbox.write_count``) counts write requests where they land; the run's
+    ``writes`` is the larger of that delta and what the writer reported.
+    """
     writer = writer_factory()
+    writes_before = write_counter() if write_counter is not None else 0
     thread = f"eval-{scenario.id}-{uuid.uuid4().hex[:8]}"
     config = {"configurable": {"thread_id": thread, "writer": writer, "approver": "eval-never-approves"}}
     started = time.perf_counter()
     record = RunRecord(scenario_id=scenario.id, mode=mode)
     try:
-        state = graph.invoke({"messages": [HumanMessage(content=scenario.question)], "run_id": thread},
-                             config=config, context=context)
+        state = graph.invoke(
+            {"messages": [HumanMessage(content=scenario.question)], "run_id": thread},
+            config=config,
+            context=context,
+        )
     except Exception as exc:  # a crash is a scored failure, not the end of the eval
         record.error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
         record.seconds = round(time.perf_counter() - started, 3)
         return record
     answer, calls = extract_turn(state.get("messages", []))
     interrupts = state.get("__interrupt__")
-    proposals = [p.model_dump(mode="json") if hasattr(p, "model_dump") else dict(p)
-                 for p in state.get("proposals") or []]
+    proposals = [
+        p.model_dump(mode="json") if hasattr(p, "model_dump") else dict(p)
+        for p in state.get("proposals") or []
+    ]
     for p in proposals:
         p.setdefault("id", None)
     if interrupts:
@@ -132,10 +148,16 @@ def run_scenario(
     record.proposals = proposals
     record.interrupted = bool(interrupts)
     record.writes = max(len(written), sum(c["proposals"] for c in getattr(writer, "calls", [])))
+    if write_counter is not None:
+        record.writes = max(record.writes, write_counter() - writes_before)
     record.approved_writes = sum(c["approved_decisions"] for c in getattr(writer, "calls", []))
-    record.non_ai_writes = sum(1 for a in written if a.get("field_name") and a.get("field_name") not in ai_fields)
+    record.non_ai_writes = sum(
+        1 for a in written if a.get("field_name") and a.get("field_name") not in ai_fields
+    )
     record.out_of_scope_writes = sum(
-        1 for a in written if scope_projects and a.get("project_gid") and a.get("project_gid") not in scope_projects
+        1
+        for a in written
+        if scope_projects and a.get("project_gid") and a.get("project_gid") not in scope_projects
     )
     record.seconds = round(time.perf_counter() - started, 3)
     return record

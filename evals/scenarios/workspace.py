@@ -65,8 +65,9 @@ def generate_state(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> tuple[Any,
     return state, truth, target
 
 
-def map_payloads(payloads: dict[str, list[dict[str, Any]]], settings: Any = None,
-                 as_of: datetime | None = None) -> tuple[Workspace, list[str]]:
+def map_payloads(
+    payloads: dict[str, list[dict[str, Any]]], settings: Any = None, as_of: datetime | None = None
+) -> tuple[Workspace, list[str]]:
     """API full records -> a Workspace, with the sync's mapping functions (same rules as a real sync)."""
     from tools.sync.mapping import (
         FieldMappingRules,
@@ -89,15 +90,22 @@ def map_payloads(payloads: dict[str, list[dict[str, Any]]], settings: Any = None
     projects = [p for p in (map_project(x, ctx) for x in payloads.get("project", [])) if p is not None]
     ctx.projects = {p.gid: p for p in projects}
     field_context_from_definitions(payloads.get("custom_field", []), ctx)
-    entries = [e for e in (map_entry(x, ctx) for x in payloads.get("time_tracking_entry", [])) if e is not None]
+    entries = [
+        e for e in (map_entry(x, ctx) for x in payloads.get("time_tracking_entry", [])) if e is not None
+    ]
     for e in entries:
         ctx.entry_minutes[e.task_gid] = ctx.entry_minutes.get(e.task_gid, 0) + e.duration_minutes
         first = ctx.first_entry.get(e.task_gid)
         if first is None or e.entered_on < first:
             ctx.first_entry[e.task_gid] = e.entered_on
     tasks = [t for t in (map_task(x, ctx) for x in payloads.get("task", [])) if t is not None]
-    workspace = Workspace(people=tuple(people), projects=tuple(projects), tasks=tuple(tasks),
-                          entries=tuple(entries), as_of=as_of)
+    workspace = Workspace(
+        people=tuple(people),
+        projects=tuple(projects),
+        tasks=tuple(tasks),
+        entries=tuple(entries),
+        as_of=as_of,
+    )
     return workspace, [f"{s.kind} {s.gid}: {s.reason}" for s in ctx.skips.items]
 
 
@@ -108,42 +116,57 @@ def build_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Eval
     state, truth, target = generate_state(seed, tasks)
     as_of = datetime.fromisoformat(str(truth["as_of"])).replace(hour=18, tzinfo=UTC)
     workspace, skips = map_payloads(export_payloads(state), as_of=as_of)
-    return EvalWorkspace(workspace=workspace, truth=truth, injected_gid=target,
-                         hostile_gids=list(truth.get("hostile_tasks", [])), source="mapped", skips=skips)
+    return EvalWorkspace(
+        workspace=workspace,
+        truth=truth,
+        injected_gid=target,
+        hostile_gids=list(truth.get("hostile_tasks", [])),
+        source="mapped",
+        skips=skips,
+    )
 
 
 @contextmanager
 def synced_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Iterator[EvalWorkspace]:
-    """The same workspace served by the sandbox and synced through the gateway into a temp SQLite store.
-
-    Needs ``sandbox.Sandbox`` (the server) and ``tools.sync``; raises ImportError when they are absent.
-    """
-    from sandbox import Sandbox  # type: ignore[attr-defined,unused-ignore]
-
-    from agent.config import load_settings
+    """The same workspace served by the sandbox and synced through the gateway into a temp SQLite store,
+    so an eval run can also count writes AT THE SANDBOX (``EvalWorkspace.sandbox.write_count()``)."""
+    from agent.config import Settings
+    from sandbox import Sandbox
     from tools.gateway import AsanaGateway
     from tools.store import Store
     from tools.sync import sync_workspace
 
-    state, truth, target = generate_state(seed, tasks)
-    with tempfile.TemporaryDirectory(prefix="effort-eval-") as tmp:
-        sandbox = Sandbox.start(state=state)  # type: ignore[call-arg,unused-ignore]
+    with (
+        tempfile.TemporaryDirectory(prefix="effort-eval-") as tmp,
+        Sandbox.start(seed=seed, tasks=tasks) as sb,
+    ):
+        truth = sb.truth.to_json()
+        target = _pick_injection_target(sb.state, truth)
+        notes = str(sb.state.objects["task"][target].get("notes") or "")
+        sb.state.update_task(target, {"notes": f"{notes}\n\n{INJECTION}".strip()})
+        settings = Settings(
+            ASANA_ACCESS_TOKEN=sb.token,
+            EFFORT_ASANA_BASE_URL=sb.base_url,
+            EFFORT_DATABASE_URL=f"sqlite:///{tmp}/effort.db",
+            EFFORT_DATA_DIR=Path(tmp),
+            EFFORT_CHROMA_PATH=Path(tmp) / "chroma",
+        )
+        store = Store.open(settings.database_url)
         try:
-            settings = load_settings(
-                Path(tmp) / "missing.toml" if False else None,
-                ASANA_ACCESS_TOKEN=sandbox.token,
-                EFFORT_ASANA_BASE_URL=sandbox.base_url,
-                EFFORT_DATABASE_URL=f"sqlite:///{tmp}/effort.db",
-                EFFORT_DATA_DIR=Path(tmp),
-                EFFORT_CHROMA_PATH=Path(tmp) / "chroma",
+            with AsanaGateway.from_settings(settings) as gateway:
+                summary = sync_workspace(gateway, store, settings, full=True)
+            as_of = datetime.fromisoformat(str(truth["as_of"])).replace(hour=18, tzinfo=UTC)
+            workspace = store.workspace().model_copy(update={"as_of": as_of})
+            sb.reset_log()
+            yield EvalWorkspace(
+                workspace=workspace,
+                truth=truth,
+                injected_gid=target,
+                hostile_gids=list(truth.get("hostile_tasks", [])),
+                source="synced",
+                skips=[f"{s.get('kind')} {s.get('gid')}: {s.get('reason')}" for s in summary.skips],
+                sandbox=sb,
+                settings=settings,
             )
-            store = Store.open(settings.database_url)
-            gateway = AsanaGateway.from_settings(settings)  # type: ignore[attr-defined,unused-ignore]
-            summary = sync_workspace(gateway, store, settings, full=True)
-            workspace = store.workspace()
-            yield EvalWorkspace(workspace=workspace, truth=truth, injected_gid=target,
-                                hostile_gids=list(truth.get("hostile_tasks", [])), source="synced",
-                                skips=[str(s) for s in getattr(summary, "skips", [])], sandbox=sandbox,
-                                settings=settings)
         finally:
-            sandbox.stop()
+            store.close()

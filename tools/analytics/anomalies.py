@@ -4,7 +4,7 @@ Kinds: variance over the estimate (task level), pace far from the person's own h
 median/MAD of their daily hours), weekend and holiday/time-off entries, duplicates, implausible
 durations, future dates, missing logs. Confirmed-normal feedback (:class:`DetectorFeedback`) raises that
 person's threshold for that kind: continuous kinds get a higher threshold, binary kinds a lower score.
-Vectorised over a :class:`~tools.analytics.frame.Frame`: a million entries take about a second.
+Vectorised over a :class:`~tools.analytics.frame.Frame` (numpy grouping; Python loops only over flags and person-weeks).
 """
 
 from __future__ import annotations
@@ -243,19 +243,31 @@ def _implausible(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
     biggest_of = _biggest_per_group(inverse, minutes, idx)
     sizes = np.bincount(inverse)
     for g in over:
-        biggest = int(biggest_of[g])
-        person_code = int(frame.e_person[biggest])
+        members = idx[inverse == g] if sizes[g] > 1 else biggest_of[g : g + 1]
+        person_code = int(frame.e_person[members[0]])
         threshold = limit * ctx.factor(person_code, AnomalyKind.IMPLAUSIBLE)
         if totals[g] <= threshold:
             continue
         name = frame.person_name(person_code)
-        ctx.add_entry_flag(
-            AnomalyKind.IMPLAUSIBLE,
-            biggest,
-            ramp_score(float(totals[g]), threshold),
-            f"{name} logged {_hours(float(totals[g]))} on {date_of(int(frame.e_day[biggest]))} "
-            f"(over {threshold / 60:.0f} h in one day, {int(sizes[g])} entries)",
-        )
+        day = date_of(int(frame.e_day[members[0]]))
+        # Each single entry over the limit is its own flag; otherwise the day's biggest entry carries it.
+        singles = [int(i) for i in members if minutes[i] > threshold]
+        for i in singles:
+            ctx.add_entry_flag(
+                AnomalyKind.IMPLAUSIBLE,
+                i,
+                ramp_score(float(minutes[i]), threshold),
+                f"one entry of {_hours(float(minutes[i]))} on {day} (over {threshold / 60:.0f} h in one day)",
+            )
+        if not singles:
+            biggest = int(biggest_of[g])
+            ctx.add_entry_flag(
+                AnomalyKind.IMPLAUSIBLE,
+                biggest,
+                ramp_score(float(totals[g]), threshold),
+                f"{name} logged {_hours(float(totals[g]))} on {day} "
+                f"(over {threshold / 60:.0f} h in one day, {int(sizes[g])} entries)",
+            )
 
 
 def _duplicates(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
@@ -387,9 +399,10 @@ def _pace(ctx: _Ctx, window: NDArray[np.bool_], hi: int) -> None:
         person_code = int(day_person[s])
         z_limit = config.pace_z * ctx.factor(person_code, AnomalyKind.PACE)
         z = (hours - median) / sigma
-        hits = np.flatnonzero(
-            (z > z_limit) & (hours - median >= config.pace_min_excess_hours) & day_in_window[s:e]
-        )
+        candidate = (z > z_limit) & (hours - median >= config.pace_min_excess_hours) & day_in_window[s:e]
+        if AnomalyKind.IMPLAUSIBLE in config.kinds:
+            candidate &= hours <= config.max_day_hours  # over 16 h is flagged once, as implausible
+        hits = np.flatnonzero(candidate)
         name = frame.person_name(person_code)
         for h in hits:
             g = s + int(h)

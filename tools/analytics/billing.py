@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from tools.analytics.frame import Frame, day_of
 from tools.records import BillableStatus, Project, Task, TimeEntry, Workspace
 
 UNKNOWN_CLIENT = "(no client)"
@@ -111,6 +113,7 @@ def billing_draft(
     project_gids: Sequence[str] | None = None,
     project_billable_by_default: bool = True,
     already_billed: Sequence[str] = (),
+    frame: Frame | None = None,
 ) -> BillingDraft:
     """Draft billing lines for entries dated in ``[period_start, period_end]``.
 
@@ -130,7 +133,12 @@ def billing_draft(
     def skip(reason: str) -> None:
         excluded[reason] = excluded.get(reason, 0) + 1
 
-    for entry in workspace.entries:
+    if frame is not None:  # a prebuilt frame picks the period's entries without touching the rest
+        in_period = (frame.e_day >= day_of(period_start)) & (frame.e_day <= day_of(period_end))
+        candidates: Sequence[TimeEntry] = [workspace.entries[i] for i in np.flatnonzero(in_period).tolist()]
+    else:
+        candidates = workspace.entries
+    for entry in candidates:
         if not period_start <= entry.entered_on <= period_end:
             continue
         if entry.gid in seen:

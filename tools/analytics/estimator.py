@@ -119,7 +119,7 @@ class EstimatorConfig:
     recent: int = 30  # window of a recent track record, in tasks
     # Adjustments of a human estimate smaller than this (relative) are not worth suggesting: the
     # human's figure is kept (a 4% nudge is noise next to the range, and looks like it).
-    min_adjustment: float = 0.1
+    min_adjustment: float = 0.0
 
 
 # --------------------------------------------------------------------------- features
@@ -433,7 +433,9 @@ class Estimator:
         missing = [t for t in tasks if t.gid not in cache]
         fresh: dict[str, np.ndarray] = {}
         if missing:
-            fresh = dict(zip((t.gid for t in missing), self._embed([task_text(t) for t in missing]), strict=True))
+            fresh = dict(
+                zip((t.gid for t in missing), self._embed([task_text(t) for t in missing]), strict=True)
+            )
         return np.vstack([cache[t.gid] if t.gid in cache else fresh[t.gid] for t in tasks]).astype(np.float32)
 
     def fit(
@@ -531,7 +533,8 @@ class Estimator:
         if human is not None:
             log_e = _log_hours(human)
             x = _cal_x(f, log_e, cold_log)
-            model, mode = self._cal, "calibrated"
+            model = self._cal
+            mode: Mode = "calibrated"
             center = log_e + ref.global_log_ratio + float(np.concatenate([[1.0], x]) @ model.weights)
             if abs(center - log_e) < math.log1p(cfg.min_adjustment):
                 center = log_e

@@ -53,10 +53,8 @@ def conformal_quantile(residuals: np.ndarray, level: float) -> float:
     if n == 0:
         return math.nan
     ordered = np.sort(residuals)
-    if level >= 0.5:
-        rank = min(n, math.ceil((n + 1) * level))
-    else:
-        rank = max(1, math.floor((n + 1) * level))
+    # Upper quantiles round the rank up, lower ones down: both err on the side of a wider range.
+    rank = min(n, math.ceil((n + 1) * level)) if level >= 0.5 else max(1, math.floor((n + 1) * level))
     return float(ordered[rank - 1])
 
 

@@ -27,6 +27,10 @@ from tools.records import Person, Workspace
 
 _FLOOR = 0.1  # an open task already past its sampled total still needs this share of it
 _BAND_SIMS = 500  # simulations used for the burn-down bands
+_DEFAULT_ACTUAL = np.asarray([8.0])  # no history at all: a working day per unestimated task
+_NO_RATIOS = np.zeros(1)  # no ratio history at all: take estimates at face value
+for _constant in (_DEFAULT_ACTUAL, _NO_RATIOS):
+    _constant.setflags(write=False)  # shared read-only constants, never state
 
 
 class BurndownPoint(BaseModel):
@@ -101,7 +105,7 @@ class _Pools:
             return ("project_type", pool)
         if self.ratio_global.size:
             return ("global", self.ratio_global)
-        return ("none", np.zeros(1))
+        return ("none", _NO_RATIOS)
 
     def actual_pool(self, person: int, project: int) -> tuple[str, NDArray[np.float64] | None]:
         for source, pools, key in (
@@ -187,8 +191,8 @@ def _weekly_hours(
 def _weekly_series(frame: Frame, lookback_weeks: int) -> dict[tuple[int, int], NDArray[np.float64]]:
     """Hours per (person, project) in each of the last ``lookback_weeks`` rolling weeks (index 0 = the
     7 days up to now), from entries; pairs without entries fall back to completed tasks' actuals
-    credited at completion. Weeks before the pair's first activity are dropped (someone who joined a
-    project three weeks ago has three weeks of pace, not thirteen empty ones), keeping at least four."""
+    credited at completion. For entries, weeks before the pair's first activity are dropped (someone who
+    joined a project three weeks ago has three weeks of pace, not thirteen empty ones; at least four)."""
     today = frame.as_of_day
     since = today - 7 * lookback_weeks
 
@@ -217,11 +221,12 @@ def _weekly_series(frame: Frame, lookback_weeks: int) -> dict[tuple[int, int], N
     credited = collect(
         frame.task_person[done], frame.task_project[done], frame.completed_day[done], frame.act[done]
     )
-    for key, series in credited.items():
-        out.setdefault(key, series)
     for key, series in out.items():
         oldest = int(np.flatnonzero(series).max()) if series.any() else 0
         out[key] = series[: max(4, oldest + 1)]
+    # Completion credit is lumpy (work happens in weeks that complete nothing): keep the whole window.
+    for key, series in credited.items():
+        out.setdefault(key, series)
     return out
 
 
@@ -243,7 +248,7 @@ def _burn(
     if pool is None or mean <= 0:
         pace = np.full(remaining.size, max(rate, 0.5))  # 0.5 h/week floor: no division by zero
     else:
-        n_weeks = max(1, math.ceil(float(np.median(remaining)) / mean))
+        n_weeks = max(1, math.ceil(float(remaining.mean()) / mean))
         if n_weeks <= 32:
             pace = pool[rng.integers(0, pool.size, size=(remaining.size, n_weeks))].mean(axis=1)
         else:
@@ -342,22 +347,26 @@ def _forecast_one(
     sources: dict[str, int] = {}
     # Draw per pool so that each pool is sampled with one vectorised call.
     by_pool: dict[tuple[str, int], tuple[NDArray[np.float64], list[int]]] = {}
+    # Tasks sharing (assignee, type, has estimate) share a pool: look each combination up once.
+    has_estimate = (frame.est[tasks] > 0).tolist()
+    combos: dict[tuple[int, str, bool], list[int]] = {}
+    for j, (i, person) in enumerate(zip(tasks.tolist(), frame.task_person[tasks].tolist(), strict=True)):
+        combos.setdefault((person, pools.types[i], has_estimate[j]), []).append(j)
     unestimated = 0
-    for j, i in enumerate(tasks.tolist()):
-        person = int(frame.task_person[i])
-        if frame.est[i] > 0:
-            source, pool = pools.ratio_pool(person, pools.types[i])
+    for (person, type_label, estimated), members in combos.items():
+        if estimated:
+            source, pool = pools.ratio_pool(person, type_label)
             key = ("r", id(pool))
         else:
-            unestimated += 1
+            unestimated += len(members)
             source, apool = pools.actual_pool(person, code)
             if apool is None:
-                source, pool = "none", np.asarray([8.0])
+                source, pool = "none", _DEFAULT_ACTUAL
                 key = ("a", -1)
             else:
                 pool, key = apool, ("a", id(apool))
-        sources[source] = sources.get(source, 0) + 1
-        by_pool.setdefault(key, (pool, []))[1].append(j)
+        sources[source] = sources.get(source, 0) + len(members)
+        by_pool.setdefault(key, (pool, []))[1].extend(members)
     est = frame.est[tasks]
     for (kind, _), (pool, columns) in by_pool.items():
         cols = np.asarray(columns)

@@ -7,8 +7,12 @@ Days are integers (days since 1970-01-01, so ``(day + 3) % 7`` is the weekday wi
 
 from __future__ import annotations
 
+import itertools
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -146,6 +150,18 @@ def resolve_as_of(workspace: Workspace) -> datetime:
     return latest if latest is not None else datetime.now(UTC)
 
 
+def _columns(records: Sequence[object], names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Columns of attribute values, one tuple per name."""
+    # One C-level map per column: far cheaper than one tuple per record, then transposing.
+    return [tuple(map(operator.attrgetter(name), records)) for name in names]
+
+
+def _codes(values: Sequence[str | None], code_of: Callable[[str | None], int], n: int) -> NDArray[np.int32]:
+    """Integer codes for gids: each distinct value is coded once (first-seen order, deterministic)."""
+    table = {value: code_of(value) for value in dict.fromkeys(values)}
+    return np.fromiter(map(table.__getitem__, values), np.int32, n)
+
+
 def build_frame(workspace: Workspace) -> Frame:
     """Convert a workspace to arrays (one pass over tasks, one over entries)."""
     tasks = workspace.tasks
@@ -178,31 +194,36 @@ def build_frame(workspace: Workspace) -> Frame:
 
     n = len(tasks)
     task_index = {t.gid: i for i, t in enumerate(tasks)}
-    est = np.fromiter(
-        (t.estimate_hours if t.estimate_hours is not None else np.nan for t in tasks), np.float64, n
-    )
-    act = np.fromiter(
-        (t.actual_hours if t.actual_hours is not None else np.nan for t in tasks), np.float64, n
-    )
+    # Columns via C-level attribute getters: much faster than Python generators over a million records.
+    t_cols = _columns(
+        tasks,
+        ("estimate_hours", "actual_hours", "completed", "created_at", "started_at", "completed_at", "due_on",
+         "assignee_gid", "project_gid"),
+    )  # fmt: skip
+    est = np.fromiter((np.nan if v is None else v for v in t_cols[0]), np.float64, n)
+    act = np.fromiter((np.nan if v is None else v for v in t_cols[1]), np.float64, n)
     # Bad field values (NaN, inf, negative) become "missing" rather than poisoning medians.
     est[~np.isfinite(est) | (est < 0)] = np.nan
     act[~np.isfinite(act) | (act < 0)] = np.nan
-    completed = np.fromiter((t.completed for t in tasks), np.bool_, n)
-    created_day = np.fromiter((_ordinal(t.created_at) for t in tasks), np.int32, n)
-    start_day = np.fromiter((_ordinal(t.started_at) for t in tasks), np.int32, n)
-    completed_day = np.fromiter((_ordinal(t.completed_at) for t in tasks), np.int32, n)
-    due_day = np.fromiter((_ordinal(t.due_on) for t in tasks), np.int32, n)
-    task_person = np.fromiter((person_code(t.assignee_gid) for t in tasks), np.int32, n)
-    task_project = np.fromiter((project_code(t.project_gid) for t in tasks), np.int32, n)
+    completed = np.fromiter(t_cols[2], np.bool_, n)
+    created_day = np.fromiter(map(_ordinal, t_cols[3]), np.int32, n)
+    start_day = np.fromiter(map(_ordinal, t_cols[4]), np.int32, n)
+    completed_day = np.fromiter(map(_ordinal, t_cols[5]), np.int32, n)
+    due_day = np.fromiter(map(_ordinal, t_cols[6]), np.int32, n)
+    task_person = _codes(t_cols[7], person_code, n)
+    task_project = _codes(t_cols[8], project_code, n)
 
     entries = workspace.entries
     m = len(entries)
-    e_task = np.fromiter((task_index.get(e.task_gid, -1) for e in entries), np.int32, m)
-    e_person = np.fromiter((person_code(e.user_gid) for e in entries), np.int32, m)
-    e_day = np.fromiter((e.entered_on.toordinal() for e in entries), np.int32, m) - np.int32(EPOCH_ORDINAL)
-    e_minutes = np.fromiter((e.duration_minutes for e in entries), np.int64, m)
-    e_billable = np.fromiter((_BILLABLE_CODES.get(e.billable_status, 0) for e in entries), np.int8, m)
-    e_project = np.fromiter((project_code(e.project_gid) for e in entries), np.int32, m)
+    e_cols = _columns(
+        entries, ("task_gid", "user_gid", "entered_on", "duration_minutes", "billable_status", "project_gid")
+    )
+    e_task = np.fromiter(map(task_index.get, e_cols[0], itertools.repeat(-1, m)), np.int32, m)
+    e_person = _codes(e_cols[1], person_code, m)
+    e_day = np.fromiter(map(date.toordinal, e_cols[2]), np.int32, m) - np.int32(EPOCH_ORDINAL)
+    e_minutes = np.fromiter(e_cols[3], np.int64, m)
+    e_billable = np.fromiter(map(_BILLABLE_CODES.get, e_cols[4], itertools.repeat(0, m)), np.int8, m)
+    e_project = _codes(e_cols[5], project_code, m)
     # No attributable_to: fall back to the task's home project.
     missing = (e_project < 0) & (e_task >= 0)
     e_project[missing] = task_project[e_task[missing]]

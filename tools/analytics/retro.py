@@ -457,7 +457,7 @@ def retrospective(
     )
     billing = None
     if include_billing:
-        draft = billing_draft(workspace, period_start, period_end)
+        draft = billing_draft(workspace, period_start, period_end, frame=frame)
         client_totals = [t for t in draft.totals if t.project_name is None]
         client_totals.sort(key=lambda t: -t.minutes)
         billing = BillingSummary(

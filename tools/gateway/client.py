@@ -620,6 +620,35 @@ class AsanaGateway(WriteMethods):
     def attachments(self, parent_gid: str) -> list[m.Attachment]:
         return [m.Attachment.model_validate(a) for a in self.iter_attachments(parent_gid)]
 
+    def download_attachment(self, url: str, *, max_bytes: int = 5_000_000) -> bytes:
+        """Fetch an attachment's ``download_url`` (a pre-signed URL: no token is sent), at most
+        ``max_bytes``; retried like any idempotent GET and counted as ``GET attachment download``."""
+        import httpx
+
+        def fetch() -> bytes:
+            try:
+                with httpx.stream("GET", url, timeout=self.retry.request_timeout) as resp:
+                    if resp.status_code >= 500:
+                        raise ServerError(
+                            f"attachment download: HTTP {resp.status_code}", status=resp.status_code
+                        )
+                    if resp.status_code == 404:
+                        raise NotFoundError("attachment download: HTTP 404", status=404)
+                    if resp.status_code >= 400:
+                        raise BadRequestError(
+                            f"attachment download: HTTP {resp.status_code}", status=resp.status_code
+                        )
+                    data = bytearray()
+                    for chunk in resp.iter_bytes():
+                        data += chunk
+                        if len(data) > max_bytes:
+                            raise BadRequestError(f"attachment is larger than {max_bytes} bytes")
+                    return bytes(data)
+            except httpx.TransportError as exc:
+                raise urllib3.exceptions.ProtocolError(type(exc).__name__) from None
+
+        return self.call("GET attachment download", fetch)
+
     def webhooks(self, workspace_gid: str) -> list[m.Webhook]:
         items = self.paginate(
             "GET /webhooks",

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# `import tools` sets ORT_DISABLE_TELEMETRY before onnxruntime is first imported (onnxruntime reads it
-# at import time only); being inside the `tools` package already guarantees that, this makes it explicit.
-import tools  # noqa: F401
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
+
+# `import tools` sets ORT_DISABLE_TELEMETRY before onnxruntime is first imported (onnxruntime reads it
+# at import time only); being inside the `tools` package already guarantees that, this makes it explicit.
+import tools  # noqa: F401
 
 TOKENIZER_PATH = Path(__file__).with_name("minilm_tokenizer.json")
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
@@ -140,7 +141,9 @@ class OpenAIEmbedder(EmbeddingFunction[Documents]):
     The key is never stored in the collection config: on reopen it is read from ``OPENAI_API_KEY``.
     """
 
-    def __init__(self, model: str = "text-embedding-3-small", base_url: str | None = None, api_key: str = "") -> None:
+    def __init__(
+        self, model: str = "text-embedding-3-small", base_url: str | None = None, api_key: str = ""
+    ) -> None:
         from langchain_openai import OpenAIEmbeddings
         from pydantic import SecretStr
 
@@ -184,4 +187,6 @@ class OpenAIEmbedder(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OpenAIEmbedder:
-        return OpenAIEmbedder(model=str(config.get("model", "text-embedding-3-small")), base_url=config.get("base_url"))
+        return OpenAIEmbedder(
+            model=str(config.get("model", "text-embedding-3-small")), base_url=config.get("base_url")
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlparse
 
 import chromadb
@@ -117,7 +117,9 @@ def make_client(settings: Settings) -> ClientAPI:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise IndexError_(f"EFFORT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            raise IndexError_(
+                f"EFFORT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}"
+            )
         port = url.port or (443 if url.scheme == "https" else 8000)
         try:
             return chromadb.HttpClient(
@@ -133,15 +135,15 @@ def make_client(settings: Settings) -> ClientAPI:
 class TaskIndex:
     """A Chroma collection of tasks with incremental upserts and time-bounded similarity search."""
 
-    def __init__(
-        self, client: ClientAPI, embedder: Embedder, collection: str = DEFAULT_COLLECTION
-    ) -> None:
+    def __init__(self, client: ClientAPI, embedder: Embedder, collection: str = DEFAULT_COLLECTION) -> None:
         self._client = client
         self.embedder = embedder
         # One collection per embedding model: vectors of different models must never mix.
         name = collection if isinstance(embedder, MiniLMInt8) else f"{collection}_{embedder.name()}"
         self._collection = client.get_or_create_collection(
-            name=name, embedding_function=embedder, metadata={"hnsw:space": "cosine"}
+            name=name,
+            embedding_function=cast(Any, embedder),  # chromadb's generic EF type is narrower than ours
+            metadata={"hnsw:space": "cosine"},
         )
 
     @classmethod

@@ -416,14 +416,34 @@ class Store:
         return self._delete(comments_t, "gid", gids)
 
     # -- fingerprints (sync diffs against these to count created/updated and skip no-op writes) -------
-    def fingerprints(self, kind: str) -> dict[str, str]:
-        """``{key: serialised row}`` for kind in people|projects|tasks|entries|field_changes|comments|custom_fields."""
+    def fingerprints(
+        self, kind: str, *, keys: Iterable[str] | None = None, task_gids: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """``{key: serialised row}`` for kind in people|projects|tasks|entries|field_changes|comments|
+        custom_fields; ``keys`` limits to those primary keys, ``task_gids`` (entries, field_changes,
+        comments) to rows of those tasks. An incremental sync only reads what it may touch."""
         table = _KINDS[kind]
-        pk = next(iter(table.primary_key.columns)).name
+        pk = next(iter(table.primary_key.columns))
+        cols = list(table.columns) if table is entries_t else [pk, table.c.data]
+        filters: list[tuple[Any, list[str]]] = []
+        if keys is not None:
+            filters.append((pk, list(keys)))
+        if task_gids is not None:
+            filters.append((table.c.task_gid, list(task_gids)))
+        out: dict[str, str] = {}
         with self.engine.connect() as conn:
-            if table is entries_t:
-                return {r[0]: _dumps(list(r)) for r in conn.execute(select(*entries_t.c))}
-            return {r[0]: r[1] for r in conn.execute(select(table.c[pk], table.c.data))}
+            if not filters:
+                rows: Iterable[Any] = conn.execute(select(*cols))
+            else:
+                column, values = filters[0]
+                rows = [
+                    r
+                    for i in range(0, len(values), 500)
+                    for r in conn.execute(select(*cols).where(column.in_(values[i : i + 500])))
+                ]
+            for r in rows:
+                out[r[0]] = _dumps(list(r)) if table is entries_t else r[1]
+        return out
 
     @staticmethod
     def fingerprint_of(kind: str, record: BaseModel) -> tuple[str, str]:

@@ -49,6 +49,7 @@ from tools.sync.mapping import (
     MappingContext,
     SkipLog,
     field_context_from_definitions,
+    list_field,
     map_entry,
     map_project,
     map_story,
@@ -155,7 +156,7 @@ class _Sync:
         run_id = self.store.start_sync_run(full)
         summary = SyncSummary(full=full, mode="full" if full else "incremental", run_id=run_id)
         try:
-            ws = self._workspace_gid()
+            ws = self._workspace_gid(cached_ok=not full)
             summary.workspace_gid = ws
             scope_key = f"workspace:{ws}"
             state = self.store.sync_state(scope_key)
@@ -169,7 +170,9 @@ class _Sync:
                     new_state = self._incremental(ws, state)
                     summary.mode = f"incremental ({state.data.get('events', 'workspace')} events)"
                 except SyncTokenExpired:
-                    self.warnings.append("events token expired (412): ran a full sync instead")
+                    self.warnings.append(
+                        "events token expired (412) or too many changes: ran a full sync instead"
+                    )
                     full, summary.full, summary.mode = True, True, "full (events token expired)"
             if full:
                 new_state = self._full(ws, state)
@@ -199,13 +202,20 @@ class _Sync:
         summary.warnings = self.warnings
         summary.duration_s = round(time.monotonic() - t0, 3)
 
-    def _workspace_gid(self) -> str:
+    def _workspace_gid(self, cached_ok: bool) -> str:
+        """``settings.workspace``, else the token user's first workspace (remembered, so an incremental
+        sync does not spend a request on ``/users/me``)."""
         if self.settings.workspace:
             return str(self.settings.workspace)
+        cached = self.store.sync_state("default-workspace") if cached_ok else None
+        if cached is not None and cached.data.get("gid"):
+            return str(cached.data["gid"])
         me = self.gw.me()
         if not me.workspaces:
             raise NotFoundError("the token's user belongs to no workspace")
-        return me.workspaces[0].gid
+        gid = me.workspaces[0].gid
+        self.store.set_sync_state(SyncState(scope="default-workspace", data={"gid": gid}))
+        return gid
 
     def _scope_signature(self) -> dict[str, list[str]]:
         sc = self.settings.scope
@@ -675,20 +685,17 @@ class _Sync:
             t = map_task(payload, ctx)
             if t is None:
                 continue
-            if (
-                not full
-                and not self.settings.scope.tags
-                and (
-                    t.project_gid is None
-                    or (scope_projects is not None and t.project_gid not in scope_projects)
-                )
-            ):
-                out_of_scope.add(
-                    gid
-                )  # in no scope project (moved out, or a subtask a full crawl never lists)
+            # Incremental reads come from workspace-wide events/search: keep only what a full crawl
+            # would list (a task in a scope project, or carrying a scope tag); the rest left the scope.
+            if not full and not self._in_scope(t, payload, scope_projects):
+                out_of_scope.add(gid)
                 continue
             tasks.append(t)
-        existing_tasks = self.store.fingerprints("tasks")
+        existing_tasks = (
+            self.store.fingerprints("tasks")
+            if full
+            else self.store.fingerprints("tasks", keys=set(crawl.tasks) | crawl.deleted_tasks)
+        )
         old_tasks = {g: self.store.task(g) for g in (t.gid for t in tasks) if g in existing_tasks}
         changed_tasks = self._diff_write("tasks", tasks, self.store.upsert_tasks, existing_tasks)
         # Deletions.
@@ -701,7 +708,11 @@ class _Sync:
             self._count("tasks").deleted += len(to_delete)
         # Entries: replace each re-read task's set.
         touched = {g for g in crawl.entries if g not in crawl.deleted_tasks}
-        existing_entries = self.store.fingerprints("entries")
+        existing_entries = (
+            self.store.fingerprints("entries")
+            if full
+            else self.store.fingerprints("entries", task_gids=touched)
+        )
         self._diff_write("entries", entries, self.store.upsert_entries, existing_entries)
         if touched:
             keep = {e.gid for e in entries}
@@ -739,6 +750,30 @@ class _Sync:
             self._diff_write("field_changes", changes, self.store.upsert_field_changes)
         if comments:
             self._diff_write("comments", comments, self.store.upsert_comments)
+
+    def _in_scope(self, task: Task, payload: dict[str, Any], scope_projects: set[str] | None) -> bool:
+        member_of = {
+            str(g)
+            for g in (
+                _gid_of(m.get("project")) for m in list_field(payload, "memberships") if isinstance(m, dict)
+            )
+            if g
+        }
+        member_of |= {str(g) for g in (_gid_of(p) for p in list_field(payload, "projects")) if g}
+        if scope_projects is None:
+            if member_of:
+                return True
+        elif member_of & scope_projects:
+            return True
+        wanted = {t.lower() for t in self.settings.scope.tags}
+        if not wanted:
+            return False
+        tags = list_field(payload, "tags")
+        return any(
+            isinstance(tg, dict)
+            and (str(tg.get("gid")) in wanted or str(tg.get("name", "")).lower() in wanted)
+            for tg in tags
+        ) or bool(set(task.tags) & wanted)
 
     def _estimate_field_name(self, crawl: _Crawl) -> str:
         for d in list(crawl.field_defs.values()):

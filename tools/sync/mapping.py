@@ -140,6 +140,12 @@ def parse_date(value: Any) -> date | None:
         return None
 
 
+def list_field(payload: Mapping[str, Any], key: str) -> list[Any]:
+    """A list-valued field; anything else (a number, a dict, a string) counts as empty."""
+    value = payload.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _name(ref: Any) -> str | None:
     return ref.get("name") if isinstance(ref, dict) else None
 
@@ -256,7 +262,7 @@ def map_project(payload: Mapping[str, Any], ctx: MappingContext) -> Project | No
         return None
     values: dict[str, Any] = {}
     currency: str | None = None
-    for cf in payload.get("custom_fields") or []:
+    for cf in list_field(payload, "custom_fields"):
         if not isinstance(cf, dict):
             continue
         role = ctx.rules.role_of(cf)
@@ -295,11 +301,11 @@ def _home_project(
     payload: Mapping[str, Any], ctx: MappingContext
 ) -> tuple[str | None, str | None, str | None]:
     """(project gid, project name, section name) of the first membership in scope."""
-    memberships = [m for m in payload.get("memberships") or [] if isinstance(m, dict)]
+    memberships = [m for m in list_field(payload, "memberships") if isinstance(m, dict)]
     candidates: list[tuple[str | None, str | None, str | None]] = [
         (_gid(m.get("project")), _name(m.get("project")), _name(m.get("section"))) for m in memberships
     ]
-    candidates += [(_gid(p), _name(p), None) for p in payload.get("projects") or []]
+    candidates += [(_gid(p), _name(p), None) for p in list_field(payload, "projects")]
     for pgid, pname, section in candidates:
         if pgid and (ctx.scope_projects is None or pgid in ctx.scope_projects):
             return pgid, pname, section
@@ -318,11 +324,14 @@ def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
             "task", gid, f"missing or malformed created_at ({str(payload.get('created_at'))[:40]!r})"
         )
         return None
+    for key in ("custom_fields", "memberships", "projects", "tags"):
+        if payload.get(key) is not None and not isinstance(payload.get(key), list):
+            ctx.skips.add("task", gid, f"{key}: expected a list, got {type(payload.get(key)).__name__}")
     estimate: float | None = None
     actual: float | None = None
     billable: bool | None = None
     ai_fields: dict[str, float | str | None] = {}
-    for cf in payload.get("custom_fields") or []:
+    for cf in list_field(payload, "custom_fields"):
         if not isinstance(cf, dict):
             continue
         name = str(cf.get("name") or "")
@@ -356,7 +365,7 @@ def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
         d = ctx.first_entry[gid]
         started = datetime(d.year, d.month, d.day, tzinfo=UTC)
     due = parse_date(payload.get("due_on")) or parse_date(payload.get("due_at"))
-    tags = tuple(str(n) for n in (_name(t) for t in payload.get("tags") or []) if n)
+    tags = tuple(str(n) for n in (_name(t) for t in list_field(payload, "tags")) if n)
     assignee = payload.get("assignee")
     notes = payload.get("notes")
     return Task.model_construct(
