@@ -52,6 +52,7 @@ class Truth:
     leads: list[str] = field(default_factory=list)
     project_types: dict[str, str] = field(default_factory=dict)  # project gid -> type
     at_risk_projects: list[str] = field(default_factory=list)
+    retro_project: str = ""  # the empty "Retro Insights" project that approved summaries go to
     scope_creep: dict[str, list[float]] = field(default_factory=dict)  # task gid -> [old, new] estimate
     hostile_tasks: list[str] = field(default_factory=list)
     field_gids: dict[str, str] = field(default_factory=dict)  # custom field name -> gid
@@ -419,6 +420,39 @@ def generate(
         truth.at_risk_projects.append(p["gid"])
     for p in projects:
         add(("project", {k: v for k, v in p.items() if not k.startswith("_")}))
+    # Where approved retrospective summaries are posted (Settings.retro_project): no tasks of its own.
+    retro_lead = truth.leads[0]
+    truth.retro_project = gid()
+    add(
+        (
+            "project",
+            {
+                "gid": truth.retro_project,
+                "resource_type": "project",
+                "name": "Retro Insights",
+                "archived": False,
+                "color": "light-teal",
+                "icon": "list",
+                "created_at": iso(_at(start_of_history, 9)),
+                "modified_at": iso(_at(start_of_history, 9)),
+                "default_view": "list",
+                "due_on": None,
+                "start_on": None,
+                "notes": "Retrospective and weekly summaries posted by Effort Copilot after approval.",
+                "members": [retro_lead],
+                "followers": [retro_lead],
+                "public": True,
+                "privacy_setting": "public_to_workspace",
+                "completed": False,
+                "completed_at": None,
+                "completed_by": None,
+                "owner": retro_lead,
+                "workspace": ws,
+                "team": "1",
+                "custom_field_values": {},
+            },
+        )
+    )
 
     # --- tasks, entries, stories --------------------------------------------------------------
     load: dict[tuple[str, date], int] = {}

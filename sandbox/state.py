@@ -416,7 +416,7 @@ class SandboxState:
             try:
                 if "T" in raw:
                     return {"date": parse_dt(raw).date().isoformat(), "date_time": iso(parse_dt(raw))}
-                return {"date": date.fromisoformat(raw).isoformat(), "date_time": None}
+                return {"date": date.fromisoformat(raw).isoformat()}  # the spec: date_time is not nullable
             except ValueError:
                 raise bad_request(f"custom_fields: Invalid date {raw!r} for custom field {name}") from None
         raise bad_request(f"custom_fields: Custom field type {subtype} is not writable in the sandbox")

@@ -227,16 +227,9 @@ def test_poisoned_edit_is_refused(world: World, edited: Any) -> None:
     assert not results[0].wrote and results[0].error
 
 
-@pytest.mark.xfail(
-    reason="agent/writer.py accepts an approver's edit of -5 h for 'AI Estimated Hours' and "
-    "writes it; a negative hour value should be refused like NaN or text",
-    strict=False,
-)
 def test_negative_edit_is_refused(world: World) -> None:
     p = ai_estimate(world.task(world.in_scope), world.in_scope)
-    results = run_case(
-        world, "known-gap-negative-edit", [p], [decide(p, DecisionType.EDIT, -5.0)], approved=True
-    )
+    results = run_case(world, "negative-edit", [p], [decide(p, DecisionType.EDIT, -5.0)], approved=True)
     assert results[0].status in (AuditStatus.REFUSED, AuditStatus.FAILED) and not results[0].wrote
 
 
@@ -255,11 +248,7 @@ def test_governance_counters_at_the_sandbox(world: World) -> None:
     assert "approved-control" in ledger, "the control case must run first"
     without_approval = sum(row["writes"] for row in world.ledger if not row["approved"])
     in_insight = sum(row["attempts"] for row in world.ledger if row["phase"] is Phase.INSIGHT)
-    refused_cases = sum(
-        row["writes"]
-        for name, row in ledger.items()
-        if name != "approved-control" and not name.startswith("known-gap-")
-    )
+    refused_cases = sum(row["writes"] for name, row in ledger.items() if name != "approved-control")
     ai_field_gids = {world.sb.field_gid(name) for name in AI_FIELDS if _field_exists(world, name)}
     non_ai_changes = []
     out_of_scope_changes = []

@@ -261,3 +261,16 @@ def test_capacity_uses_config_hours_and_holidays(analytics_workspace: Workspace)
     report = capacity_report(analytics_workspace, config=tiny_capacity_config(), weeks=2)
     bob = next(p for p in report.people if p.name == "Bob")
     assert bob.weekly_capacity_hours == 32.0
+
+
+def test_each_over_long_entry_is_flagged_and_long_days_once() -> None:
+    tasks = (make_task("t", assignee_gid="u1"),)
+    entries = (
+        make_entry("huge1", "t", "u1", "2026-10-06", 1100),
+        make_entry("huge2", "t", "u1", "2026-10-06", 1000),
+        make_entry("a", "t", "u1", "2026-10-07", 540),
+        make_entry("b", "t", "u1", "2026-10-07", 500),  # 17.3 h over two entries
+    )
+    ws = Workspace(people=(Person(gid="u1", name="Lee"),), tasks=tasks, entries=entries, as_of=AS_OF)
+    flagged = sorted(f.entry_gid or "" for f in detect_anomalies(ws) if f.kind is AnomalyKind.IMPLAUSIBLE)
+    assert flagged == ["a", "huge1", "huge2"]

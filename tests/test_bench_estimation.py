@@ -203,3 +203,18 @@ def test_sip_adapter_on_the_shared_dataset(tmp_path: Path) -> None:
     by_id = {t.gid: t for t in read.tasks}
     assert by_id["1742"].estimate_hours == 7 and by_id["1742"].actual_hours == 7
     assert not (Path(__file__).resolve().parents[1] / "sip.csv").exists()  # nothing copied into the repo
+
+
+def test_sandbox_export_feeds_the_bench(tmp_path: Path) -> None:
+    """A generated sandbox workspace, synced through the product path, exports as a usable TASKS.csv."""
+    from evals.datasets.sandbox_csv import write_sandbox_csv
+
+    out = tmp_path / "sandbox.csv"
+    count = write_sandbox_csv(out, tasks=80, seed=2)
+    read = read_tasks_csv(out)
+    assert count == len(read.tasks) > 10 and read.skipped == 0
+    assert all(t.actual_hours is not None and t.completed_at is not None for t in read.tasks)
+    code, output = _run(
+        "estimation", "--tasks", str(out), "--predictions", str(tmp_path / "o.csv"), "--no-text"
+    )
+    assert code == 0, output

@@ -58,7 +58,9 @@ def test_retro_proposes_one_batch_and_writes_only_what_was_approved(synced: Any)
     assert fields and all(p.field_name in AI_FIELDS for p in fields)
     assert {"AI Estimated Hours", "AI Estimate P10", "AI Estimate P90"} <= {p.field_name for p in fields}
 
-    chosen = [p for p in fields if p.field_name == "AI Estimated Hours"][:2]
+    summaries = [p for p in outcome.pending if p.kind is ProposalKind.SUMMARY_TASK]
+    assert [p.target_gid for p in summaries] == [sb.truth.retro_project]
+    chosen = [p for p in fields if p.field_name == "AI Estimated Hours"][:2] + summaries
     with open_checkpointer(settings) as saver:
         pending = get_pending(saver, outcome.thread_id)
         decisions = decisions_for(pending, "approve", approver=settings.approver, items=[p.id for p in chosen])
@@ -68,8 +70,11 @@ def test_retro_proposes_one_batch_and_writes_only_what_was_approved(synced: Any)
         finally:
             writer.gateway.close()
 
+    posted = [sb.state.get("task", gid) for gid in sb.state.tasks_by_project.get(sb.truth.retro_project, {})]
+    assert [t["name"] for t in posted] == ["Retrospective 2026-10-01 – 2026-10-31"]
+    assert "Tasks completed:" in posted[0]["notes"]
     field_gid = sb.field_gid("AI Estimated Hours")
-    for p in chosen:
+    for p in chosen[:2]:
         values = sb.state.get("task", p.target_gid)["custom_field_values"]
         assert float(values[field_gid]) == pytest.approx(float(p.value), abs=0.05)
     audit = AuditLog(store.engine)

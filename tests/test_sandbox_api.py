@@ -52,7 +52,7 @@ def test_users_and_workspaces(sb: Sandbox, client: Any, asana_spec: SpecChecker)
 def test_projects_portfolios_sections_tags(sb: Sandbox, client: Any) -> None:
     projects_api = asana.ProjectsApi(client)
     projects = list(projects_api.get_projects({"workspace": sb.workspace_gid}))
-    assert {p["gid"] for p in projects} == set(sb.truth.project_types)
+    assert {p["gid"] for p in projects} == {*sb.truth.project_types, sb.truth.retro_project}
     p = projects_api.get_project(projects[0]["gid"], {})
     assert p["owner"]["gid"] in sb.truth.leads and p["permalink_url"].startswith("https://")
     assert p["start_on"] and p["due_on"]
@@ -553,3 +553,39 @@ def test_body_options_fields(sandbox: Sandbox) -> None:
 def test_tokens_stay_out_of_reprs_and_logs(sb: Sandbox) -> None:
     text = repr(sb) + repr(sb.api) + "".join(repr(r) for r in sb.requests[-50:])
     assert sb.token not in text and sb.readonly_token not in text
+
+
+def test_date_and_text_custom_fields(sandbox: Sandbox, asana_spec: SpecChecker) -> None:
+    client = validating_client(sandbox, asana_spec)
+    cf_api, tasks_api = asana.CustomFieldsApi(client), asana.TasksApi(client)
+    ws = sandbox.workspace_gid
+    deadline = cf_api.create_custom_field(
+        {"data": {"workspace": ws, "name": "AI Due", "resource_subtype": "date"}}, {}
+    )
+    note = cf_api.create_custom_field(
+        {"data": {"workspace": ws, "name": "AI Projection", "resource_subtype": "text"}}, {}
+    )
+    project = next(iter(sandbox.truth.project_types))
+    for f in (deadline, note):
+        asana.ProjectsApi(client).add_custom_field_setting_for_project(
+            {"data": {"custom_field": f["gid"]}}, project, {}
+        )
+    task = next(iter(sandbox.state.tasks_by_project[project]))
+    fields = "custom_fields.date_value,custom_fields.text_value,custom_fields.display_value"
+    got = tasks_api.update_task(
+        {"data": {"custom_fields": {deadline["gid"]: "2026-12-24", note["gid"]: "P80 Jan 9"}}},
+        task,
+        {"opt_fields": fields},
+    )
+    values = {c["gid"]: c for c in got["custom_fields"]}
+    assert values[deadline["gid"]]["date_value"]["date"] == "2026-12-24"
+    assert values[deadline["gid"]]["display_value"] == "2026-12-24"
+    assert values[note["gid"]]["text_value"] == "P80 Jan 9"
+    for bad in ({deadline["gid"]: "tomorrow"}, {deadline["gid"]: 5}, {note["gid"]: 5}):
+        with pytest.raises(ApiException) as err:
+            tasks_api.update_task({"data": {"custom_fields": bad}}, task, {})
+        assert err.value.status == 400
+    cleared = tasks_api.update_task(
+        {"data": {"custom_fields": {note["gid"]: None}}}, task, {"opt_fields": fields}
+    )
+    assert next(c for c in cleared["custom_fields"] if c["gid"] == note["gid"])["text_value"] is None

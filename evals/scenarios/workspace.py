@@ -130,6 +130,8 @@ def build_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Eval
 def synced_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Iterator[EvalWorkspace]:
     """The same workspace served by the sandbox and synced through the gateway into a temp SQLite store,
     so an eval run can also count writes AT THE SANDBOX (``EvalWorkspace.sandbox.write_count()``)."""
+    from pydantic import SecretStr
+
     from agent.config import Settings
     from sandbox import Sandbox
     from tools.gateway import AsanaGateway
@@ -145,7 +147,7 @@ def synced_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Ite
         notes = str(sb.state.objects["task"][target].get("notes") or "")
         sb.state.update_task(target, {"notes": f"{notes}\n\n{INJECTION}".strip()})
         settings = Settings(
-            ASANA_ACCESS_TOKEN=sb.token,
+            ASANA_ACCESS_TOKEN=SecretStr(sb.token),
             EFFORT_ASANA_BASE_URL=sb.base_url,
             EFFORT_DATABASE_URL=f"sqlite:///{tmp}/effort.db",
             EFFORT_DATA_DIR=Path(tmp),

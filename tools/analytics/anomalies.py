@@ -224,9 +224,12 @@ def _implausible(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
     frame = ctx.frame
     minutes = frame.e_minutes
     bad = np.flatnonzero(window & (minutes <= 0))
-    for i in bad:
+    for bad_i in bad.tolist():
         ctx.add_entry_flag(
-            AnomalyKind.IMPLAUSIBLE, int(i), 1.0, f"duration of {int(minutes[i])} minutes (zero or negative)"
+            AnomalyKind.IMPLAUSIBLE,
+            bad_i,
+            1.0,
+            f"duration of {int(minutes[bad_i])} minutes (zero or negative)",
         )
     # Day totals per person: more than max_day_hours (times their feedback factor) is implausible.
     positive = window & (minutes > 0) & (frame.e_person >= 0)
@@ -242,8 +245,10 @@ def _implausible(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
         return
     biggest_of = _biggest_per_group(inverse, minutes, idx)
     sizes = np.bincount(inverse)
-    for g in over:
-        members = idx[inverse == g] if sizes[g] > 1 else biggest_of[g : g + 1]
+    grouped = idx[np.argsort(inverse, kind="stable")]  # group g is grouped[starts[g] : starts[g] + sizes[g]]
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    for g in over.tolist():
+        members = grouped[starts[g] : starts[g] + sizes[g]]
         person_code = int(frame.e_person[members[0]])
         threshold = limit * ctx.factor(person_code, AnomalyKind.IMPLAUSIBLE)
         if totals[g] <= threshold:
@@ -252,12 +257,12 @@ def _implausible(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
         day = date_of(int(frame.e_day[members[0]]))
         # Each single entry over the limit is its own flag; otherwise the day's biggest entry carries it.
         singles = [int(i) for i in members if minutes[i] > threshold]
-        for i in singles:
+        for single in singles:
             ctx.add_entry_flag(
                 AnomalyKind.IMPLAUSIBLE,
-                i,
-                ramp_score(float(minutes[i]), threshold),
-                f"one entry of {_hours(float(minutes[i]))} on {day} (over {threshold / 60:.0f} h in one day)",
+                single,
+                ramp_score(float(minutes[single]), threshold),
+                f"one entry of {_hours(float(minutes[single]))} on {day} (over {threshold / 60:.0f} h in one day)",
             )
         if not singles:
             biggest = int(biggest_of[g])
