@@ -25,7 +25,9 @@ DEMO_TASKS = 400
 APPROVE_FIELD_TASKS = 2  # the demo approves the AI estimates of this many tasks, plus the summary task
 
 
-def run_demo(directory: Path, *, seed: int = DEMO_SEED, tasks: int = DEMO_TASKS, console: Console | None = None) -> int:
+def run_demo(
+    directory: Path, *, seed: int = DEMO_SEED, tasks: int = DEMO_TASKS, console: Console | None = None
+) -> int:
     """Run the demo end to end; returns a process exit code."""
     from agent.cli.sync_cmd import print_sync_summary, sync_with_progress
     from sandbox import Sandbox
@@ -35,16 +37,20 @@ def run_demo(directory: Path, *, seed: int = DEMO_SEED, tasks: int = DEMO_TASKS,
     console = console or Console()
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    console.print(Panel.fit(
-        "[bold]Effort Copilot[/bold] — plan from your team's own time-tracking history\n"
-        "This demo runs against the built-in Asana-compatible sandbox: no account, no LLM key, no network.",
-        border_style="cyan",
-    ))
+    console.print(
+        Panel.fit(
+            "[bold]Effort Copilot[/bold] — plan from your team's own time-tracking history\n"
+            "This demo runs against the built-in Asana-compatible sandbox: no account, no LLM key, no network.",
+            border_style="cyan",
+        )
+    )
     with Sandbox.start(seed=seed, tasks=tasks) as sb:
         settings = _demo_settings(sb.base_url, sb.token, directory)
         install_redaction(settings.secrets())
         console.rule("[bold cyan]1. Sandbox")
-        console.print(f"Generated workspace: {tasks} tasks, seed {seed}, as of {DEFAULT_AS_OF} at {sb.base_url}")
+        console.print(
+            f"Generated workspace: {tasks} tasks, seed {seed}, as of {DEFAULT_AS_OF} at {sb.base_url}"
+        )
 
         console.rule("[bold cyan]2. Sync through the official asana SDK")
         summary = sync_with_progress(settings, console, full=True)
@@ -97,8 +103,10 @@ def _table(title: str, *columns: str) -> Table:
 
 def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) -> None:
     start, end = outcome.period
-    console.print(f"Period {start} – {end}: {report.tasks_completed} tasks completed, "
-                  f"{report.hours_logged} hours logged.")
+    console.print(
+        f"Period {start} – {end}: {report.tasks_completed} tasks completed, "
+        f"{report.hours_logged} hours logged."
+    )
     for line in report.highlights:
         console.print(f"  • {line}")
 
@@ -112,18 +120,30 @@ def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) 
     if report.forecasts is not None:
         risk = _table("Completion forecasts", "project", "due", "P50", "P80", "P95", "at risk")
         for p in report.forecasts.projects[:6]:
-            risk.add_row(p.name, str(p.due_on or "—"), str(p.p50 or "—"), str(p.p80 or "—"),
-                         str(p.p95 or "—"), "[red]yes[/red]" if p.at_risk else "no")
+            risk.add_row(
+                p.name,
+                str(p.due_on or "—"),
+                str(p.p50 or "—"),
+                str(p.p80 or "—"),
+                str(p.p95 or "—"),
+                "[red]yes[/red]" if p.at_risk else "no",
+            )
         console.print(risk)
 
     if report.capacity is not None:
-        over = _table("People over capacity (next weeks)", "person", "weeks over 110%", "peak load", "burnout")
+        over = _table(
+            "People over capacity (next weeks)", "person", "weeks over 110%", "peak load", "burnout"
+        )
         for person in report.capacity.people:
             loads = [w.utilisation for w in person.weeks if w.utilisation is not None]
             over_weeks = sum(1 for u in loads if u > 1.1)
             if over_weeks:
-                over.add_row(person.name, str(over_weeks), f"{max(loads):.0%}",
-                             "[red]yes[/red]" if person.burnout else "no")
+                over.add_row(
+                    person.name,
+                    str(over_weeks),
+                    f"{max(loads):.0%}",
+                    "[red]yes[/red]" if person.burnout else "no",
+                )
         console.print(over)
 
     flags = _table("Flagged time entries", "kind", "score", "reason")
@@ -134,8 +154,13 @@ def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) 
     sugg = _table("Suggested estimates for open tasks", "task", "human", "AI", "P10–P90", "confidence")
     for s in outcome.values.get("suggestions", [])[:6]:
         human = "—" if s["human_estimate_hours"] is None else f"{s['human_estimate_hours']:g} h"
-        sugg.add_row(s["task_name"][:48], human, f"{s['estimate_hours']:g} h",
-                     f"{s['p10_hours']:g}–{s['p90_hours']:g} h", f"{s['confidence']:.0%}")
+        sugg.add_row(
+            s["task_name"][:48],
+            human,
+            f"{s['estimate_hours']:g} h",
+            f"{s['p10_hours']:g}–{s['p90_hours']:g} h",
+            f"{s['confidence']:.0%}",
+        )
     console.print(sugg)
     for path in outcome.report_paths:
         console.print(f"Report written: [link=file://{Path(path).resolve()}]{path}[/link]")
@@ -163,12 +188,18 @@ def _print_batch(console: Console, outcome: RunOutcome) -> None:
         if p.kind is ProposalKind.SET_FIELD:
             label = _SHORT.get(p.field_name or "", p.field_name or "")
             rows.setdefault(key, []).append(f"{label} {p.value}")
-            names.setdefault(p.target_gid, p.description.split("'")[1] if "'" in p.description else p.target_gid)
+            names.setdefault(
+                p.target_gid, p.description.split("'")[1] if "'" in p.description else p.target_gid
+            )
         else:
             rows.setdefault(key, []).append(p.description)
         numbers.setdefault(key, []).append(i)
-    batch = _table(f"Pending approval: {len(outcome.pending)} items on thread {outcome.thread_id}",
-                   "items", "task", "proposed")
+    batch = _table(
+        f"Pending approval: {len(outcome.pending)} items on thread {outcome.thread_id}",
+        "items",
+        "task",
+        "proposed",
+    )
     for key, changes in list(rows.items())[:14]:
         nums = numbers[key]
         contiguous = nums == list(range(nums[0], nums[-1] + 1))
@@ -198,8 +229,10 @@ def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> 
             chosen.append(p.id)
         elif p.kind is ProposalKind.SUMMARY_TASK:
             chosen.append(p.id)
-    console.print(f"The lead approves {len(chosen)} of {len(outcome.pending)} items "
-                  f"(`effort approvals approve {outcome.thread_id} --items …`) and rejects the rest.")
+    console.print(
+        f"The lead approves {len(chosen)} of {len(outcome.pending)} items "
+        f"(`effort approvals approve {outcome.thread_id} --items …`) and rejects the rest."
+    )
     with open_checkpointer(settings) as saver:
         pending = get_pending(saver, outcome.thread_id)
         decisions = decisions_for(pending, "approve", approver=settings.approver, items=chosen, via="demo")
@@ -221,8 +254,10 @@ def _print_audit(settings: Settings, run_id: str, console: Console) -> None:
     audit = AuditLog(store.engine)
     entries = audit.entries(run_id=run_id)
     decided = [e for e in entries if e.action is AuditAction.DECISION and e.status in decided_statuses]
-    console.print(f"Audit log for run {run_id}: {len(entries)} rows, {len(decided)} decisions by "
-                  f"{settings.approver}; each write is recorded after its approval, with before and after.")
+    console.print(
+        f"Audit log for run {run_id}: {len(entries)} rows, {len(decided)} decisions by "
+        f"{settings.approver}; each write is recorded after its approval, with before and after."
+    )
     table = _table("Writes", "status", "task", "what", "before → after")
     for e in entries:
         if e.action is AuditAction.WRITE:
@@ -237,19 +272,23 @@ def _print_audit(settings: Settings, run_id: str, console: Console) -> None:
 
 def _print_next_steps(console: Console, outcome: RunOutcome) -> None:
     report = outcome.report_paths[-1] if outcome.report_paths else "the HTML report"
-    console.print(Panel(
-        "\n".join([
-            "[bold]Try next[/bold]",
-            "effort sandbox serve --port 8765     a sandbox to explore: export the",
-            "                                     URL and token it prints, then",
-            "                                     `effort sync`",
-            "effort chat                          ask about effort (offline mode",
-            "                                     without an LLM key)",
-            'effort ask "who is over capacity?"   one answer; --json for scripts',
-            "effort approvals list                decide pending batches",
-            "effort rollback RUN_ID               undo a run's writes",
-            "effort bench estimation --tasks history.csv --predictions out.csv",
-            f"open {report}",
-        ]),
-        border_style="green",
-    ))
+    console.print(
+        Panel(
+            "\n".join(
+                [
+                    "[bold]Try next[/bold]",
+                    "effort sandbox serve --port 8765     a sandbox to explore: export the",
+                    "                                     URL and token it prints, then",
+                    "                                     `effort sync`",
+                    "effort chat                          ask about effort (offline mode",
+                    "                                     without an LLM key)",
+                    'effort ask "who is over capacity?"   one answer; --json for scripts',
+                    "effort approvals list                decide pending batches",
+                    "effort rollback RUN_ID               undo a run's writes",
+                    "effort bench estimation --tasks history.csv --predictions out.csv",
+                    f"open {report}",
+                ]
+            ),
+            border_style="green",
+        )
+    )

@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from prompts import Prompt
+from tools.agent_tools.budget import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 from tools.agent_tools.common import find_project, norm, parse_period
 from tools.records import Task, Workspace
 
@@ -270,13 +271,18 @@ _LEADS = {
 }
 
 
+def readable(tool_output: str) -> str:
+    """Tool output for a person: task text is quoted instead of wrapped in the model-facing markers."""
+    return tool_output.replace(UNTRUSTED_OPEN, "\u201c").replace(UNTRUSTED_CLOSE, "\u201d")
+
+
 def compose_answer(
     plan: Plan, tool_messages: Sequence[ToolMessage], applied: Sequence[dict[str, Any]]
 ) -> str:
     """Template answer around the tool outputs (verbatim), plus what happened to any proposals."""
     tools = ", ".join(dict.fromkeys(m.name or "tool" for m in tool_messages))
     parts = [f"{OFFLINE_NOTE} Tools used: {tools}.", "", _LEADS.get(plan.intent, "Result:")]
-    parts += [str(m.content) for m in tool_messages]
+    parts += [readable(str(m.content)) for m in tool_messages]
     if applied:
         parts.append("")
         parts.append("Approval results:")

@@ -182,7 +182,9 @@ def propose_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         task = tasks.get(f["task_gid"])
         if task is None:
             continue
-        proposals.append(_field(task, "AI Review Flag", "Review", f"Flag '{task.name}' for review", f, source))
+        proposals.append(
+            _field(task, "AI Review Flag", "Review", f"Flag '{task.name}' for review", f, source)
+        )
         lead = projects.get(task.project_gid or "")
         lead_gid = lead.owner_gid if lead else None
         proposals.append(
@@ -221,7 +223,9 @@ def route_after_propose(state: RetroState) -> Literal["approval", "__end__"]:
     return route_pending(state)
 
 
-def build_retro_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any, Any, Any]:
+def build_retro_graph(
+    checkpointer: BaseCheckpointSaver[Any] | None,
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """START -> sync -> analyse -> propose -> [approval -> apply] -> END."""
     graph = StateGraph(RetroState)
     graph.add_node("sync", sync_node)
@@ -285,8 +289,12 @@ def _largest_variances(report: RetroReport, limit: int) -> list[dict[str, Any]]:
     rows = [*report.variance.top_overruns, *report.variance.top_underruns]
     rows.sort(key=lambda r: (-abs(r.variance_pct), r.task_gid))
     return [
-        {"task_gid": r.task_gid, "variance_pct": round(r.variance_pct, 1),
-         "estimate_hours": r.estimate_hours, "actual_hours": r.actual_hours}
+        {
+            "task_gid": r.task_gid,
+            "variance_pct": round(r.variance_pct, 1),
+            "estimate_hours": r.estimate_hours,
+            "actual_hours": r.actual_hours,
+        }
         for r in rows[: max(limit, 0)]
     ]
 
@@ -298,8 +306,12 @@ def _flagged_tasks(report: RetroReport, tasks: dict[str, Task], limits: RunLimit
         if flag.task_gid is None or flag.task_gid not in tasks or flag.score < limits.flag_min_score:
             continue
         if flag.task_gid not in best or flag.score > best[flag.task_gid]["score"]:
-            best[flag.task_gid] = {"task_gid": flag.task_gid, "kind": str(flag.kind),
-                                   "score": round(flag.score, 2), "reason": flag.reason}
+            best[flag.task_gid] = {
+                "task_gid": flag.task_gid,
+                "kind": str(flag.kind),
+                "score": round(flag.score, 2),
+                "reason": flag.reason,
+            }
     ranked = sorted(best.values(), key=lambda f: (-f["score"], f["task_gid"]))
     return ranked[: limits.flags]
 
@@ -356,7 +368,11 @@ def _summary_text(kind: str, state: RetroState, report: RetroReport, narrative: 
 
 
 def _field(
-    task: Task, field_name: str, value: float | str | None, description: str, evidence: dict[str, Any],
+    task: Task,
+    field_name: str,
+    value: float | str | None,
+    description: str,
+    evidence: dict[str, Any],
     source: str,
 ) -> Proposal:
     return Proposal(

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
 from agent.checkpoint import open_checkpointer, thread_id_for
 from agent.config import Phase, Settings
 from agent.retro import RetroContext, RunKind, build_retro_graph, new_run_id
@@ -137,7 +139,7 @@ def run_report(
             with_text=with_text,
             report_dir=report_dir,
         )
-        config: dict[str, Any] = {
+        config: RunnableConfig = {
             "configurable": {"thread_id": thread_id, "retro": ctx, "approver": settings.approver},
             "metadata": {"effort_graph": GRAPH_NAME},
         }

@@ -63,7 +63,9 @@ def test_retro_proposes_one_batch_and_writes_only_what_was_approved(synced: Any)
     chosen = [p for p in fields if p.field_name == "AI Estimated Hours"][:2] + summaries
     with open_checkpointer(settings) as saver:
         pending = get_pending(saver, outcome.thread_id)
-        decisions = decisions_for(pending, "approve", approver=settings.approver, items=[p.id for p in chosen])
+        decisions = decisions_for(
+            pending, "approve", approver=settings.approver, items=[p.id for p in chosen]
+        )
         writer = writer_from_settings(settings, store=store)
         try:
             resume(saver, pending, decisions, writer=writer, settings=settings, approver=settings.approver)

@@ -610,15 +610,27 @@ def run_all(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = [s for s in (specs or default_specs()) if not only or s.name in only]
-    results = [run_one(spec, quick, out_dir / "work") for spec in chosen]
-    report = BenchReport(
-        machine=machine_info(),
-        quick=quick,
-        started_at=started_at,
-        seconds=round(time.perf_counter() - started, 1),
-        results=results,
-    )
-    write_report(report, out_dir)
+    machine = machine_info()
+    results: list[BenchResult] = []
+    report = BenchReport(machine=machine, quick=quick, started_at=started_at, seconds=0.0, results=results)
+    for i, spec in enumerate(chosen):
+        results.append(run_one(spec, quick, out_dir / "work"))
+        # Written after every benchmark: an interrupted run still leaves the figures it measured, and the
+        # ones still to come are listed as "not run" (interrupted before it) rather than missing.
+        pending = [
+            BenchResult(
+                name=s.name, title=s.title, status="not run", reason="the run stopped before this benchmark"
+            )
+            for s in chosen[i + 1 :]
+        ]
+        report = BenchReport(
+            machine=machine,
+            quick=quick,
+            started_at=started_at,
+            seconds=round(time.perf_counter() - started, 1),
+            results=[*results, *pending],
+        )
+        write_report(report, out_dir)
     return report
 
 

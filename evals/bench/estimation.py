@@ -451,8 +451,8 @@ def render_report(r: BenchReport) -> str:
         "",
         "| figure | human | AI |",
         "|---|---|---|",
-        f"| sum of |actual total - forecast| (h) | {_cell(t.human_abs_error_sum)} | {_cell(t.ai_abs_error_sum)} |",
-        f"| median |log(actual total / forecast)| | {_cell(t.human_median_abs_log)} | {_cell(t.ai_median_abs_log)} |",
+        f"| sum of \\|actual total - forecast\\| (h) | {_cell(t.human_abs_error_sum)} | {_cell(t.ai_abs_error_sum)} |",
+        f"| median \\|log(actual total / forecast)\\| | {_cell(t.human_median_abs_log)} | {_cell(t.ai_median_abs_log)} |",
         f"| batches where AI is closer | | {_cell(t.ai_better_share, True)} |",
         f"| actual total inside P10-P90 (nominal 80%) | | {_cell(t.coverage80, True)} |",
         f"| actual total inside P25-P75 (nominal 50%) | | {_cell(t.coverage50, True)} |",
@@ -465,7 +465,8 @@ def render_report(r: BenchReport) -> str:
     for f in r.figures:
         met = "-" if f["passed"] is None else ("yes" if f["passed"] else "**no**")
         value = f["value"]
-        lines.append(f"| {f['figure']} | {value if value is None else f'{value:.3f}'} | {f['bar']} | {met} |")
+        name = str(f["figure"]).replace("|", "\\|")
+        lines.append(f"| {name} | {value if value is None else f'{value:.3f}'} | {f['bar']} | {met} |")
     return "\n".join(lines) + "\n"
 
 
@@ -497,8 +498,8 @@ def run(
     with tempfile.TemporaryDirectory(prefix="sip_bench_") as tmp:
         tasks_csv = Path(tmp) / "sip_tasks.csv"
         write_sip_csv(tasks_csv, sip_dir or DEFAULT_SIP_DIR)
-        out = out_dir or Path(tmp)
-        result = run_bench(
-            tasks_csv, out / "sip_predictions.csv", out / "sip_estimation.md", test_fraction=test_fraction
-        )
+        # Per-task predictions carry SiP's own estimates: they stay in the temporary directory (the data
+        # is read in place, never copied into the project); only the aggregate report goes to out_dir.
+        report = (out_dir or Path(tmp)) / "sip_estimation.md"
+        result = run_bench(tasks_csv, Path(tmp) / "sip_predictions.csv", report, test_fraction=test_fraction)
     return summary(result)

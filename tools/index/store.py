@@ -213,26 +213,44 @@ class TaskIndex:
         if k <= 0:
             return []
         query = task_document(text_or_task) if isinstance(text_or_task, Task) else text_or_task
-        clauses: list[dict[str, Any]] = [dict(where)] if where else []
-        if before is not None:
-            clauses.append({"completed_at": {"$lt": to_epoch(before)}})
-        elif completed_only:
-            clauses.append({"completed": True})
         own_gid = text_or_task.gid if isinstance(text_or_task, Task) else None
-        if own_gid is not None:
-            clauses.append({"gid": {"$ne": own_gid}})
-        filter_: dict[str, Any] | None
-        filter_ = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        cutoff = to_epoch(before) if before is not None else None
+
+        def keep(meta: Mapping[str, Any]) -> bool:
+            if meta.get("gid") == own_gid:
+                return False
+            if cutoff is not None:
+                done = meta.get("completed_at")
+                return done is not None and int(done) < cutoff
+            return not completed_only or bool(meta.get("completed"))
+
         vector = self.embedder.encode([query])
+        # A Chroma metadata filter that matches most of a large collection makes it pre-compute the
+        # allowed ids (hundreds of ms at 100k). Over-fetch without it and filter here; only when too
+        # few candidates survive, run the exact filtered query.
+        fetched = self._query(vector, k * 4 + 1, dict(where) if where else None)
+        hits = [(m, d) for m, d in fetched if keep(m)]
+        if len(hits) < k and len(fetched) == k * 4 + 1:
+            clauses: list[dict[str, Any]] = [dict(where)] if where else []
+            if cutoff is not None:
+                clauses.append({"completed_at": {"$lt": cutoff}})
+            elif completed_only:
+                clauses.append({"completed": True})
+            if own_gid is not None:
+                clauses.append({"gid": {"$ne": own_gid}})
+            filter_ = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+            hits = self._query(vector, k, filter_)
+        return [_to_similar(meta, dist) for meta, dist in hits[:k]]
+
+    def _query(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[Mapping[str, Any], float]]:
         result = self._collection.query(
-            query_embeddings=vector,
-            n_results=k,
-            where=filter_,
-            include=["metadatas", "distances"],
+            query_embeddings=vector, n_results=n, where=where, include=["metadatas", "distances"]
         )
         metas = (result.get("metadatas") or [[]])[0]
         dists = (result.get("distances") or [[]])[0]
-        return [_to_similar(meta, dist) for meta, dist in zip(metas, dists, strict=False)]
+        return list(zip(metas, dists, strict=False))
 
     def embeddings(self, gids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by gid (so the estimator need not re-embed what is indexed)."""
