@@ -96,6 +96,7 @@ def _resolve_task(ws: Workspace, phrase: str) -> tuple[Task | None, list[Task]]:
 def _group_by(text: str) -> str:
     t = text.lower()
     for words, group in (
+        (("project type", "task type", "type of project", "kind of work", "category"), "project_type"),
         (("assignee", "person", "people", "who ", "by member", "team member"), "assignee"),
         (("by tag", "per tag", "tags"), "tag"),
         (("section",), "section"),

@@ -14,7 +14,13 @@ for _key, _value in {
     "LANGSMITH_TRACING": "false",
 }.items():
     os.environ[_key] = _value
-for _key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASANA_ACCESS_TOKEN", "EFFORT_DATABASE_URL", "EFFORT_CHROMA_URL"):
+for _key in (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ASANA_ACCESS_TOKEN",
+    "EFFORT_DATABASE_URL",
+    "EFFORT_CHROMA_URL",
+):
     os.environ.pop(_key, None)
 
 # Every module in tests/fixtures/ is a fixture plugin; each concern owns its own module.

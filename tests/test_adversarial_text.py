@@ -182,11 +182,6 @@ def test_report_escapes_hostile_text(hostile_workspace: tuple[Workspace, dict[st
             assert header_cells >= 3
 
 
-@pytest.mark.xfail(
-    reason="agent/reports/render.py (clip_text/md) passes NUL and ESC control characters "
-    "from task text into the Markdown report; they should be stripped",
-    strict=False,
-)
 def test_report_strips_control_characters(hostile_workspace: tuple[Workspace, dict[str, str]]) -> None:
     model = pytest.importorskip("agent.reports.model", reason="agent.reports (reports engineer) is missing")
     render = pytest.importorskip("agent.reports.render")

@@ -59,7 +59,9 @@ class Proposal(BaseModel):
     def _check_shape(self) -> Proposal:
         if self.kind is ProposalKind.SET_FIELD:
             if not self.field_name or not is_agent_owned(self.field_name):
-                raise ValueError(f"field {self.field_name!r} is not agent-owned; allowed: {sorted(AI_FIELDS)}")
+                raise ValueError(
+                    f"field {self.field_name!r} is not agent-owned; allowed: {sorted(AI_FIELDS)}"
+                )
         elif self.kind is ProposalKind.COMMENT:
             if not self.text:
                 raise ValueError("a comment proposal needs text")

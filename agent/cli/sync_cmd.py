@@ -34,7 +34,9 @@ _STAGES = {
 }
 
 
-def sync_with_progress(settings: Settings, console: Console, *, full: bool, stories: bool = False) -> SyncSummary:
+def sync_with_progress(
+    settings: Settings, console: Console, *, full: bool, stories: bool = False
+) -> SyncSummary:
     """Run a sync with a rich progress bar per stage; raises GatewayError subclasses on failure."""
     from tools.gateway import AsanaGateway
     from tools.store import Store

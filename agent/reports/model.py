@@ -9,6 +9,7 @@ crashing a renderer: reports are built from user data and must survive bad field
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,8 +33,21 @@ def clip_text(text: str | None, limit: int = MAX_TEXT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """Task text may carry NUL, ESC and other control characters; no report should pass them on."""
+    return _CONTROL.sub("", text)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return strip_controls(value) if isinstance(value, str) else value
 
 
 class Headline(_Model):

@@ -218,7 +218,11 @@ def report_job(
         period = parse_period(None, kind, now.date())
         outcome = run_report(settings, kind, period, sync=incremental_sync(settings))
         files = " and ".join(Path(p).name for p in outcome.report_paths)
-        waiting = f"; {len(outcome.pending)} proposals wait on thread {outcome.thread_id}" if outcome.pending else ""
+        waiting = (
+            f"; {len(outcome.pending)} proposals wait on thread {outcome.thread_id}"
+            if outcome.pending
+            else ""
+        )
         return f"wrote {files}{waiting}"
 
     return run

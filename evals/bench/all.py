@@ -653,7 +653,9 @@ def _cell(text: Any) -> str:
 def _value(row: Row) -> str:
     if row.value is None:
         return "—"
-    if isinstance(row.value, float):
+    if isinstance(row.value, float) and row.value.is_integer() and abs(row.value) < 1e15:
+        shown = f"{int(row.value):,}"
+    elif isinstance(row.value, float):
         shown = f"{row.value:,.4g}" if abs(row.value) < 1e6 else f"{row.value:,.0f}"
     else:
         shown = str(row.value)
