@@ -2,11 +2,12 @@
 
 Each ``*_view`` calls the real analysis and returns short text: header numbers first (so a budget cut
 only ever drops detail), top-N rows with "… and N more", task links, task text wrapped as untrusted.
-reads.py calls these first and keeps its small built-in computations as the fallback.
+reads.py resolves the tool arguments, calls these, and reports a failing analysis in one line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         ToolEnv,
         VarianceArgs,
     )
+    from tools.analytics.variance import RatioStats
 
 
 def _frame_for(env: ToolEnv, ws: Workspace) -> Any:
@@ -44,9 +46,49 @@ def _money(value: Decimal | float | None, currency: str | None) -> str:
 # --- variance --------------------------------------------------------------------------------------
 
 
+# Groups this small give a median ratio that one task can swing: the bias line prefers larger ones.
+BIAS_MIN_N = 3
+ALL_GROUPS = 100_000  # "no cut" for variance_report; the view cuts to TOP_N for display
+
+
+def bias_extremes(
+    rows: Sequence[RatioStats], min_n: int = BIAS_MIN_N
+) -> tuple[RatioStats, RatioStats, bool] | None:
+    """(largest median ratio, smallest median ratio, whether both have n >= min_n) over all groups.
+
+    Groups with at least ``min_n`` tasks are preferred; only when there are none do smaller ones count.
+    Ties go to the larger sample.
+    """
+    if not rows:
+        return None
+    sized = [r for r in rows if r.n >= min_n]
+    pool = sized or list(rows)
+    largest = max(pool, key=lambda r: (r.median_ratio, r.n))
+    smallest = min(pool, key=lambda r: (r.median_ratio, -r.n))
+    return largest, smallest, bool(sized)
+
+
+def _bias_line(rows: Sequence[RatioStats], free_text: bool) -> str | None:
+    ext = bias_extremes(rows)
+    if ext is None:
+        return None
+    largest, smallest, sized = ext
+
+    def show(r: RatioStats) -> str:
+        label = untrusted(r.label, 60) if free_text else r.label
+        return f"{label} {r.median_ratio:.2f}x (n={r.n})"
+
+    line = f"largest bias: {show(largest)}"
+    if smallest.key != largest.key:
+        line += f"; smallest: {show(smallest)}"
+    scope = f"groups with n>={BIAS_MIN_N}" if sized else f"no group has n>={BIAS_MIN_N}, all groups"
+    return f"{line} [median actual/estimate over {len(rows)} groups; {scope}]"
+
+
 def variance_view(
     env: ToolEnv, args: VarianceArgs, ws: Workspace, period: Period | None, filters: str
 ) -> str:
+    """Variance by one dimension: the largest-sample groups, plus which group overran most and least."""
     from tools.analytics.variance import variance_report
 
     rep = variance_report(
@@ -54,7 +96,7 @@ def variance_view(
         start=period.start if period else None,
         end=period.end if period else None,
         dimensions=[args.group_by],
-        top=TOP_N,
+        top=ALL_GROUPS,  # every group, so the bias line can name the extremes; display is cut below
         frame=_frame_for(env, ws),
     )
     if rep.overall is None:
@@ -63,24 +105,27 @@ def variance_view(
             f"{rep.tasks_considered} completed, {rep.missing_estimate} without estimate, {rep.missing_actual} without actual)."
         )
     o = rep.overall
-    rows = rep.by.get(args.group_by, [])
+    all_rows = rep.by.get(args.group_by, [])
+    free_text = args.group_by in ("tag", "section", "project", "team")
     lines = [
         f"VARIANCE by {args.group_by} | period {period.label if period else 'all time'} | filters: {filters} | "
         f"{rep.with_ratio} of {rep.tasks_considered} completed tasks have estimate+actual "
         f"(no estimate {rep.missing_estimate}, no actual {rep.missing_actual}, zero hours {rep.zero_hours})",
         f"overall: median actual/estimate {o.median_ratio:.2f} ({rep.level:.0%} interval {o.ratio_low:.2f}-{o.ratio_high:.2f}), "
         f"overrun share {o.overrun_share:.0%}, estimated {o.estimate_hours:.1f}h, actual {o.actual_hours:.1f}h",
-        "group | n | median ratio | interval | overrun share | est total | actual total",
     ]
-    free_text = args.group_by in ("tag", "section", "project", "team")
+    bias = _bias_line(all_rows, free_text)
+    if bias:
+        lines.append(bias)
+    lines.append("group | n | median ratio | interval | overrun share | est total | actual total")
+    rows, left = top_n(all_rows)  # variance_report orders groups by sample size, largest first
     for r in rows:
         label = untrusted(r.label, 60) if free_text else r.label
         lines.append(
             f"{label} | {r.n} | {r.median_ratio:.2f} | {r.ratio_low:.2f}-{r.ratio_high:.2f} | "
             f"{r.overrun_share:.0%} | {r.estimate_hours:.1f}h | {r.actual_hours:.1f}h"
         )
-    left = rep.groups_total.get(args.group_by, len(rows)) - len(rows)
-    if left > 0:
+    if left:
         lines.append(more_line(left, "more groups (largest samples shown)"))
     if rep.top_overruns:
         lines.append(
@@ -218,12 +263,12 @@ def capacity_view(env: ToolEnv, args: CapacityArgs, people_gids: set[str] | None
 # --- forecast --------------------------------------------------------------------------------------
 
 
-def forecast_view(env: ToolEnv, project_gid: str, project_name: str) -> str | None:
+def forecast_view(env: ToolEnv, project_gid: str, project_name: str) -> str:
     from tools.analytics.forecast import forecast_project
 
     f = forecast_project(env.workspace, project_gid, config=env.settings.capacity, frame=env.get_frame())
     if f is None:
-        return None
+        return f"FORECAST {untrusted(project_name, 60)} ({project_gid}): no open tasks, nothing to forecast."
     risk = " -> AT RISK (P80 after due date)" if f.at_risk else ""
     on_time = f", P(on time) {f.p_on_time:.0%}" if f.p_on_time is not None else ""
     lines = [
