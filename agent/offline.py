@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
@@ -22,6 +22,7 @@ from agent.context import AgentContext
 from prompts import Prompt
 from tools.agent_tools.budget import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 from tools.agent_tools.common import find_project, norm, parse_period
+from tools.proposals import AI_FIELDS
 from tools.records import Task, Workspace
 
 OFFLINE_NOTE = "Offline mode (no LLM configured): answered by a fixed question router from tool output."
@@ -40,6 +41,7 @@ SUPPORTED_QUESTIONS: tuple[tuple[str, str], ...] = (
     ("Find task <name or gid>", "task_lookup"),
     ("Propose an AI estimate for task <gid or name>", "estimate_task, then propose_ai_field -> approval"),
     ("Propose a comment on task <gid>: <text>", "propose_comment -> approval"),
+    ("Flag task <gid or name> for review", "propose_ai_field AI Review Flag=Review -> approval"),
 )
 
 _GID = re.compile(r"\b(\d{4,})\b")
@@ -52,6 +54,7 @@ class Plan:
     calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     reply: str | None = None
     intent: str = ""
+    note: str | None = None  # appended to the answer (a refused part of an otherwise answerable question)
 
 
 def _clarify(text: str) -> Plan:
@@ -113,13 +116,144 @@ def _after(text: str, pattern: str) -> str | None:
     return m.group("x").strip(" ?.!'\"") if m and m.group("x").strip(" ?.!'\"") else None
 
 
+# "Blows through its estimates", "runs over", "biggest overrun": questions about actual vs estimate.
+_OVERRUN = re.compile(
+    r"overr|under-?estimat|over-?estimat|bias|variance|accura|estimate vs|actual vs|off by|"
+    r"blow(?:s|ing)? (?:through|past|out)|blew (?:through|past)|\b(?:runs?|ran|running|go(?:es)?|went) over\b|"
+    r"exceed|overshoot|over budget|over (?:the |its |their )?estimates?"
+)
+_HOW_LONG = re.compile(r"how long (will|would|does|might)")
+_REVIEW_FLAG = re.compile(
+    r"\b(?:flag|mark)\b(?P<x>.*?)\b(?:for|as needing|as needs|needs?)\s+(?:a\s+)?review\b|"
+    r"\bai review flag\b.*?\b(?:on|for|of)\s+(?P<y>.+)$",
+    re.IGNORECASE,
+)
+
+# Requests the agent never carries out, whatever the wording: it writes only its own AI fields.
+_WRITE_VERB = (
+    r"\b(?:set|setting|change|changing|update|updating|write|writing|put|putting|edit|modify|overwrite|"
+    r"increase|decrease|raise|lower|reduce|zero(?: out)?|clear|reset|fill in|bump)\b"
+)
+_EXTRA_HUMAN_FIELDS = ("Priority", "Status", "Due Date", "Start Date")
+_GENERIC = {"type"}  # too common a word to read as a field name ("which task type ...")
+_SECRET = re.compile(
+    r"\b(?:post|share|show|give|send|print|reveal|tell|display|paste|leak|expose|comment|what(?:'s| is))\b"
+    r".{0,60}\b(?:access token|api key|token|password|secret|credentials?)\b",
+    re.IGNORECASE,
+)
+_DESTRUCTIVE = re.compile(
+    r"\b(?:delete|remove|erase|wipe|purge|drop|destroy)\b.{0,60}"
+    r"\b(?:entr(?:y|ies)|tasks?|projects?|time|hours|logs?|comments?|fields?|data|records?|stories)\b",
+    re.IGNORECASE,
+)
+_READ_INTENTS = frozenset(
+    {"variance", "capacity", "forecast", "billing", "estimate", "similar", "anomalies", "retro", "lookup"}
+)
+
+
+def _ai_fields_line() -> str:
+    return ", ".join(AI_FIELDS)
+
+
+def _human_fields(ctx: AgentContext) -> list[str]:
+    """Field names that belong to people: the configured field mapping plus Asana's own task fields."""
+    f = ctx.settings.fields
+    names = [*f.estimate, *f.actual, *f.billable, *f.client, *f.rate, *f.project_type, *_EXTRA_HUMAN_FIELDS]
+    return sorted({n for n in names if n and norm(n) not in _GENERIC}, key=len, reverse=True)
+
+
+def _human_field_asked(text: str, ctx: AgentContext) -> str | None:
+    """The human-owned field ``text`` asks to write ("set the Estimated Hours of task X to 0"), if any."""
+    t = text.lower()
+    for ai in sorted(AI_FIELDS, key=len, reverse=True):  # "AI Estimated Hours" is the agent's own field
+        t = t.replace(ai.lower(), " ")
+    t = re.sub(r"\bai estimates?\b", " ", t)
+    for name in _human_fields(ctx):
+        if re.search(rf"{_WRITE_VERB}[^.?!;]{{0,60}}?\b{re.escape(name.lower())}\b", t):
+            return name
+    return None
+
+
+def _refusal(question: str, ctx: AgentContext) -> str | None:
+    """Why the agent will not do what ``question`` asks (and what it can do instead), or None."""
+    m = _GID.search(question)
+    task = f"task {m.group(1)}" if m else "task <gid>"
+    rules = (
+        f"I only write my own AI fields ({_ai_fields_line()}), comments and approval subtasks, "
+        "and only as proposals that a person approves before anything reaches Asana."
+    )
+    if _SECRET.search(question):
+        return (
+            "I won't share credentials: access tokens and API keys never appear in answers, comments, "
+            f"logs or audit rows. {rules}"
+        )
+    if _DESTRUCTIVE.search(question):
+        return (
+            "I won't delete anything: the agent cannot delete tasks, time entries, comments or fields. "
+            f"{rules} If something looks wrong, I can propose a review flag: 'Flag {task} for review'."
+        )
+    field = _human_field_asked(question, ctx)
+    if field is None:
+        return None
+    estimate_like = norm(field) in {
+        norm(n) for n in (*ctx.settings.fields.estimate, *ctx.settings.fields.actual)
+    }
+    alternative = (
+        f"'Propose an AI estimate for {task}' (proposes AI Estimated Hours with a P10-P90 range)"
+        if estimate_like
+        else f"'Propose a comment on {task}: <text>' (a note for the field's owner)"
+    )
+    return (
+        f"I won't change {field}: it is a human-owned field, and the agent never writes human fields. "
+        f"{rules} Instead, ask for {alternative} or 'Flag {task} for review' (proposes AI Review Flag = Review)."
+    )
+
+
 def route(question: str, ctx: AgentContext) -> Plan:
-    """Map a question to tool calls (deterministic; keywords and regexes), or a clarifying reply."""
-    q = question.strip()
+    """Map a question to tool calls (deterministic; keywords and regexes), or a clarifying reply.
+
+    A request the agent never carries out (writing a human field, deleting, sharing a secret) gets a
+    reply that says why and offers the AI-field alternative; when the same message also asks an
+    analysis question, that is answered and the refusal is added as a note.
+    """
+    plan = _route(question.strip(), ctx)
+    refusal = _refusal(question, ctx)
+    if refusal is None:
+        return plan
+    if plan.calls and plan.intent in _READ_INTENTS:
+        return replace(plan, note=refusal)
+    return Plan(reply=f"{OFFLINE_NOTE}\n\n{refusal}", intent="refuse")
+
+
+def _review_flag(q: str, ws: Workspace) -> Plan | None:
+    """'Flag task X for review' / 'mark X for review': propose AI Review Flag = Review (approval first)."""
+    m = _REVIEW_FLAG.search(q)
+    if m is None:
+        return None
+    phrase = (m.group("x") or m.group("y") or "").strip(" ?.!'\"")
+    if not phrase:
+        return _clarify("Which task? e.g. 'Flag task 1234 for review'.")
+    task, cands = _resolve_task(ws, phrase)
+    if task is None:
+        return _clarify(_which_task(cands, phrase))
+    args = {
+        "task_gid": task.gid,
+        "field": "AI Review Flag",
+        "value": "Review",
+        "reason": "asked in chat to flag this task for review",
+    }
+    return Plan(calls=(("propose_ai_field", args),), intent="propose_review_flag")
+
+
+def _route(q: str, ctx: AgentContext) -> Plan:
+    """The keyword router proper (``route`` adds the refusals)."""
     t = q.lower()
     ws = ctx.workspace
     parsed = parse_period(q, ctx.today())
     period = parsed.label if parsed else None  # labels parse back to the same period
+
+    if flagged := _review_flag(q, ws):
+        return flagged
 
     if re.search(r"\bpropose\b|\bsuggest (an? )?(ai )?estimate\b|\bset\b.*\bfield\b", t):
         if "comment" in t:
@@ -145,7 +279,7 @@ def route(question: str, ctx: AgentContext) -> Plan:
             return _clarify(_which_task(cands, phrase))
         return Plan(calls=(("estimate_task", {"task_gid": task.gid}),), intent="propose_estimate")
 
-    if re.search(r"invoice|billing|\bbill\b", t):
+    if re.search(r"invoice|billing|\bbill\b", t) and not _HOW_LONG.search(t):
         if period is None:
             return _clarify(
                 "For which period? e.g. 'Draft March's invoice for Acme' or 'billing for 2026-03'."
@@ -194,9 +328,7 @@ def route(question: str, ctx: AgentContext) -> Plan:
         args = {"task_gid": m.group(1)} if m else {"query": phrase}
         return Plan(calls=(("similar_tasks", args),), intent="similar")
 
-    if re.search(r"\bestimate\b|how long (will|would|does|might)", t) and not re.search(
-        r"overr|bias|accura|variance", t
-    ):
+    if (re.search(r"\bestimate\b", t) or _HOW_LONG.search(t)) and not _OVERRUN.search(t):
         phrase = _after(
             q, r"(?:estimate (?:for|of)?|how long (?:will|would|does|might))\s+(?P<x>.+?)(?:\s+take)?$"
         )
@@ -206,7 +338,7 @@ def route(question: str, ctx: AgentContext) -> Plan:
         args = {"task_gid": task.gid} if task else {"title": phrase}
         return Plan(calls=(("estimate_task", args),), intent="estimate")
 
-    if re.search(r"overr|under-?estimat|over-?estimat|bias|variance|accura|estimate vs|actual vs|off by", t):
+    if _OVERRUN.search(t):
         args = {"group_by": _group_by(q)}
         if period:
             args["period"] = period
@@ -269,6 +401,7 @@ _LEADS = {
     "lookup": "Matching tasks:",
     "propose_estimate": "Estimate and proposal:",
     "propose_comment": "Proposal:",
+    "propose_review_flag": "Proposal:",
 }
 
 
@@ -284,6 +417,8 @@ def compose_answer(
     tools = ", ".join(dict.fromkeys(m.name or "tool" for m in tool_messages))
     parts = [f"{OFFLINE_NOTE} Tools used: {tools}.", "", _LEADS.get(plan.intent, "Result:")]
     parts += [readable(str(m.content)) for m in tool_messages]
+    if plan.note:
+        parts += ["", plan.note]
     if applied:
         parts.append("")
         parts.append("Approval results:")

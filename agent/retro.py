@@ -130,7 +130,7 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
     data = ReportData.from_retro(
         report,
         title=_title(kind, state),
-        scope=state.get("scope") or "all projects in scope",
+        scope=_scope_label(state.get("scope")),
         workspace=workspace,
         suggestions=suggestions,
         notes=[] if ctx.narrate else ["Narrative from templates (no LLM configured)."],
@@ -250,6 +250,10 @@ def new_run_id(kind: str) -> str:
 def _title(kind: str, state: RetroState) -> str:
     label = "Retrospective" if kind == "retro" else "Weekly summary"
     return f"{label} {state['period_start'].isoformat()} – {state['period_end'].isoformat()}"
+
+
+def _scope_label(scope: str | None) -> str:
+    return "all synced projects" if scope in (None, "", "all") else f"projects {scope}"
 
 
 def _estimate_open_tasks(workspace: Workspace, limit: int, with_text: bool) -> list[Estimate]:

@@ -36,6 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from tools.store import prepare_url
+
 _metadata = MetaData()
 
 secrets_table = Table(
@@ -95,13 +97,10 @@ class ServeStore:
 
     @classmethod
     def open(cls, url: str) -> ServeStore:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        url = prepare_url(url)
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return cls(create_engine(url, **kwargs))
 
     @classmethod

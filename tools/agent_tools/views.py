@@ -118,7 +118,12 @@ def variance_view(
     if bias:
         lines.append(bias)
     lines.append("group | n | median ratio | interval | overrun share | est total | actual total")
-    rows, left = top_n(all_rows)  # variance_report orders groups by sample size, largest first
+    if args.group_by == "month":  # chronological (as variance_report orders months): the latest ones
+        rows, left = all_rows[-TOP_N:], max(0, len(all_rows) - TOP_N)
+        more = "earlier months"
+    else:  # variance_report orders other groups by sample size, largest first
+        rows, left = top_n(all_rows)
+        more = "more groups (largest samples shown)"
     for r in rows:
         label = untrusted(r.label, 60) if free_text else r.label
         lines.append(
@@ -126,7 +131,7 @@ def variance_view(
             f"{r.overrun_share:.0%} | {r.estimate_hours:.1f}h | {r.actual_hours:.1f}h"
         )
     if left:
-        lines.append(more_line(left, "more groups (largest samples shown)"))
+        lines.append(more_line(left, more))
     if rep.top_overruns:
         lines.append(
             "largest overruns: "

@@ -20,10 +20,20 @@ Public API (stable; other parts depend on it)::
     store.counts() -> {"tasks": n, ...}
     store.sync_state(scope) / set_sync_state(SyncState) / start_sync_run / finish_sync_run / sync_runs()
     store.engine                       # a SQLAlchemy Engine: create your own tables (own MetaData) on it
+    normalise_url(url) -> str          # postgresql:// | postgres:// -> postgresql+psycopg://
+    prepare_url(url) -> str            # normalise_url + create a SQLite file's folder (for own engines)
 
 Tables are prefixed ``effort_``; other parts must use their own prefixes.
 """
 
-from tools.store.db import CustomFieldDef, EnumOptionDef, Store, SyncRun, SyncState, normalise_url
+from tools.store.db import (
+    CustomFieldDef,
+    EnumOptionDef,
+    Store,
+    SyncRun,
+    SyncState,
+    normalise_url,
+    prepare_url,
+)
 
-__all__ = ["CustomFieldDef", "EnumOptionDef", "Store", "SyncRun", "SyncState", "normalise_url"]
+__all__ = ["CustomFieldDef", "EnumOptionDef", "Store", "SyncRun", "SyncState", "normalise_url", "prepare_url"]

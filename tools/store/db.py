@@ -170,6 +170,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def prepare_url(url: str) -> str:
+    """``normalise_url``, and create a SQLite file's folder so ``create_engine`` can open it."""
+    url = normalise_url(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
@@ -305,10 +313,7 @@ class Store:
     @classmethod
     def open(cls, url: str = "sqlite:///.effort/effort.db", **engine_kwargs: Any) -> Store:
         """Open (and create tables in) the store at ``url`` (sqlite:///path or postgresql://...)."""
-        url = normalise_url(url)
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **engine_kwargs)
+        engine = create_engine(prepare_url(url), **engine_kwargs)
         if engine.dialect.name == "sqlite":
 
             @event.listens_for(engine, "connect")
