@@ -111,6 +111,20 @@ def _group_by(text: str) -> str:
     return "project_type"
 
 
+def _variance_filters(ws: Workspace, text: str, group_by: str) -> dict[str, str]:
+    """A project type or project the question names ("who overran most on Internal Tool projects?")."""
+    t = norm(text)
+    out: dict[str, str] = {}
+    types = {p.project_type for p in ws.projects if p.project_type}
+    named = [x for x in types if re.search(rf"\b{re.escape(norm(x))}\b", t)]
+    if group_by != "project_type" and len(named) == 1:
+        out["project_type"] = named[0]
+    projects = _projects_in(ws, text)
+    if group_by != "project" and projects:
+        out["project"] = projects[0]
+    return out
+
+
 def _after(text: str, pattern: str) -> str | None:
     m = re.search(pattern, text, re.IGNORECASE)
     return m.group("x").strip(" ?.!'\"") if m and m.group("x").strip(" ?.!'\"") else None
@@ -342,6 +356,7 @@ def _route(q: str, ctx: AgentContext) -> Plan:
         args = {"group_by": _group_by(q)}
         if period:
             args["period"] = period
+        args.update(_variance_filters(ws, q, args["group_by"]))
         return Plan(calls=(("variance", args),), intent="variance")
 
     if re.search(r"\b(find|look ?up|show|open)\b.*\btask", t):

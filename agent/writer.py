@@ -468,68 +468,35 @@ class Writer:
             AuditStatus.SKIPPED,
         ):
             return self._result_from(previous)
+
+        def refuse(shown: Proposal, status: AuditStatus, message: str) -> ApplyResult:
+            return self._final(
+                shown,
+                pid,
+                AuditAction.DECISION,
+                status,
+                message,
+                thread_id=thread_id,
+                run_id=run_id,
+                approver=decision.approver,
+                decision=decision,
+            )
+
         # A proposal must be a valid Proposal: model_construct() can smuggle a human field past the
         # pydantic validator, so validate again from plain data.
         try:
             checked = Proposal.model_validate(proposal.model_dump())
         except ValidationError as exc:
             msg = "; ".join(e["msg"] for e in exc.errors())
-            return self._final(
-                _safe_for_audit(proposal),
-                pid,
-                AuditAction.DECISION,
-                AuditStatus.REFUSED,
-                f"invalid proposal: {msg}",
-                thread_id=thread_id,
-                run_id=run_id,
-                approver=decision.approver,
-                decision=decision,
-            )
+            return refuse(_safe_for_audit(proposal), AuditStatus.REFUSED, f"invalid proposal: {msg}")
         if checked.id != pid:
-            return self._final(
-                _safe_for_audit(proposal),
-                pid,
-                AuditAction.DECISION,
-                AuditStatus.REFUSED,
-                "proposal content does not match its id",
-                thread_id=thread_id,
-                run_id=run_id,
-                approver=decision.approver,
-                decision=decision,
+            return refuse(
+                _safe_for_audit(proposal), AuditStatus.REFUSED, "proposal content does not match its id"
             )
         feedback = feedback_from_decision(checked, decision)
-        if decision.type in (DecisionType.IGNORE, DecisionType.RESPONSE):
+
+        def record_decision(status: AuditStatus) -> AuditEntry:
             row = self.audit.record(
-                action=AuditAction.DECISION,
-                status=AuditStatus.REJECTED,
-                proposal=checked,
-                decision=decision,
-                thread_id=thread_id,
-                run_id=run_id,
-                error=None,
-            )
-            if feedback is not None:
-                self.audit.record_feedback(feedback)
-            return self._result_from(row)
-        try:
-            effective = self._effective(checked, decision)
-        except _Stop as stop:
-            return self._final(
-                checked,
-                pid,
-                AuditAction.DECISION,
-                stop.status,
-                stop.message,
-                thread_id=thread_id,
-                run_id=run_id,
-                approver=decision.approver,
-                decision=decision,
-            )
-        if previous is not None and previous.status in APPROVAL_STATUSES:
-            approval = previous  # re-run after a crash: the approval is already on record
-        else:
-            status = AuditStatus.EDITED if decision.type is DecisionType.EDIT else AuditStatus.APPROVED
-            approval = self.audit.record(
                 action=AuditAction.DECISION,
                 status=status,
                 proposal=checked,
@@ -539,6 +506,20 @@ class Writer:
             )
             if feedback is not None:
                 self.audit.record_feedback(feedback)
+            return row
+
+        if decision.type in (DecisionType.IGNORE, DecisionType.RESPONSE):
+            return self._result_from(record_decision(AuditStatus.REJECTED))
+        try:
+            effective = self._effective(checked, decision)
+        except _Stop as stop:
+            return refuse(checked, stop.status, stop.message)
+        if previous is not None and previous.status in APPROVAL_STATUSES:
+            approval = previous  # re-run after a crash: the approval is already on record
+        else:
+            approval = record_decision(
+                AuditStatus.EDITED if decision.type is DecisionType.EDIT else AuditStatus.APPROVED
+            )
         return _Ctx(effective, pid, thread_id, run_id, decision.approver, approval)
 
     def _effective(self, proposal: Proposal, decision: Decision | None) -> Proposal:
@@ -710,17 +691,7 @@ class Writer:
             )
         if self.hook is not None:
             self.hook("written", ctx.proposal_id)
-        row = self.audit.record(
-            action=AuditAction.WRITE,
-            status=AuditStatus.APPLIED,
-            proposal=p,
-            proposal_id=ctx.proposal_id,
-            thread_id=ctx.thread_id,
-            run_id=ctx.run_id,
-            approver=ctx.approver,
-            before=before,
-            after=after,
-        )
+        row = self._applied(ctx, AuditAction.WRITE, proposal=p, before=before, after=after)
         return self._result_from(row, wrote=wrote)
 
     def _load_target(self, ctx: _Ctx) -> None:
@@ -888,13 +859,9 @@ class Writer:
             ),
             check=created_meanwhile,
         )
-        self.audit.record(
-            action=AuditAction.CREATE_FIELD,
-            status=AuditStatus.APPLIED,
-            proposal_id=ctx.proposal_id,
-            thread_id=ctx.thread_id,
-            run_id=ctx.run_id,
-            approver=ctx.approver,
+        self._applied(
+            ctx,
+            AuditAction.CREATE_FIELD,
             field_name=name,
             target_gid=workspace,
             after={"field_gid": created_gid, "type": ftype},
@@ -924,13 +891,9 @@ class Writer:
             ),
             check=attached_meanwhile,
         )
-        self.audit.record(
-            action=AuditAction.ATTACH_FIELD,
-            status=AuditStatus.APPLIED,
-            proposal_id=ctx.proposal_id,
-            thread_id=ctx.thread_id,
-            run_id=ctx.run_id,
-            approver=ctx.approver,
+        self._applied(
+            ctx,
+            AuditAction.ATTACH_FIELD,
             field_name=name,
             target_gid=project,
             after={"field_gid": field_gid, "project_gid": project},
@@ -1201,6 +1164,18 @@ class Writer:
             before=before,
         )
         return self._result_from(row)
+
+    def _applied(self, ctx: _Ctx, action: AuditAction, **fields: Any) -> AuditEntry:
+        """Record an APPLIED row under the item's proposal, thread, run and approver."""
+        return self.audit.record(
+            action=action,
+            status=AuditStatus.APPLIED,
+            proposal_id=ctx.proposal_id,
+            thread_id=ctx.thread_id,
+            run_id=ctx.run_id,
+            approver=ctx.approver,
+            **fields,
+        )
 
     @staticmethod
     def _result_from(row: AuditEntry, *, wrote: bool = False) -> ApplyResult:

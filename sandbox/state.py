@@ -198,6 +198,11 @@ class SandboxState:
             self._next_gid += n
             return first
 
+    def _add(self, kind: str, obj: Obj) -> None:
+        """Index a new object and write it through."""
+        self._index(kind, obj)
+        self._persist(kind, obj)
+
     def _index(self, kind: str, obj: Obj) -> None:
         gid = obj["gid"]
         self.objects[kind][gid] = obj
@@ -472,8 +477,7 @@ class SandboxState:
                 "workspace": workspace,
                 "custom_field_values": {},
             }
-            self._index("project", project)
-            self._persist("project", project)
+            self._add("project", project)
             self.create_section(gid, {"name": "Untitled section"}, by=by)
             self._emit(
                 self._ref("project", gid),
@@ -499,8 +503,7 @@ class SandboxState:
                 "project": project_gid,
                 "created_at": iso(self.clock()),
             }
-            self._index("section", section)
-            self._persist("section", section)
+            self._add("section", section)
             self._emit(
                 self._ref("section", gid),
                 "added",
@@ -607,8 +610,7 @@ class SandboxState:
                 if str(fgid) not in allowed:
                     raise bad_request(f"custom_fields: Custom field with ID {fgid} is not on given object")
                 task["custom_field_values"][str(fgid)] = self.coerce_custom_field_value(field, value)
-            self._index("task", task)
-            self._persist("task", task)
+            self._add("task", task)
             keys = self._task_keys(task)
             ref = self._ref("task", gid)
             if parent:
@@ -790,8 +792,7 @@ class SandboxState:
             "source": "api",
             **extra,
         }
-        self._index("story", story)
-        self._persist("story", story)
+        self._add("story", story)
         task = self.objects["task"][task_gid]
         self._emit(
             self._ref("story", gid) | {"resource_subtype": subtype},
@@ -865,8 +866,7 @@ class SandboxState:
                 "target": task_gid,
                 "source": "api",
             }
-            self._index("story", story)
-            self._persist("story", story)
+            self._add("story", story)
             task["modified_at"] = iso(now)
             self._persist("task", task)
             self._emit(
@@ -964,8 +964,7 @@ class SandboxState:
                 "billable_status": fields.get("billable_status", "notApplicable"),
                 "description": fields.get("description", ""),
             }
-            self._index("time_tracking_entry", entry)
-            self._persist("time_tracking_entry", entry)
+            self._add("time_tracking_entry", entry)
             task["modified_at"] = iso(now)
             self._persist("task", task)
             keys = self._task_keys(task) | {gid}
@@ -1096,8 +1095,7 @@ class SandboxState:
                         }
                     )
                 field["enum_options"] = options
-            self._index("custom_field", field)
-            self._persist("custom_field", field)
+            self._add("custom_field", field)
             return field
 
     def add_custom_field_setting(self, project_gid: str, data: Obj, *, by: str | None = None) -> Obj:
@@ -1118,8 +1116,7 @@ class SandboxState:
                 "parent": project_gid,
                 "is_important": bool(data.get("is_important", False)),
             }
-            self._index("custom_field_setting", setting)
-            self._persist("custom_field_setting", setting)
+            self._add("custom_field_setting", setting)
             project["modified_at"] = iso(self.clock())
             self._persist("project", project)
             self._emit(
@@ -1139,8 +1136,7 @@ class SandboxState:
     # webhooks (records only; delivery lives in sandbox.webhooks)
     def put_webhook(self, webhook: Obj) -> None:
         with self.lock:
-            self._index("webhook", webhook)
-            self._persist("webhook", webhook)
+            self._add("webhook", webhook)
 
     def delete_webhook(self, gid: str) -> None:
         with self.lock:

@@ -20,6 +20,7 @@ pytest.importorskip("tools.store", reason="tools.store (store engineer) is missi
 
 from agent.audit import AuditLog, AuditStatus  # noqa: E402
 from agent.config import Phase, ScopeConfig, Settings  # noqa: E402
+from tests.fixtures.approval import forged_field_proposal  # noqa: E402
 from tools.proposals import AI_FIELDS, Decision, DecisionType, Proposal, ProposalKind  # noqa: E402
 
 
@@ -147,20 +148,7 @@ def test_human_field_cannot_be_proposed_or_written(world: World, human_field: st
     with pytest.raises(ValueError, match="not agent-owned"):
         Proposal(kind=ProposalKind.SET_FIELD, target_gid=gid, field_name=human_field, value=0.0)
     # A proposal forged past validation must still be refused by the writer's own check.
-    forged = Proposal.model_construct(
-        kind=ProposalKind.SET_FIELD,
-        target_gid=gid,
-        project_gid=world.in_scope,
-        field_name=human_field,
-        value=0.0,
-        text=None,
-        title=None,
-        assignee_gid=None,
-        description="forged",
-        evidence={},
-        significant=False,
-        source="chat",
-    )
+    forged = forged_field_proposal(gid, human_field, 0.0, project_gid=world.in_scope, description="forged")
     results = run_case(world, f"human-field-{human_field}", [forged], [decide(forged)], approved=True)
     assert results[0].status is AuditStatus.REFUSED and not results[0].wrote
 

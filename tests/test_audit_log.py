@@ -17,8 +17,10 @@ from agent.audit import (
     audit_table,
     feedback_from_decision,
 )
+from tests.fixtures.store import throwaway_pg_database
 from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
 from tools.redact import Redactor
+from tools.store import normalise_url
 
 TOKEN = "1/123456:abcdefSECRETtoken"
 
@@ -122,18 +124,8 @@ def test_estimate_edits_are_reported(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3
-        )
-    except psycopg.OperationalError:
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = "effort_test_approval"
-    with admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with throwaway_pg_database("approval") as url:
+        yield normalise_url(url)
 
 
 @pytest.mark.postgres

@@ -37,31 +37,38 @@ def _settings(tmp_path: Path, sb: Any, **extra: Any) -> Settings:
     )
 
 
-def test_sandbox_webhook_to_serve_proposes_review_flag(
-    tmp_path: Path, run_server: Callable[[Any], Any]
-) -> None:
+def _serve_registered(settings: Settings, sb: Any, run_server: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """Fill the store with a full sync (as after `effort sync`), start `effort serve` on loopback and
+    register a webhook on the project of a top-level task.
+
+    Returns ``(deps, runtime, server, task, project_gid, registration)``."""
     from tools.gateway import AsanaGateway
     from tools.store import Store
     from tools.sync.engine import sync_workspace
 
+    with AsanaGateway.from_settings(settings) as gw:
+        store = Store.open(settings.database_url)
+        sync_workspace(gw, store, settings, full=True)
+        store.close()
+    deps = build_deps(settings)
+    app = create_app(settings, deps, start_scheduler=False)
+    runtime = app.state.runtime
+    server = run_server(app)
+    task = next(t for t in sb.state.objects["task"].values() if t.get("projects") and not t.get("parent"))
+    project_gid = task["projects"][0]
+    with AsanaGateway.from_settings(settings) as gw:
+        (registration,) = register_webhooks(
+            gw, runtime.store, [project_gid], f"{server.base_url}/webhooks/asana"
+        )
+    return deps, runtime, server, task, project_gid, registration
+
+
+def test_sandbox_webhook_to_serve_proposes_review_flag(
+    tmp_path: Path, run_server: Callable[[Any], Any]
+) -> None:
     with sandbox.Sandbox.start(seed=5, tasks=30, entries_per_task=4) as sb:
         settings = _settings(tmp_path, sb)
-        # The store starts from a full sync, as after `effort sync`.
-        with AsanaGateway.from_settings(settings) as gw:
-            store = Store.open(settings.database_url)
-            sync_workspace(gw, store, settings, full=True)
-            store.close()
-        deps = build_deps(settings)
-        app = create_app(settings, deps, start_scheduler=False)
-        runtime = app.state.runtime
-        server = run_server(app)
-
-        task = next(t for t in sb.state.objects["task"].values() if t.get("projects") and not t.get("parent"))
-        project_gid = task["projects"][0]
-        with AsanaGateway.from_settings(settings) as gw:
-            (registration,) = register_webhooks(
-                gw, runtime.store, [project_gid], f"{server.base_url}/webhooks/asana"
-            )
+        _deps, runtime, server, task, project_gid, registration = _serve_registered(settings, sb, run_server)
         assert registration.error is None and registration.webhook_gid
         assert runtime.store.secret(project_gid)  # the handshake reached the running server
         sb.reset_log()
@@ -104,27 +111,11 @@ def test_completing_an_asana_approval_subtask_resumes_the_thread(
     from agent.config import Phase
     from agent.serve.wiring import GateProposer
     from agent.writer import writer_from_settings
-    from tools.gateway import AsanaGateway
     from tools.proposals import Proposal, ProposalKind
-    from tools.store import Store
-    from tools.sync.engine import sync_workspace
 
     with sandbox.Sandbox.start(seed=6, tasks=20, entries_per_task=2) as sb:
         settings = _settings(tmp_path, sb, EFFORT_PHASE=Phase.OPTIMIZE)
-        with AsanaGateway.from_settings(settings) as gw:
-            store = Store.open(settings.database_url)
-            sync_workspace(gw, store, settings, full=True)
-            store.close()
-        deps = build_deps(settings)
-        app = create_app(settings, deps, start_scheduler=False)
-        runtime = app.state.runtime
-        server = run_server(app)
-        task = next(t for t in sb.state.objects["task"].values() if t.get("projects") and not t.get("parent"))
-        project_gid = task["projects"][0]
-        with AsanaGateway.from_settings(settings) as gw:
-            (registration,) = register_webhooks(
-                gw, runtime.store, [project_gid], f"{server.base_url}/webhooks/asana"
-            )
+        deps, runtime, server, task, project_gid, registration = _serve_registered(settings, sb, run_server)
         assert registration.error is None
 
         proposal = Proposal(

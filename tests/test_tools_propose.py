@@ -85,3 +85,23 @@ def test_insight_phase_refuses_every_proposal(chat_workspace: Workspace) -> None
         {"task_gid": "10000003", "field": "AI Estimated Hours", "value": 3, "reason": "x"},
     )
     assert not out.get("proposals") and "insight" in out["messages"][-1].content
+
+
+def test_archived_or_out_of_scope_projects_are_refused(chat_ctx: AgentContext) -> None:
+    task = next(t for t in chat_ctx.workspace.tasks if t.gid == "10000003")
+    ws = chat_ctx.workspace
+    archived = [p.model_copy(update={"archived": p.gid == task.project_gid}) for p in ws.projects]
+    ctx = AgentContext.for_workspace(ws.model_copy(update={"projects": tuple(archived)}), chat_ctx.settings)
+    args = {"task_gid": task.gid, "field": "AI Estimated Hours", "value": 5, "reason": "r"}
+    out = _run(ctx, "propose_ai_field", args)
+    assert not out.get("proposals") and "outside the scope" in out["messages"][-1].content
+
+    scoped = chat_ctx.settings.model_copy(
+        update={"scope": type(chat_ctx.settings.scope)(projects=["some other project"])}
+    )
+    out = _run(AgentContext.for_workspace(ws, scoped), "propose_ai_field", args)
+    assert not out.get("proposals") and "outside the configured scope" in out["messages"][-1].content
+
+    out = _run(AgentContext.for_workspace(ws, chat_ctx.settings), "propose_ai_field", args)
+    [p] = out["proposals"]
+    assert p.evidence["before"] == task.ai_fields.get("AI Estimated Hours")  # the writer's stale check

@@ -6,7 +6,14 @@ from typing import Any
 
 from agent.audit import AuditAction, AuditStatus
 from agent.config import Phase
-from tests.fixtures.approval import ApprovalEnv, accept, comment_proposal, field_proposal, statuses
+from tests.fixtures.approval import (
+    ApprovalEnv,
+    accept,
+    comment_proposal,
+    field_proposal,
+    forged_field_proposal,
+    statuses,
+)
 from tools.gateway.errors import TransientWriteError
 from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
 
@@ -100,20 +107,7 @@ def test_comment_is_posted_once_under_a_dropped_connection(approval_env: Approva
 def test_forged_smuggled_and_out_of_scope_are_refused(approval_env: ApprovalEnv) -> None:
     env = approval_env
     n = len(_writes(env))
-    human = Proposal.model_construct(
-        kind=ProposalKind.SET_FIELD,
-        target_gid=env.in_scope[0],
-        field_name="Estimated Hours",
-        value=1.0,
-        project_gid=None,
-        text=None,
-        title=None,
-        assignee_gid=None,
-        description="",
-        evidence={},
-        significant=False,
-        source="chat",
-    )
+    human = forged_field_proposal(env.in_scope[0], "Estimated Hours", 1.0)
     outside = field_proposal(env.out_of_scope[0], 2.0)
     forged = Decision(proposal_id="p_0000000000000000", type=DecisionType.ACCEPT, approver="mallory")
     results = env.writer().apply(

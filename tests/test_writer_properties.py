@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.config import Phase
-from tests.fixtures.approval import ApprovalEnv, approval_environment
+from tests.fixtures.approval import ApprovalEnv, approval_environment, forged_field_proposal
 from tools.proposals import AI_FIELDS, Decision, DecisionType, Proposal, ProposalKind, is_agent_owned
 
 HUMAN_FIELDS = ["Estimated Hours", "Actual Hours", "Priority", "ai estimated hours", "AI Estimated Hours "]
@@ -54,19 +54,10 @@ specs = st.builds(
 def _proposal(spec: Spec, target: str, n: int) -> Proposal | None:
     if spec.kind == "human":
         # model_construct skips the validator: exactly what a buggy or hostile tool could hand over
-        return Proposal.model_construct(
-            kind=ProposalKind.SET_FIELD,
-            target_gid=target,
-            field_name=HUMAN_FIELDS[n % len(HUMAN_FIELDS)],
-            value=float(spec.value) if isinstance(spec.value, int) else spec.value,
-            project_gid=None,
-            text=None,
-            title=None,
-            assignee_gid=None,
-            description="",
-            evidence={},
-            significant=False,
-            source="chat",
+        return forged_field_proposal(
+            target,
+            HUMAN_FIELDS[n % len(HUMAN_FIELDS)],
+            float(spec.value) if isinstance(spec.value, int) else spec.value,
         )
     if spec.kind == "comment":
         return Proposal(kind=ProposalKind.COMMENT, target_gid=target, text=f"note {n} {spec.value!s:.20}")

@@ -45,6 +45,16 @@ def _parse_date(text: str | None, name: str) -> date | None:
         raise _fail(f"{name} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
+def _parse_period(period: str) -> tuple[date, date]:
+    """``--period`` (2026-10, 2026 or 2026-10-01..2026-10-15) as inclusive bounds, or a clear error."""
+    from tools.analytics.billing import parse_period
+
+    try:
+        return parse_period(period)
+    except ValueError as exc:
+        raise _fail(f"bad --period {period!r}: {exc}") from None
+
+
 def _parse_as_of(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -321,14 +331,11 @@ def billing_command(
     config: ConfigOpt = None,
 ) -> None:
     """Draft billing lines for a period (billable hours by client and project). Nothing is sent."""
-    from tools.analytics.billing import billing_draft, parse_period, to_csv, to_json, to_markdown
+    from tools.analytics.billing import billing_draft, to_csv, to_json, to_markdown
 
     if fmt not in ("csv", "md", "json"):
         raise _fail(f"--format must be csv, md or json, got {fmt!r}")
-    try:
-        start, end = parse_period(period)
-    except ValueError as exc:
-        raise _fail(f"bad --period {period!r}: {exc}") from None
+    start, end = _parse_period(period)
     _, workspace = _load(config, project, None)
     draft = billing_draft(workspace, start, end, clients=client)
     if as_json:
@@ -355,17 +362,10 @@ def retro_command(
     config: ConfigOpt = None,
 ) -> None:
     """A full retrospective for a period: variance, scope creep, overhead, anomalies, capacity, forecasts."""
-    from tools.analytics.billing import parse_period
     from tools.analytics.retro import period_bounds, retrospective
 
     settings, workspace = _load(config, project, as_of)
-    if period:
-        try:
-            start, end = parse_period(period)
-        except ValueError as exc:
-            raise _fail(f"bad --period {period!r}: {exc}") from None
-    else:
-        start, end = period_bounds(workspace.as_of)
+    start, end = _parse_period(period) if period else period_bounds(workspace.as_of)
     report = retrospective(
         workspace,
         start,

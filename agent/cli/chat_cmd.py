@@ -174,9 +174,11 @@ def _interrupt_text(session: Session, items: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _load(config_file: Any) -> Settings:
+def _load(config_file: str | None) -> Settings:
+    from pathlib import Path
+
     try:
-        return load_settings(config_file)
+        return load_settings(Path(config_file) if config_file else None)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -186,21 +188,24 @@ def _fail(session_redactor: Redactor, exc: Exception) -> None:
     typer.echo(f"error: {session_redactor(f'{type(exc).__name__}: {exc}')}", err=True)
 
 
+# Options shared by `ask` and `chat`.
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use the offline router even if an LLM is set.")]
+ThreadOpt = Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")]
+ConfigOpt = Annotated[str | None, typer.Option("--config", help="TOML config file.")]
+SyntheticTasksOpt = Annotated[int, typer.Option("--synthetic-tasks", hidden=True)]
+
+
 @app.command("ask")
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Use the offline router even if an LLM is set.")
-    ] = False,
-    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="TOML config file.")] = None,
-    synthetic_tasks: Annotated[int, typer.Option("--synthetic-tasks", hidden=True)] = 0,
+    offline: OfflineOpt = False,
+    thread: ThreadOpt = None,
+    config: ConfigOpt = None,
+    synthetic_tasks: SyntheticTasksOpt = 0,
 ) -> None:
     """Answer one question about the team's effort (with tool calls, links and any proposals)."""
-    from pathlib import Path
-
-    settings = _load(Path(config) if config else None)
+    settings = _load(config)
     redactor = Redactor(settings.secrets())
     try:
         with open_session(
@@ -234,17 +239,13 @@ def ask(
 
 @app.command("chat")
 def chat(
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Use the offline router even if an LLM is set.")
-    ] = False,
-    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="TOML config file.")] = None,
-    synthetic_tasks: Annotated[int, typer.Option("--synthetic-tasks", hidden=True)] = 0,
+    offline: OfflineOpt = False,
+    thread: ThreadOpt = None,
+    config: ConfigOpt = None,
+    synthetic_tasks: SyntheticTasksOpt = 0,
 ) -> None:
     """Chat in the terminal: answers stream as they are written; tools and proposals are shown."""
-    from pathlib import Path
-
-    settings = _load(Path(config) if config else None)
+    settings = _load(config)
     console = Console(highlight=False)
     redactor = Redactor(settings.secrets())
     try:

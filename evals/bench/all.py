@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 import tools  # noqa: F401  (offline environment switches before any library import)
+from tools.analytics.stats import finite_number
 from tools.redact import Redactor
 
 Status = Literal["pass", "miss", "info", "not run", "error"]
@@ -147,16 +148,6 @@ def flatten(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, data
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def check(
     bench: str,
     figure: str,
@@ -170,7 +161,7 @@ def check(
     note: str = "",
 ) -> Row:
     """A row judged against a bar. A missing value is "not run" (the benchmark did not report it)."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return Row(
             bench=bench,
@@ -209,7 +200,7 @@ def check(
 
 
 def info(bench: str, figure: str, value: Any, unit: str = "", note: str = "") -> Row:
-    number = _number(value)
+    number = finite_number(value)
     shown: float | str | None = (
         round(number, 4) if number is not None else (None if value is None else str(value))
     )
@@ -227,7 +218,7 @@ def declared_rows(bench: str, data: Any) -> list[Row] | None:
             continue
         passed = item.get("passed", item.get("pass"))
         status: Status = "info" if passed is None else ("pass" if passed else "miss")
-        number = _number(item.get("value"))
+        number = finite_number(item.get("value"))
         rows.append(
             Row(
                 bench=bench,
@@ -247,7 +238,7 @@ def generic_rows(bench: str, data: Any, limit: int = 12) -> list[Row]:
     declared = declared_rows(bench, data)
     if declared is not None:
         return declared
-    rows = [info(bench, key, value) for key, value in flatten(data) if _number(value) is not None]
+    rows = [info(bench, key, value) for key, value in flatten(data) if finite_number(value) is not None]
     return rows[:limit] or [info(bench, "result", json.dumps(data, default=str)[:120])]
 
 
@@ -269,7 +260,7 @@ def _with_fallback(bench: str, data: Any, rows: list[Row]) -> list[Row]:
 
 
 def _ratio(numerator: Any, denominator: Any) -> float | None:
-    top, bottom = _number(numerator), _number(denominator)
+    top, bottom = finite_number(numerator), finite_number(denominator)
     return top / bottom if top is not None and bottom else None
 
 
@@ -297,7 +288,7 @@ def interpret_sync(bench: str, data: Any, quick: bool) -> list[Row]:
         check(
             bench,
             f"wall time under {lookup(data, 'rate_limit'):g} req/min / what the limit allows"
-            if _number(lookup(data, "rate_limit"))
+            if finite_number(lookup(data, "rate_limit"))
             else "wall time under the rate limit / allowed",
             lookup(throttled, "ratio"),
             at_most=1.25,
@@ -324,12 +315,12 @@ def _sized(data: Any, key: str) -> dict[int, Any]:
     if isinstance(items, list):
         for item in items:
             if isinstance(item, dict):
-                size = _number(item.get("tasks") or item.get("size") or item.get("n_tasks"))
+                size = finite_number(item.get("tasks") or item.get("size") or item.get("n_tasks"))
                 if size is not None:
                     found[int(size)] = item.get(key)
     elif isinstance(data, dict):
         for k, v in data.items():
-            size = _number(k)
+            size = finite_number(k)
             if size is not None and isinstance(v, dict):
                 found[int(size)] = v.get(key)
     return found
@@ -359,7 +350,7 @@ def interpret_retro(bench: str, data: Any, quick: bool) -> list[Row]:
 
 
 def interpret_index(bench: str, data: Any, quick: bool) -> list[Row]:
-    size = _number(lookup(data, "tasks"))
+    size = finite_number(lookup(data, "tasks"))
     note = "" if size == 100_000 else f"{size:,.0f} tasks (quick size)" if size else ""
     rows = [
         check(
@@ -403,9 +394,9 @@ def interpret_tool_tokens(bench: str, data: Any, quick: bool) -> list[Row]:
 
 
 def interpret_estimation(bench: str, data: Any, quick: bool) -> list[Row]:
-    human_log = _number(lookup(data, "human.mean_abs_log", "human_mean_abs_log"))
-    ai_log = _number(lookup(data, "ai.mean_abs_log", "ai_mean_abs_log"))
-    human_pred = _number(lookup(data, "human.pred25", "human_pred25"))
+    human_log = finite_number(lookup(data, "human.mean_abs_log", "human_mean_abs_log"))
+    ai_log = finite_number(lookup(data, "ai.mean_abs_log", "ai_mean_abs_log"))
+    human_pred = finite_number(lookup(data, "human.pred25", "human_pred25"))
     rows = [
         check(
             bench,

@@ -50,6 +50,23 @@ def _find_task(runtime: ToolRuntime[Any, Any], gid: str) -> Task | None:
     return next((t for t in ws.tasks if t.gid == gid), None)
 
 
+def _scope_refusal(runtime: ToolRuntime[Any, Any], task: Task) -> str | None:
+    """Refuse early what the writer would refuse later: archived projects and projects outside the
+    configured scope allowlist (names or gids). The writer checks again against live Asana data."""
+    project = next((p for p in runtime.context.workspace.projects if p.gid == task.project_gid), None)
+    if project is not None and project.archived:
+        return (
+            f"Refused: task {task.gid} is in the archived project {project.name[:60]!r}, which is outside "
+            "the scope the agent may change; nothing is proposed."
+        )
+    allowed = {name.strip().lower() for name in runtime.context.settings.scope.projects}
+    if allowed and not (project and {project.gid, project.name.strip().lower()} & allowed):
+        return (
+            f"Refused: task {task.gid} is outside the configured scope (scope.projects); nothing is proposed."
+        )
+    return None
+
+
 def _phase_refusal(runtime: ToolRuntime[Any, Any]) -> str | None:
     phase = runtime.context.settings.phase
     if phase is Phase.INSIGHT:
@@ -109,6 +126,8 @@ def propose_ai_field(
     task = _find_task(runtime, task_gid)
     if task is None:
         return f"Refused: no task with gid {task_gid[:40]!r} (use task_lookup to find the gid)."
+    if out_of_scope := _scope_refusal(runtime, task):
+        return out_of_scope
     coerced, error = _coerce_value(field, value)
     if error:
         return error
@@ -119,7 +138,8 @@ def propose_ai_field(
         field_name=field,
         value=coerced,
         description=f"Set {field} = {coerced} on task {task.gid}: {reason[:200]}",
-        evidence={"current": task.ai_fields.get(field), "reason": reason[:300], "link": link(task)},
+        # "before" is what the writer re-reads and compares: a value changed since is refused as stale.
+        evidence={"before": task.ai_fields.get(field), "reason": reason[:300], "link": link(task)},
         source="chat",
     )
     return _accept(
@@ -134,6 +154,8 @@ def propose_comment(runtime: ToolRuntime[Any, Any], task_gid: str, text: str) ->
     task = _find_task(runtime, task_gid)
     if task is None:
         return f"Refused: no task with gid {task_gid[:40]!r}."
+    if out_of_scope := _scope_refusal(runtime, task):
+        return out_of_scope
     if not text.strip():
         return "Refused: a comment needs text."
     proposal = Proposal(
@@ -161,6 +183,8 @@ def propose_approval_subtask(
     task = _find_task(runtime, task_gid)
     if task is None:
         return f"Refused: no task with gid {task_gid[:40]!r}."
+    if out_of_scope := _scope_refusal(runtime, task):
+        return out_of_scope
     if not title.strip():
         return "Refused: a subtask needs a title."
     owner = assignee_gid

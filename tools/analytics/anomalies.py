@@ -133,21 +133,45 @@ class _Ctx:
     def task_label(self, code: int) -> str:
         return f"'{self.frame.tasks[code].name[:60]}'" if code >= 0 else "an unknown task"
 
-    def add_entry_flag(self, kind: AnomalyKind, i: int, score: float, reason: str) -> None:
-        entry = self.entries[i]
+    def add_flag(
+        self,
+        kind: AnomalyKind,
+        score: float,
+        reason: str,
+        *,
+        entry_gid: str | None = None,
+        task_gid: str | None = None,
+        person_gid: str | None = None,
+        day: date | None = None,
+        hours: float | None = None,
+    ) -> None:
+        """Keep a flag unless it scores under ``min_score`` (feedback pushes false alarms there)."""
         if score < self.config.min_score:
             return
         self.flags.append(
             AnomalyFlag(
                 kind=kind,
-                score=round(min(1.0, score), 3),
+                score=round(score, 3),
                 reason=reason,
-                entry_gid=entry.gid,
-                task_gid=entry.task_gid,
-                person_gid=entry.user_gid,
-                day=entry.entered_on,
-                hours=round(entry.duration_minutes / 60.0, 2),
+                entry_gid=entry_gid,
+                task_gid=task_gid,
+                person_gid=person_gid,
+                day=day,
+                hours=hours,
             )
+        )
+
+    def add_entry_flag(self, kind: AnomalyKind, i: int, score: float, reason: str) -> None:
+        entry = self.entries[i]
+        self.add_flag(
+            kind,
+            min(1.0, score),
+            reason,
+            entry_gid=entry.gid,
+            task_gid=entry.task_gid,
+            person_gid=entry.user_gid,
+            day=entry.entered_on,
+            hours=round(entry.duration_minutes / 60.0, 2),
         )
 
     def add_binary(self, kind: AnomalyKind, idx: NDArray[np.intp], base: float, reason_of: object) -> None:
@@ -442,19 +466,14 @@ def _variance(ctx: _Ctx, lo: int, hi: int) -> None:
         task = frame.tasks[i]
         pct = (actual[i] - est[i]) / est[i] * 100.0
         state = "" if task.completed else " so far (still open)"
-        score = ramp_score(dev, threshold)
-        if score < ctx.config.min_score:
-            continue
-        ctx.flags.append(
-            AnomalyFlag(
-                kind=AnomalyKind.VARIANCE,
-                score=round(score, 3),
-                reason=f"{actual[i]:.1f} h against an estimate of {est[i]:.1f} h ({pct:+.0f}%){state}",
-                task_gid=task.gid,
-                person_gid=ctx.person_gid(code),
-                day=date_of(int(ref[i])),
-                hours=round(float(actual[i]), 2),
-            )
+        ctx.add_flag(
+            AnomalyKind.VARIANCE,
+            ramp_score(dev, threshold),
+            f"{actual[i]:.1f} h against an estimate of {est[i]:.1f} h ({pct:+.0f}%){state}",
+            task_gid=task.gid,
+            person_gid=ctx.person_gid(code),
+            day=date_of(int(ref[i])),
+            hours=round(float(actual[i]), 2),
         )
 
 
@@ -479,19 +498,14 @@ def _missing_logs(ctx: _Ctx, lo: int, hi: int, calendar: WorkCalendar) -> None:
         if task.actual_source is ActualSource.ENTRIES:
             continue
         code = int(frame.task_person[i])
-        score = config.missing_entries_score / ctx.factor(code, AnomalyKind.MISSING_LOG)
-        if score < config.min_score:
-            continue
-        ctx.flags.append(
-            AnomalyFlag(
-                kind=AnomalyKind.MISSING_LOG,
-                score=round(score, 3),
-                reason=f"completed with {frame.act[i]:.1f} actual hours but no time entries",
-                task_gid=task.gid,
-                person_gid=ctx.person_gid(code),
-                day=date_of(int(frame.completed_day[i])),
-                hours=round(float(frame.act[i]), 2),
-            )
+        ctx.add_flag(
+            AnomalyKind.MISSING_LOG,
+            config.missing_entries_score / ctx.factor(code, AnomalyKind.MISSING_LOG),
+            f"completed with {frame.act[i]:.1f} actual hours but no time entries",
+            task_gid=task.gid,
+            person_gid=ctx.person_gid(code),
+            day=date_of(int(frame.completed_day[i])),
+            hours=round(float(frame.act[i]), 2),
         )
     _silent_weeks(ctx, lo, hi, calendar)
 
@@ -525,18 +539,13 @@ def _silent_weeks(ctx: _Ctx, lo: int, hi: int, calendar: WorkCalendar) -> None:
                 continue
             if not np.any((created <= w + 4) & (done >= w)):
                 continue
-            score = config.silent_week_score / ctx.factor(code, AnomalyKind.MISSING_LOG)
-            if score < config.min_score:
-                continue
-            ctx.flags.append(
-                AnomalyFlag(
-                    kind=AnomalyKind.MISSING_LOG,
-                    score=round(score, 3),
-                    reason=f"{frame.person_name(code)} had open assigned tasks in the week of "
-                    f"{date_of(w)} but logged no time",
-                    person_gid=gid,
-                    day=date_of(w),
-                )
+            ctx.add_flag(
+                AnomalyKind.MISSING_LOG,
+                config.silent_week_score / ctx.factor(code, AnomalyKind.MISSING_LOG),
+                f"{frame.person_name(code)} had open assigned tasks in the week of {date_of(w)} "
+                "but logged no time",
+                person_gid=gid,
+                day=date_of(w),
             )
 
 

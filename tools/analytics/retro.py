@@ -26,7 +26,7 @@ from tools.analytics.calendar import WorkCalendar, build_calendar
 from tools.analytics.capacity import CapacityReport, capacity_report
 from tools.analytics.forecast import ForecastReport, forecast_projects
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of
-from tools.analytics.stats import median_interval
+from tools.analytics.stats import finite_number, median_interval
 from tools.analytics.variance import Dimension, VarianceReport, group_keys, variance_report
 from tools.records import Task, Workspace
 
@@ -170,16 +170,6 @@ class RetroReport(BaseModel):
     highlights: list[str] = Field(default_factory=list)
 
 
-def _number(value: float | str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def scope_creep(
     workspace: Workspace,
     period_start: date,
@@ -225,7 +215,7 @@ def scope_creep(
     for change in workspace.field_changes:
         if change.field_name.lower() not in fields or not lo <= day_of(change.changed_at) <= hi:
             continue
-        old, new = _number(change.old_value), _number(change.new_value)
+        old, new = finite_number(change.old_value), finite_number(change.new_value)
         if old is None or new is None or new == old:
             continue  # a first estimate is not a raise
         if new < old:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Sequence
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -18,6 +19,17 @@ MAD_TO_SD = 1.4826
 # IQR / 1.349 estimates the standard deviation of a normal sample.
 IQR_TO_SD = 1.349
 _STD_NORMAL = NormalDist()
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a finite float (a number or numeric text), else None; booleans are not numbers."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def normal_cdf(x: float) -> float:

@@ -182,6 +182,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
+def _data(record: BaseModel) -> str:
+    """The ``data`` column of a record (also its fingerprint, so both must come from here)."""
+    return _dumps(record.model_dump(mode="json"))
+
+
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -239,6 +244,10 @@ def _project_from_json(raw: str) -> Project:
     d["due_on"] = _d(d.get("due_on"))
     d["portfolio_gids"] = tuple(d.get("portfolio_gids") or ())
     return _fast(Project, _complete(Project, d))
+
+
+def _person_from_json(raw: str) -> Person:
+    return _fast(Person, _complete(Person, json.loads(raw)))
 
 
 def _change_from_json(raw: str) -> FieldChange:
@@ -353,15 +362,10 @@ class Store:
 
     # -- writes (used by sync) --------------------------------------------------------------------------
     def upsert_people(self, people: Iterable[Person]) -> int:
-        return self._upsert(
-            people_t, [{"gid": p.gid, "data": _dumps(p.model_dump(mode="json"))} for p in people]
-        )
+        return self._upsert(people_t, [{"gid": p.gid, "data": _data(p)} for p in people])
 
     def upsert_projects(self, projects: Iterable[Project]) -> int:
-        rows = [
-            {"gid": p.gid, "archived": p.archived, "data": _dumps(p.model_dump(mode="json"))}
-            for p in projects
-        ]
+        rows = [{"gid": p.gid, "archived": p.archived, "data": _data(p)} for p in projects]
         return self._upsert(projects_t, rows)
 
     def upsert_tasks(self, tasks: Iterable[Task]) -> int:
@@ -371,7 +375,7 @@ class Store:
                 "project_gid": t.project_gid,
                 "parent_gid": t.parent_gid,
                 "modified_at": t.modified_at.isoformat() if t.modified_at else None,
-                "data": _dumps(t.model_dump(mode="json")),
+                "data": _data(t),
             }
             for t in tasks
         ]
@@ -381,21 +385,15 @@ class Store:
         return self._upsert(entries_t, [_entry_row(e) for e in entries])
 
     def upsert_field_changes(self, changes: Iterable[FieldChange]) -> int:
-        rows = [
-            {"key": change_key(c), "task_gid": c.task_gid, "data": _dumps(c.model_dump(mode="json"))}
-            for c in changes
-        ]
+        rows = [{"key": change_key(c), "task_gid": c.task_gid, "data": _data(c)} for c in changes]
         return self._upsert(field_changes_t, rows)
 
     def upsert_comments(self, comments: Iterable[Comment]) -> int:
-        rows = [
-            {"gid": c.gid, "task_gid": c.task_gid, "data": _dumps(c.model_dump(mode="json"))}
-            for c in comments
-        ]
+        rows = [{"gid": c.gid, "task_gid": c.task_gid, "data": _data(c)} for c in comments]
         return self._upsert(comments_t, rows)
 
     def upsert_custom_fields(self, fields: Iterable[CustomFieldDef]) -> int:
-        rows = [{"gid": f.gid, "name": f.name, "data": _dumps(f.model_dump(mode="json"))} for f in fields]
+        rows = [{"gid": f.gid, "name": f.name, "data": _data(f)} for f in fields]
         return self._upsert(custom_fields_t, rows)
 
     def delete_tasks(self, gids: Iterable[str]) -> int:
@@ -459,8 +457,8 @@ class Store:
             return record.gid, _dumps(list(row.values()))
         if kind == "field_changes":
             assert isinstance(record, FieldChange)
-            return change_key(record), _dumps(record.model_dump(mode="json"))
-        return str(getattr(record, "gid")), _dumps(record.model_dump(mode="json"))  # noqa: B009
+            return change_key(record), _data(record)
+        return str(getattr(record, "gid")), _data(record)  # noqa: B009
 
     # -- reads --------------------------------------------------------------------------------------
     def workspace(self, project_gids: list[str] | None = None, as_of: datetime | None = None) -> Workspace:
@@ -484,10 +482,7 @@ class Store:
         wanted = set(project_gids) if project_gids else None
         cutoff = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
         with self.engine.connect() as conn:
-            people = tuple(
-                _fast(Person, _complete(Person, json.loads(r[0])))
-                for r in conn.execute(select(people_t.c.data))
-            )
+            people = tuple(_person_from_json(r[0]) for r in conn.execute(select(people_t.c.data)))
             projects = tuple(
                 p
                 for p in (_project_from_json(r[0]) for r in conn.execute(select(projects_t.c.data)))
@@ -562,10 +557,7 @@ class Store:
 
     def people(self) -> list[Person]:
         with self.engine.connect() as conn:
-            return [
-                _fast(Person, _complete(Person, json.loads(r[0])))
-                for r in conn.execute(select(people_t.c.data))
-            ]
+            return [_person_from_json(r[0]) for r in conn.execute(select(people_t.c.data))]
 
     def projects(self) -> list[Project]:
         with self.engine.connect() as conn:
