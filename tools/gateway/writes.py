@@ -8,6 +8,7 @@ re-read (did the comment / subtask appear?) and then retry with the same idempot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +41,7 @@ class WriteMethods:
     """Mixed into ``AsanaGateway``; ``self.call`` and ``self.api`` come from it."""
 
     api: _Apis
-
-    def call(self, label: str, fn: Any, *, idempotent: bool | None = None) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    call: Callable[..., Any]  # AsanaGateway.call(label, fn, *, idempotent=None): retries and counting
 
     def update_task_custom_fields(
         self, grant: WriteGrant, task_gid: str, values: dict[str, float | str | None]
