@@ -588,7 +588,13 @@ class Writer:
         if self._scope_projects is not None:
             return self._scope_projects
         scope = self.settings.scope
-        allowed = set(scope.projects)
+        # The allowlist may name projects or give their gids (as `effort sync` accepts both).
+        wanted_projects = {ref.strip().lower() for ref in scope.projects}
+        allowed = {
+            p.gid
+            for p in self._store_projects()
+            if p.gid in wanted_projects or str(p.name).strip().lower() in wanted_projects
+        } | {ref for ref in scope.projects if ref.isdigit()}
         if scope.portfolios:
             wanted = set(scope.portfolios)
             for project in self._store_projects():

@@ -220,3 +220,17 @@ def test_rollback_command(approval_env: ApprovalEnv) -> None:
     assert '"rolled_back"' in out.stdout and env.field_value(task, "AI Estimated Hours") is None
     again = CliRunner().invoke(app, ["rollback", "run-cli"], env=vars_)
     assert "nothing to roll back" in again.stdout
+
+
+def test_scope_may_name_projects_as_well_as_gids(approval_env: ApprovalEnv) -> None:
+    env = approval_env
+    name = next(p.name for p in env.store.projects() if p.gid == env.scope_project)
+    scope = env.settings.scope.model_copy(update={"projects": [name.upper()]})
+    inside, outside = field_proposal(env.in_scope[0], 4.0), field_proposal(env.out_of_scope[0], 4.0)
+    results = env.writer(scope=scope).apply(
+        [inside, outside], [accept(inside), accept(outside)], thread_id="t", run_id="r", approver="x"
+    )
+    by_id = {r.proposal_id: r for r in results}
+    assert by_id[inside.id].status is AuditStatus.APPLIED
+    assert by_id[outside.id].status is AuditStatus.REFUSED and "scope" in (by_id[outside.id].error or "")
+    assert env.field_value(env.in_scope[0], "AI Estimated Hours") == 4.0
