@@ -71,10 +71,16 @@ def run_demo(
         approved = _approve_part(settings, outcome, console)
 
         console.rule("[bold cyan]5. Write-back and audit log")
-        _print_audit(settings, outcome.run_id, console)
+        written = _print_audit(settings, outcome.run_id, console)
+        if not written <= set(approved):
+            console.print(
+                f"[red]Unexpected: writes for items nobody approved: {sorted(written - set(approved))}[/red]"
+            )
+            return 1
         console.print(
-            f"The sandbox received {sb.write_count(succeeded=True)} write calls, all for the {approved} "
-            "approved items (creating the AI fields on first use included); rejected items wrote nothing."
+            f"The sandbox received {sb.write_count(succeeded=True)} write calls, for {len(written)} of the "
+            f"{len(approved)} approved items (creating the AI fields on first use included); "
+            "rejected items wrote nothing."
         )
     _print_next_steps(console, outcome)
     return 0
@@ -211,7 +217,7 @@ def _print_batch(console: Console, outcome: RunOutcome) -> None:
     console.print("Nothing has been written to Asana yet: the graph is paused at its approval node.")
 
 
-def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> int:
+def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> list[str]:
     """Approve the first tasks' AI estimates and the summary task; reject the rest (as a lead might)."""
     from agent.approvals_service import decisions_for, get_pending, resume
     from agent.checkpoint import open_checkpointer
@@ -241,10 +247,11 @@ def _approve_part(settings: Settings, outcome: RunOutcome, console: Console) -> 
             resume(saver, pending, decisions, writer=writer, settings=settings, approver=settings.approver)
         finally:
             writer.gateway.close()
-    return len(chosen)
+    return chosen
 
 
-def _print_audit(settings: Settings, run_id: str, console: Console) -> None:
+def _print_audit(settings: Settings, run_id: str, console: Console) -> set[str]:
+    """Show the run's audit rows; returns the proposal ids whose write was applied."""
     from agent.audit import AuditAction, AuditLog, AuditStatus
     from tools.store import Store
 
@@ -268,6 +275,11 @@ def _print_audit(settings: Settings, run_id: str, console: Console) -> None:
         elif e.action is AuditAction.CREATE_FIELD:
             table.add_row(str(e.status), "workspace", f"created field {e.field_name}", "first use")
     console.print(table)
+    return {
+        str(e.proposal_id)
+        for e in entries
+        if e.action is AuditAction.WRITE and e.status is AuditStatus.APPLIED and e.proposal_id
+    }
 
 
 def _print_next_steps(console: Console, outcome: RunOutcome) -> None:
