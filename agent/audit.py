@@ -5,7 +5,7 @@ PostgreSQL alike) and has no UPDATE or DELETE API: a later state of a proposal i
 current state of anything is "its newest row". Every text value passes through the redactor before it
 is stored, so an access token can never land in a row even if an error message carried one.
 
-The same module stores what the analytics consume from human decisions: ``DetectorFeedback`` (an
+The same module stores what the analytics consume from human decisions: ``FeedbackRecord`` (an
 anomaly confirmed or dismissed) and edited estimates.
 """
 
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 
+from tools.analytics.anomalies import AnomalyKind, DetectorFeedback
 from tools.proposals import Decision, DecisionType, Proposal
 from tools.redact import Redactor
 
@@ -136,8 +137,9 @@ class AuditEntry(BaseModel):
         return Decision.model_validate(self.decision) if self.decision else None
 
 
-class DetectorFeedback(BaseModel):
-    """A human's verdict on a flagged time-entry pattern; the anomaly detector learns from it.
+class FeedbackRecord(BaseModel):
+    """A human's verdict on a flagged time-entry pattern, with its provenance; the anomaly detector
+    learns from it (``for_detector``).
 
     ``confirmed_normal=True``: the person dismissed the flag (this pattern is normal for them);
     ``False``: they confirmed it as a real outlier.
@@ -153,6 +155,14 @@ class DetectorFeedback(BaseModel):
     proposal_id: str | None = None
     approver: str | None = None
     ts: datetime | None = None
+
+    def for_detector(self) -> DetectorFeedback | None:
+        """The detector's view of this verdict, or None when it names no person or an unknown pattern."""
+        if not self.person_gid or self.kind not in {k.value for k in AnomalyKind}:
+            return None
+        return DetectorFeedback(
+            person_gid=self.person_gid, kind=AnomalyKind(self.kind), confirmed_normal=self.confirmed_normal
+        )
 
 
 class EstimateEdit(BaseModel):
@@ -249,7 +259,7 @@ class AuditLog:
         assert new_id is not None
         return self._decode({**values, "id": int(new_id[0])})
 
-    def record_feedback(self, feedback: DetectorFeedback) -> None:
+    def record_feedback(self, feedback: FeedbackRecord) -> None:
         """Append a detector verdict."""
         with self.engine.begin() as conn:
             conn.execute(
@@ -363,14 +373,18 @@ class AuditLog:
             entry for key, entry in decisions.items() if entry.status in APPROVAL_STATUSES and key not in done
         ]
 
-    def feedback(self, person_gid: str | None = None) -> list[DetectorFeedback]:
+    def detector_feedback(self) -> list[DetectorFeedback]:
+        """Every verdict the anomaly detector can learn from (confirmed outliers, dismissed flags)."""
+        return [f for f in (r.for_detector() for r in self.feedback()) if f is not None]
+
+    def feedback(self, person_gid: str | None = None) -> list[FeedbackRecord]:
         """Every detector verdict, oldest first (optionally for one person)."""
         query = sa.select(feedback_table).order_by(feedback_table.c.id)
         if person_gid is not None:
             query = query.where(feedback_table.c.person_gid == person_gid)
         with self.engine.connect() as conn:
             return [
-                DetectorFeedback(
+                FeedbackRecord(
                     person_gid=r.person_gid,
                     kind=r.kind,
                     confirmed_normal=bool(r.confirmed_normal),
@@ -404,7 +418,7 @@ class AuditLog:
         return out
 
 
-def feedback_from_decision(proposal: Proposal, decision: Decision) -> DetectorFeedback | None:
+def feedback_from_decision(proposal: Proposal, decision: Decision) -> FeedbackRecord | None:
     """A detector verdict when the proposal flags an anomaly (``evidence['anomaly']``), else None.
 
     Accepting the flag confirms the outlier; ignoring it says the pattern is normal for that person.
@@ -415,7 +429,7 @@ def feedback_from_decision(proposal: Proposal, decision: Decision) -> DetectorFe
     kind = anomaly.get("kind") or anomaly.get("pattern")
     if not kind:
         return None
-    return DetectorFeedback(
+    return FeedbackRecord(
         person_gid=anomaly.get("person_gid"),
         kind=str(kind),
         confirmed_normal=decision.type is DecisionType.IGNORE,

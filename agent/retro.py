@@ -28,6 +28,7 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, ConfigDict
 
 from agent.approval import apply_node, approval_node, route_pending
+from agent.audit import AuditLog
 from agent.config import Settings
 from agent.reports.model import ReportData, SuggestedEstimate
 from agent.reports.render import write_report
@@ -120,6 +121,8 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         state["period_start"],
         state["period_end"],
         capacity_config=ctx.settings.capacity,
+        # Flags a lead dismissed or confirmed earlier raise or keep that person's thresholds.
+        feedback=AuditLog(ctx.store.engine).detector_feedback(),
         include_billing=kind == "retro",
     )
     limits = LIMITS[kind]
@@ -182,8 +185,11 @@ def propose_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         task = tasks.get(f["task_gid"])
         if task is None:
             continue
+        # evidence["anomaly"]: the writer turns the lead's decision into detector feedback (audit log).
+        anomaly = {"person_gid": f.get("person_gid"), "kind": f["kind"], "task_gid": task.gid}
+        flag_evidence = {**f, "anomaly": anomaly}
         proposals.append(
-            _field(task, "AI Review Flag", "Review", f"Flag '{task.name}' for review", f, source)
+            _field(task, "AI Review Flag", "Review", f"Flag '{task.name}' for review", flag_evidence, source)
         )
         lead = projects.get(task.project_gid or "")
         lead_gid = lead.owner_gid if lead else None
@@ -312,6 +318,7 @@ def _flagged_tasks(report: RetroReport, tasks: dict[str, Task], limits: RunLimit
         if flag.task_gid not in best or flag.score > best[flag.task_gid]["score"]:
             best[flag.task_gid] = {
                 "task_gid": flag.task_gid,
+                "person_gid": flag.person_gid,
                 "kind": str(flag.kind),
                 "score": round(flag.score, 2),
                 "reason": flag.reason,

@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+# Fixture modules import each other; register them all for assertion rewriting before any is imported.
+pytest.register_assert_rewrite("tests.fixtures")
+
 for _key, _value in {
     "ORT_DISABLE_TELEMETRY": "1",
     "DEEPEVAL_TELEMETRY_OPT_OUT": "1",

@@ -13,7 +13,7 @@ from agent.audit import (
     AuditAction,
     AuditLog,
     AuditStatus,
-    DetectorFeedback,
+    FeedbackRecord,
     audit_table,
     feedback_from_decision,
 )
@@ -83,7 +83,7 @@ def _exercise(log: AuditLog) -> None:
     feedback = feedback_from_decision(
         p, Decision(proposal_id=p.id, type=DecisionType.IGNORE, approver="lead")
     )
-    assert feedback == DetectorFeedback(
+    assert feedback == FeedbackRecord(
         person_gid="7",
         kind="weekend",
         confirmed_normal=True,

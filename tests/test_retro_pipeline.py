@@ -117,3 +117,33 @@ def test_narrative_is_kept_only_when_its_numbers_come_from_the_analytics() -> No
 def test_bad_periods_get_a_clear_error(text: str) -> None:
     with pytest.raises(PeriodError, match="period"):
         parse_period(text, "retro", AS_OF.date())
+
+
+def test_dismissed_flags_teach_the_detector(synced: Any) -> None:
+    from tools.analytics.anomalies import detect_anomalies
+
+    _, settings, store = synced
+    outcome = _run(settings, store)
+    flags = [p for p in outcome.pending if p.field_name == "AI Review Flag"]
+    assert flags and all(p.evidence["anomaly"]["kind"] for p in flags)
+    with open_checkpointer(settings) as saver:
+        pending = get_pending(saver, outcome.thread_id)
+        decisions = decisions_for(pending, "reject", approver=settings.approver)
+        writer = writer_from_settings(settings, store=store)
+        try:
+            resume(saver, pending, decisions, writer=writer, settings=settings, approver=settings.approver)
+        finally:
+            writer.gateway.close()
+
+    feedback = AuditLog(store.engine).detector_feedback()
+    dismissed = {(p.evidence["anomaly"]["person_gid"], p.evidence["anomaly"]["kind"]) for p in flags}
+    assert {(f.person_gid, f.kind.value) for f in feedback} == {d for d in dismissed if d[0]}
+    assert all(f.confirmed_normal for f in feedback)
+    ws = store.workspace(as_of=AS_OF)
+    before = detect_anomalies(ws, start=PERIOD[0], end=PERIOD[1])
+    after = detect_anomalies(ws, start=PERIOD[0], end=PERIOD[1], feedback=feedback)
+
+    def count(flags: list[Any]) -> int:
+        return sum(1 for f in flags if (f.person_gid, f.kind.value) in dismissed)
+
+    assert count(after) < count(before)
