@@ -230,13 +230,34 @@ def route(question: str, ctx: AgentContext) -> Plan:
     reply that says why and offers the AI-field alternative; when the same message also asks an
     analysis question, that is answered and the refusal is added as a note.
     """
-    plan = _route(question.strip(), ctx)
+    plan = _with_other_parts(question.strip(), ctx, _route(question.strip(), ctx))
     refusal = _refusal(question, ctx)
     if refusal is None:
         return plan
     if plan.calls and plan.intent in _READ_INTENTS:
         return replace(plan, note=refusal)
     return Plan(reply=f"{OFFLINE_NOTE}\n\n{refusal}", intent="refuse")
+
+
+# Where a question asks two things: "…, and is anyone over capacity?", "…; then estimate it".
+_PARTS = re.compile(
+    r"\s*(?:[,;]\s*(?:and\s+)?(?:then\s+|also\s+)?|\s+and\s+(?:then\s+|also\s+)?(?=(?:is|are|who|which|what|when|how|show|draft|estimate|find|any|list)\b)|\?\s+)",
+    re.IGNORECASE,
+)
+
+
+def _with_other_parts(question: str, ctx: AgentContext, first: Plan) -> Plan:
+    """Add the read tools that the other parts of a two-part question need (one call per tool)."""
+    if first.intent not in _READ_INTENTS:
+        return first
+    calls = list(first.calls)
+    for part in _PARTS.split(question):
+        if len(part.strip()) < 8:
+            continue
+        sub = _route(part.strip(), ctx)
+        if sub.intent in _READ_INTENTS:
+            calls += [c for c in sub.calls if c[0] not in {name for name, _ in calls}]
+    return replace(first, calls=tuple(calls)) if len(calls) > len(first.calls) else first
 
 
 def _review_flag(q: str, ws: Workspace) -> Plan | None:

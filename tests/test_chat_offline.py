@@ -242,3 +242,18 @@ def test_overrun_questions_keep_a_named_project_type_as_a_filter(
     )
     answer = _ask(offline_graph, chat_ctx, question)["messages"][-1].content
     assert "filters: project_type=internal tool" in answer and "largest bias:" in answer
+
+
+@pytest.mark.parametrize(
+    ("question", "tools"),
+    [
+        ("Which project type overran the most, and is anyone over capacity?", ["variance", "capacity"]),
+        ("Show bias by assignee; any suspicious time entries last month?", ["variance", "anomalies"]),
+        ("Which task types overran and by how much?", ["variance"]),  # one question, one tool
+    ],
+)
+def test_two_part_questions_run_a_tool_per_part(
+    chat_ctx: AgentContext, question: str, tools: list[str]
+) -> None:
+    plan = route(question, chat_ctx)
+    assert sorted(name for name, _ in plan.calls) == sorted(tools)
