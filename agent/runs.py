@@ -20,6 +20,7 @@ from langchain_core.runnables import RunnableConfig
 from agent.checkpoint import open_checkpointer, thread_id_for
 from agent.config import Phase, Settings
 from agent.retro import RetroContext, RunKind, build_retro_graph, new_run_id
+from tools.analytics.calendar import parse_period as parse_explicit_period
 from tools.analytics.retro import period_bounds
 from tools.proposals import Proposal
 from tools.store import Store
@@ -44,18 +45,11 @@ def parse_period(text: str | None, kind: RunKind, today: date) -> tuple[date, da
         return monday - timedelta(days=7), monday - timedelta(days=1)
     if value == "this-month":
         return today.replace(day=1), today
-    if (m := _MONTH.match(value)) and 1 <= int(m[2]) <= 12:
-        first = date(int(m[1]), int(m[2]), 1)
-        nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return first, nxt - timedelta(days=1)
-    if m := _RANGE.match(value):
+    if _MONTH.match(value) or _RANGE.match(value):
         try:
-            start, end = date.fromisoformat(m[1]), date.fromisoformat(m[2])
+            return parse_explicit_period(value)
         except ValueError as exc:
             raise PeriodError(f"period {text!r}: {exc}") from None
-        if end < start:
-            raise PeriodError(f"period {text!r} ends before it starts")
-        return start, end
     raise PeriodError(f"cannot read period {text!r}: use last-month, last-week, this-month, YYYY-MM or A..B")
 
 

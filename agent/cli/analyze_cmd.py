@@ -47,7 +47,7 @@ def _parse_date(text: str | None, name: str) -> date | None:
 
 def _parse_period(period: str) -> tuple[date, date]:
     """``--period`` (2026-10, 2026 or 2026-10-01..2026-10-15) as inclusive bounds, or a clear error."""
-    from tools.analytics.billing import parse_period
+    from tools.analytics.calendar import parse_period
 
     try:
         return parse_period(period)

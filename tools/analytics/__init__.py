@@ -18,8 +18,8 @@ from tools.analytics.anomalies import (
     detect_anomalies,
     summarize_anomalies,
 )
-from tools.analytics.billing import BillingDraft, billing_draft, parse_period, to_csv, to_json, to_markdown
-from tools.analytics.calendar import WorkCalendar, build_calendar, parse_ics, read_ics
+from tools.analytics.billing import BillingDraft, billing_draft, to_csv, to_json, to_markdown
+from tools.analytics.calendar import WorkCalendar, build_calendar, parse_ics, parse_period, read_ics
 from tools.analytics.capacity import CapacityReport, capacity_report
 from tools.analytics.forecast import ForecastReport, ProjectForecast, forecast_project, forecast_projects
 from tools.analytics.frame import Frame, build_frame
