@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///.effort/effort.db", alias="EFFORT_DATABASE_URL")
     chroma_url: str = Field(default="", alias="EFFORT_CHROMA_URL")
     chroma_path: Path = Field(default=Path(".effort/chroma"), alias="EFFORT_CHROMA_PATH")
+    # Refresh the similar-task index after every sync (only changed tasks are re-embedded).
+    index_on_sync: bool = Field(default=True, alias="EFFORT_INDEX_ON_SYNC")
     data_dir: Path = Field(default=Path(".effort"), alias="EFFORT_DATA_DIR")
     phase: Phase = Field(default=Phase.SUGGEST, alias="EFFORT_PHASE")
     approver: str = Field(default_factory=lambda: os.environ.get("USER", "cli"), alias="EFFORT_APPROVER")

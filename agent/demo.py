@@ -55,6 +55,14 @@ def run_demo(
         console.rule("[bold cyan]2. Sync through the official asana SDK")
         summary = sync_with_progress(settings, console, full=True)
         print_sync_summary(summary, console)
+        from tools.index.refresh import refresh_after_sync
+
+        refreshed = refresh_after_sync(settings)
+        if refreshed is not None:
+            console.print(
+                f"Similar-task index (Chroma, offline MiniLM): {refreshed.indexed} tasks embedded in "
+                f"{refreshed.seconds:.1f}s"
+            )
 
         console.rule("[bold cyan]3. Retrospective")
         as_of = datetime.combine(DEFAULT_AS_OF, time(18, 0), UTC)

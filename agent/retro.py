@@ -126,7 +126,7 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         include_billing=kind == "retro",
     )
     limits = LIMITS[kind]
-    estimates = _estimate_open_tasks(workspace, limits.estimate_tasks, ctx.with_text)
+    estimates = _estimate_open_tasks(workspace, limits.estimate_tasks, ctx.with_text, ctx.settings)
     tasks = {t.gid: t for t in workspace.tasks}
     suggestions = [_suggestion(e, tasks[e.task_gid]) for e in estimates]
     narrative = _narrative(report.highlights, ctx.narrate)
@@ -262,8 +262,11 @@ def _scope_label(scope: str | None) -> str:
     return "all synced projects" if scope in (None, "", "all") else f"projects {scope}"
 
 
-def _estimate_open_tasks(workspace: Workspace, limit: int, with_text: bool) -> list[Estimate]:
-    """Estimates for the open tasks due soonest (those a lead plans next)."""
+def _estimate_open_tasks(
+    workspace: Workspace, limit: int, with_text: bool, settings: Settings
+) -> list[Estimate]:
+    """Estimates for the open tasks due soonest (those a lead plans next). The history's text vectors
+    come from the similar-task index when it has them (only the open tasks are embedded then)."""
     if limit <= 0:
         return []
     as_of = workspace.as_of or datetime.now(UTC)
@@ -272,7 +275,12 @@ def _estimate_open_tasks(workspace: Workspace, limit: int, with_text: bool) -> l
     open_tasks.sort(key=lambda t: (t.due_on or date.max, t.gid))
     if not open_tasks or not history:
         return []
-    estimator = fit_estimator(history, as_of, with_text=with_text)
+    vectors: dict[str, Any] = {}
+    if with_text:
+        from tools.index.refresh import stored_vectors
+
+        vectors = stored_vectors(settings, [t.gid for t in history])
+    estimator = fit_estimator(history, as_of, with_text=with_text, vectors=vectors)
     return estimator.predict_many(open_tasks[:limit])
 
 

@@ -85,7 +85,12 @@ def incremental_sync(settings: Settings) -> Callable[[], dict[str, Any]] | None:
                 summary = sync_workspace(gateway, store, settings, full=False)
         finally:
             store.close()
-        return summary.model_dump(mode="json")
+        from tools.index.refresh import refresh_after_sync
+
+        refreshed = refresh_after_sync(settings)
+        result = summary.model_dump(mode="json")
+        result["index"] = refreshed.model_dump() if refreshed is not None else None
+        return result
 
     return sync
 

@@ -34,3 +34,9 @@ pytest_plugins = sorted(
     for path in (Path(__file__).parent / "fixtures").glob("*.py")
     if path.stem != "__init__"
 )
+
+
+@pytest.fixture(autouse=True)
+def _chroma_path_per_test(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every sync refreshes the similar-task index: keep each test's index out of the checkout."""
+    monkeypatch.setenv("EFFORT_CHROMA_PATH", str(tmp_path_factory.mktemp("chroma") / "index"))

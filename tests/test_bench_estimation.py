@@ -59,6 +59,7 @@ def test_cli_end_to_end_with_text_similarity(tmp_path: Path) -> None:
             assert row["ai_estimate_hours"] == row["ai_p10_hours"] == row["ai_p90_hours"] == ""
     text = report.read_text()
     assert "MdMRE" in text and "PRED(25)" in text and "Project x month totals" in text
+    assert "Hindsight bounds" in text and "hindsight (cold start" in output
     assert "human estimate (raw)" in output or "human" in output
 
 

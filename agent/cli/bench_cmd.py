@@ -77,6 +77,11 @@ def estimation(
             f"project-month totals ({t.batches} batches): |error| sum ai {num(t.ai_abs_error_sum)} h vs human "
             f"{num(t.human_abs_error_sum)} h; P10-P90 coverage {pct(t.coverage80)}"
         )
+    for fit in result.hindsight:
+        typer.echo(
+            f" hindsight ({fit.mode}; fitted on the test answers, an upper bound): {fit.model}: "
+            f"mean|log| {num(fit.mean_abs_log)}  MdMRE {num(fit.mdmre)}  PRED(25) {pct(fit.pred25)}"
+        )
     typer.echo(f"wrote {predictions}" + (f" and {report}" if report else ""))
 
 

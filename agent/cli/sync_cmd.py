@@ -94,9 +94,13 @@ def sync_command(
     stories: Annotated[
         bool, typer.Option("--stories", help="Also read task stories (comments, exact estimate history).")
     ] = False,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="Do not refresh the similar-task index afterwards.")
+    ] = False,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
 ) -> None:
-    """Sync projects, tasks, time entries and custom fields into the local store."""
+    """Sync projects, tasks, time entries and custom fields into the local store, then refresh the
+    similar-task index (only new or changed tasks are embedded)."""
     from tools.gateway import AuthError, ConnectionFailed, GatewayError
 
     console = Console(stderr=True)
@@ -131,3 +135,17 @@ def sync_command(
         )
         raise typer.Exit(5) from None
     print_sync_summary(summary, Console())
+    if not no_index and settings.index_on_sync:
+        from tools.index.refresh import refresh_after_sync
+
+        with console.status("refreshing the similar-task index"):
+            refreshed = refresh_after_sync(settings)
+        if refreshed is None:
+            console.print(
+                "[yellow]warning:[/yellow] similar-task index not refreshed: run `effort index refresh`"
+            )
+        else:
+            Console().print(
+                f"index: {refreshed.upserted} upserted, {refreshed.deleted} deleted, "
+                f"{refreshed.unchanged} unchanged ({refreshed.indexed} tasks) in {refreshed.seconds:.1f}s"
+            )

@@ -178,7 +178,16 @@ def build_deps(
         gateway.close()
         store.close()
 
-    jobs: dict[str, Callable[[], Any]] = {"sync": lambda: _summary_of(sync())}
+    def nightly_sync() -> str:
+        """The scheduled sync, then the similar-task index catches up with it (webhook reactions do
+        not refresh the index: one event's change can wait for the night)."""
+        from tools.index.refresh import refresh_after_sync
+
+        synced = _summary_of(sync())
+        refreshed = refresh_after_sync(settings)
+        return synced + (f"; index {refreshed.upserted} upserted" if refreshed is not None else "")
+
+    jobs: dict[str, Callable[[], Any]] = {"sync": nightly_sync}
     if summary is not None:
         jobs["summary"] = summary
     if retro is not None:

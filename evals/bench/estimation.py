@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel
 
 import tools  # noqa: F401  (offline switches before onnxruntime is imported)
+from evals.bench.headroom import HindsightFit, hindsight_fits, render_hindsight
 from evals.datasets.tasks_csv import MAX_SHOWN_PROBLEMS, ReadResult, read_tasks_csv
 from tools.analytics.estimator import Estimate, Estimator, EstimatorConfig, task_text
 from tools.records import Task
@@ -284,6 +285,7 @@ class BenchReport(BaseModel):
     totals: TotalsMetrics
     seconds: dict[str, float]
     figures: list[dict[str, Any]]
+    hindsight: list[HindsightFit] = []
 
 
 def evaluate(preds: Predictions) -> tuple[Metrics, Metrics, Metrics, Metrics]:
@@ -404,6 +406,7 @@ def run_bench(
         totals=totals,
         seconds=preds.seconds,
         figures=_figures(human, ai, cold, totals),
+        hindsight=hindsight_fits(test),
     )
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -467,6 +470,7 @@ def render_report(r: BenchReport) -> str:
         value = f["value"]
         name = str(f["figure"]).replace("|", "\\|")
         lines.append(f"| {name} | {value if value is None else f'{value:.3f}'} | {f['bar']} | {met} |")
+    lines += render_hindsight(r.hindsight)
     return "\n".join(lines) + "\n"
 
 
@@ -482,6 +486,7 @@ def summary(r: BenchReport) -> dict[str, Any]:
         "test_tasks": r.test_tasks,
         "seconds": r.seconds,
         "figures": r.figures,
+        "hindsight": [f.model_dump() for f in r.hindsight],
     }
 
 

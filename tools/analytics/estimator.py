@@ -615,9 +615,13 @@ def _utc(moment: datetime) -> datetime:
 
 
 def fit_estimator(
-    history: Iterable[Task], as_of: datetime | None = None, *, with_text: bool = True
+    history: Iterable[Task],
+    as_of: datetime | None = None,
+    *,
+    with_text: bool = True,
+    vectors: Mapping[str, np.ndarray] | None = None,
 ) -> Estimator:
     """Convenience: an estimator (MiniLM text similarity unless ``with_text`` is False) fitted on
-    ``history`` as of ``as_of``."""
+    ``history`` as of ``as_of``; ``vectors`` are MiniLM vectors already computed (e.g. by the index)."""
     estimator = Estimator.with_minilm() if with_text else Estimator()
-    return estimator.fit(history, as_of)
+    return estimator.fit(history, as_of, vectors=vectors if with_text else None)

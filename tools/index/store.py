@@ -8,6 +8,8 @@ so a query returns evidence without a second lookup.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -91,6 +93,13 @@ def task_metadata(task: Task) -> dict[str, str | int | float | bool]:
         meta[key] = value
     meta["completed"] = bool(task.completed or task.completed_at is not None)
     return meta
+
+
+def task_fingerprint(task: Task) -> str:
+    """A digest of everything the index holds for a task (document and metadata): a refresh re-embeds
+    a task only when this changes."""
+    payload = json.dumps([task_document(task), task_metadata(task)], sort_keys=True, default=str)
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
 def make_embedder(settings: Settings | None = None, choice: EmbeddingChoice = "auto") -> Embedder:
@@ -185,7 +194,7 @@ class TaskIndex:
             ids=[t.gid for t in unique],
             documents=documents,
             embeddings=vectors,
-            metadatas=[task_metadata(t) for t in unique],  # type: ignore[misc]
+            metadatas=[{**task_metadata(t), "fp": task_fingerprint(t)} for t in unique],  # type: ignore[misc]
         )
         return len(unique)
 
@@ -251,6 +260,21 @@ class TaskIndex:
         metas = (result.get("metadatas") or [[]])[0]
         dists = (result.get("distances") or [[]])[0]
         return list(zip(metas, dists, strict=False))
+
+    def fingerprints(self, page: int = 5000) -> dict[str, str]:
+        """Every indexed gid with the fingerprint it was indexed with ("" for entries without one)."""
+        out: dict[str, str] = {}
+        offset = 0
+        while True:
+            got = self._collection.get(include=["metadatas"], limit=page, offset=offset)
+            ids = got["ids"]
+            metas = got.get("metadatas") or []
+            for i, gid in enumerate(ids):
+                meta = metas[i] if i < len(metas) else None
+                out[gid] = str((meta or {}).get("fp", ""))
+            if len(ids) < page:
+                return out
+            offset += page
 
     def embeddings(self, gids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by gid (so the estimator need not re-embed what is indexed)."""

@@ -1,0 +1,117 @@
+"""`effort index …`: the similar-task index (refresh from the store, status, search)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agent.cli import app
+from agent.config import ConfigError, Settings, load_settings
+from tools.redact import install_redaction
+
+index_app = typer.Typer(help="The similar-task index (Chroma) of past tasks.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    install_redaction(settings.secrets())
+    return settings
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def _where(settings: Settings) -> str:
+    return f"Chroma server {settings.chroma_url}" if settings.chroma_url else str(settings.chroma_path)
+
+
+@index_app.command("refresh")
+def refresh(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every task.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Bring the index up to date with the store (only new or changed tasks are embedded)."""
+    from tools.index.refresh import refresh_from_store
+    from tools.index.store import IndexError_
+
+    settings = _settings(config)
+    try:
+        result = refresh_from_store(settings, rebuild=rebuild)
+    except IndexError_ as exc:
+        raise _fail(str(exc)) from None
+    console.print(
+        f"index ({_where(settings)}): {result.upserted} upserted, {result.deleted} deleted, "
+        f"{result.unchanged} unchanged; {result.indexed} tasks indexed in {result.seconds:.1f}s"
+    )
+
+
+@index_app.command("status")
+def status(config: ConfigOpt = None) -> None:
+    """Where the index is and how many tasks it holds."""
+    from tools.index.store import IndexError_, TaskIndex
+
+    settings = _settings(config)
+    if not settings.chroma_url and not settings.chroma_path.exists():
+        console.print(f"no index yet at {settings.chroma_path}: run `effort sync` or `effort index refresh`")
+        return
+    try:
+        index = TaskIndex.open(settings)
+    except IndexError_ as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"index ({_where(settings)}): {index.count()} tasks, model {index.embedder.name()}")
+
+
+@index_app.command("similar")
+def similar(
+    text: Annotated[str, typer.Argument(help="A task title or description to match.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many similar tasks.")] = 5,
+    include_open: Annotated[bool, typer.Option("--include-open", help="Also open tasks.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The past tasks most similar to TEXT, with their estimates and actual hours."""
+    from tools.index.store import IndexError_, TaskIndex
+
+    settings = _settings(config)
+    if not settings.chroma_url and not settings.chroma_path.exists():
+        raise _fail(f"no index at {settings.chroma_path}: run `effort sync` or `effort index refresh` first")
+    try:
+        hits = TaskIndex.open(settings).similar(text, k, completed_only=not include_open)
+    except IndexError_ as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
+        return
+    table = Table(title=f"tasks similar to {text[:60]!r}")
+    for col in ("similarity", "task", "estimate h", "actual h", "assignee"):
+        table.add_column(col, justify="right" if col.endswith("h") or col == "similarity" else "left")
+
+    def hours(value: Any) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    for h in hits:
+        table.add_row(
+            f"{h.similarity:.2f}",
+            escape(h.title[:70]),
+            hours(h.estimate_hours),
+            hours(h.actual_hours),
+            escape(h.assignee or "-"),
+        )
+    console.print(table)

@@ -1,0 +1,108 @@
+"""Keep the similar-task index in step with the store: incremental upserts as tasks change.
+
+The store is the source of truth; the index is a derived view of it. Each indexed task carries a
+fingerprint of everything the index holds for it (document text and metadata), so a refresh embeds only
+the tasks that are new or whose text, actuals, estimate, assignee or completion changed, and deletes
+the ones the store no longer has. It needs no change feed, so it is correct after a full sync, an
+incremental one, a crash half-way through a refresh, or a store restored from a backup: a refresh after
+any of them converges to the store, and a second refresh does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel
+
+from tools.index.store import TaskIndex, task_fingerprint
+from tools.records import Task
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class IndexRefresh(BaseModel):
+    """What one refresh did."""
+
+    upserted: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    indexed: int = 0  # tasks in the index afterwards
+    seconds: float = 0.0
+
+
+def refresh_index(index: TaskIndex, tasks: Iterable[Task], *, rebuild: bool = False) -> IndexRefresh:
+    """Upsert new or changed ``tasks``, delete indexed tasks that are not among them.
+
+    ``rebuild`` re-embeds every task (after changing the embedding model's settings, say).
+    Subtasks are indexed like tasks: they are estimated and logged like any other piece of work.
+    """
+    started = time.perf_counter()
+    current = {t.gid: t for t in tasks}
+    known = index.fingerprints()
+    changed = [t for gid, t in current.items() if rebuild or known.get(gid) != task_fingerprint(t)]
+    gone = sorted(set(known) - set(current))
+    index.delete(gone)
+    written = index.upsert_tasks(changed)
+    result = IndexRefresh(
+        upserted=written,
+        deleted=len(gone),
+        unchanged=len(current) - len(changed),
+        indexed=index.count(),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    log.info(
+        "index refresh: %d upserted, %d deleted, %d unchanged (%d indexed) in %.1fs",
+        result.upserted,
+        result.deleted,
+        result.unchanged,
+        result.indexed,
+        result.seconds,
+    )
+    return result
+
+
+def refresh_from_store(settings: Settings, *, rebuild: bool = False) -> IndexRefresh:
+    """Open the configured store and index and bring the index up to date with the store."""
+    from tools.store import Store  # type: ignore[attr-defined,unused-ignore]
+
+    store = Store.open(settings.database_url)
+    try:
+        tasks = store.workspace().tasks
+    finally:
+        store.close()
+    return refresh_index(TaskIndex.open(settings), tasks, rebuild=rebuild)
+
+
+def refresh_after_sync(settings: Settings) -> IndexRefresh | None:
+    """The refresh that follows a sync when ``index_on_sync`` is on. A failure is logged, not raised:
+    the sync itself succeeded and the store is the source of truth; the next refresh catches up."""
+    if not settings.index_on_sync:
+        return None
+    try:
+        return refresh_from_store(settings)
+    except Exception as exc:  # the index is derived data: never fail a sync because of it
+        log.warning("similar-task index not refreshed (%s); run `effort index refresh`", exc)
+        return None
+
+
+def stored_vectors(settings: Settings, gids: list[str]) -> dict[str, np.ndarray]:
+    """MiniLM vectors already in the index, by gid, so the estimator need not re-embed the history.
+
+    Empty when there is no index or it holds another model's vectors (those live in another space
+    than the estimator's MiniLM queries); the estimator then embeds what it needs itself.
+    """
+    if not settings.chroma_url and not settings.chroma_path.exists():
+        return {}
+    try:
+        index = TaskIndex.open(settings, embedding="minilm")
+        return index.embeddings(gids) if index.count() else {}
+    except Exception as exc:  # a broken index only costs embedding time
+        log.warning("similar-task index unreadable (%s): embedding the history instead", exc)
+        return {}
