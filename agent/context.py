@@ -37,14 +37,24 @@ class AgentContext:
         return self._workspace
 
     def get_estimator(self) -> Any:
-        """The estimator to use: the one given, else one fitted once on this workspace's history
-        (track records and groups, no text model, so the first chat estimate stays fast)."""
+        """The estimator to use: the one given, else one fitted once on this workspace's history.
+
+        With a similar-task index, the fit reads the history's text vectors from it, so estimates carry
+        similar past tasks at the cost of loading the model once; without one, track records and groups
+        only (no history to embed on the first chat question)."""
         if self.estimator is not None:
             return self.estimator
         if self._fitted is None:
             from tools.analytics.estimator import Estimator
 
-            self._fitted = Estimator().fit(self.workspace.tasks, self.workspace.as_of)
+            tasks, as_of = self.workspace.tasks, self.workspace.as_of
+            vectors = {}
+            if self.index is not None:
+                from tools.index.refresh import stored_vectors
+
+                vectors = stored_vectors(self.settings, [t.gid for t in tasks if t.completed])
+            estimator = Estimator.with_minilm() if vectors else Estimator()
+            self._fitted = estimator.fit(tasks, as_of, vectors=vectors or None)
         return self._fitted
 
     def get_frame(self) -> Any:

@@ -179,3 +179,31 @@ def test_retro_estimates_reuse_the_index_vectors(
     estimates = _estimate_open_tasks(workspace, 10, True, settings)
     assert [e.task_gid for e in estimates] == ["o0", "o1", "o2"]
     assert sum(embedded) == len(open_tasks)  # the history's vectors came from the index
+
+
+def test_chat_estimates_cite_similar_tasks_when_an_index_exists(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, minilm: MiniLMInt8
+) -> None:
+    from agent.context import AgentContext
+    from tools.records import Workspace
+
+    settings = Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
+    history = _tasks()
+    workspace = Workspace(tasks=tuple(history), as_of=T0 + timedelta(days=30))
+    plain = AgentContext.for_workspace(workspace, settings).get_estimator()
+    new = Task(gid="n1", name="Fix login bug on the tablet app", created_at=T0, estimate_hours=2.0)
+    assert plain.predict(new).evidence.similar == []  # no index: track records only
+
+    index = TaskIndex(make_client(settings), minilm)
+    refresh_index(index, history)
+    embedded: list[int] = []
+    real = MiniLMInt8.encode
+
+    def counting(self: MiniLMInt8, texts: Any) -> np.ndarray:
+        embedded.append(len(texts))
+        return real(self, texts)
+
+    monkeypatch.setattr(MiniLMInt8, "encode", counting)
+    estimate = AgentContext.for_workspace(workspace, settings, index=index).get_estimator().predict(new)
+    assert estimate.evidence.similar[0].gid == "1"  # the login bug, found through the index's vectors
+    assert embedded == [1]  # only the new task's text was embedded
