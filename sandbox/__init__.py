@@ -12,6 +12,8 @@ Python API (tests, demo, benchmarks)::
         sb.state.update_task(task_gid, {"custom_fields": {field_gid: 12.0}}, by=user_gid)
         sb.state.add_time_entry(task_gid, 90, "2026-11-20", by=user_gid)
         sb.state.delete_task(task_gid)       # all of these emit events and webhook deliveries
+        sb.state.add_allocation(user_gid, project_gid, "2026-12-01", "2026-12-31", {"type": "hours", "value": 20})
+        sb.state.add_ooo_entry(user_gid, "2026-12-07", "2026-12-11")   # (no events: Asana has none for these)
         sb.requests          # list[RequestRecord(method, path, query, status, write, fault, at)]
         sb.write_count()     # write requests received (POST/PUT/DELETE), any status;
         sb.write_count(succeeded=True)       # only those answered 2xx
@@ -22,7 +24,8 @@ Options: `faults="5xx=0.05,429=0.03,slow=0.02,drop=0.02,seed=7[,slow_s=0.4]"` (s
 injected before any state change), `rate_limit=1500` (requests/min per token, token bucket holding one
 minute unless `rate_limit_burst=`; 429 + integer Retry-After >= 1), `db_path=` (SQLite; the workspace
 survives a restart and is generated only when the file is new), `state=` (serve an existing
-SandboxState), `premium=False` (402 on search, custom fields, workspace-wide entries),
+SandboxState), `premium=False` (402 on search, custom fields, workspace-wide entries, allocations),
+`resourcing=False` (402 on `/allocations`, 403 on `/ooo_entries`: a plan or token without them),
 `lenient_opt_fields=True` (time-entry *lists* also return `task`/`billable_status`/`description` when
 asked; by default they follow the spec and offer only the compact fields, so per-entry `task` comes from
 `/tasks/{gid}/time_tracking_entries` and `billable_status` from the single GET).
@@ -92,6 +95,7 @@ class Sandbox:
         premium: bool = True,
         lenient_opt_fields: bool = False,
         state: SandboxState | None = None,
+        resourcing: bool = True,
     ) -> Sandbox:
         """Generate (or reload from `db_path`) a workspace and serve it; returns once the port is bound.
 
@@ -123,6 +127,7 @@ class Sandbox:
             rate_limit_burst=rate_limit_burst,
             premium=premium,
             lenient_opt_fields=lenient_opt_fields,
+            resourcing=resourcing,
         )
         webhooks = WebhookManager(state)
         api.webhooks = webhooks

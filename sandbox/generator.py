@@ -3,7 +3,9 @@
 `generate(seed, tasks, ...)` builds a team with per-person and per-project-type estimation bias (the
 actual/estimate ratio is lognormal), projects of four types with their custom fields, tasks from templates,
 daily native time entries, comments, estimate-change stories (scope creep), CSV timesheet attachments,
-and seeded anomalies whose kind is recorded in `truth.anomalies`. Everything derives from `seed` and
+and seeded anomalies whose kind is recorded in `truth.anomalies`; then (from a separate RNG, gids after
+everything else, so older seeds keep their workspace) out-of-office ranges and project allocations per
+person (`truth.ooo`, `truth.allocations`). Everything derives from `seed` and
 `as_of`, so the same arguments always give the same workspace (gids included).
 
 `populate(state, ...)` loads the result into a SandboxState; `export_payloads(state)` renders every object
@@ -59,6 +61,10 @@ class Truth:
     enum_options: dict[str, dict[str, str]] = field(default_factory=dict)  # field name -> {option: gid}
     timesheet_attachments: list[str] = field(default_factory=list)
     me: str = ""  # the token's user
+    # Resourcing (drawn from a separate RNG, after everything else, so older seeds are unchanged):
+    ooo: dict[str, list[list[str]]] = field(default_factory=dict)  # user gid -> [[start, end], ...]
+    # allocation gid -> {person, project, start, end, type ("hours" per week | "percent"), value}
+    allocations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -768,12 +774,110 @@ def generate(
         files[a_gid] = content
         truth.timesheet_attachments.append(a_gid)
 
+    _resourcing(seed, objs, gid, people, projects, truth, as_of)
+
     counts: dict[str, int] = {}
     for kind, _ in objs:
         counts[kind] = counts.get(kind, 0) + 1
     return GeneratedWorkspace(
         workspace_gid=ws, me_gid=me, objects=objs, files=files, truth=truth, counts=counts
     )
+
+
+def _resourcing(
+    seed: int,
+    objs: list[tuple[str, Obj]],
+    gid: _Gids,
+    people: list[str],
+    projects: list[Obj],
+    truth: Truth,
+    as_of: date,
+) -> None:
+    """Out-of-office ranges and project allocations per person, recorded in ``truth``.
+
+    A separate RNG and gids numbered after every other object: workspaces of existing seeds keep their
+    tasks, entries and gids. Past OOO ranges avoid days the person logged time (the history stays
+    consistent); each person has an upcoming one with probability 0.6, inside the next eight weeks.
+    Allocations: one or two per person on active projects they have open tasks in, hours per week or a
+    percentage of capacity, from up to four weeks ago to two to ten weeks ahead.
+    """
+    rng = random.Random(f"resourcing:{seed}")
+    add = objs.append
+    logged: dict[str, set[str]] = {}
+    open_projects: dict[str, set[str]] = {}
+    for kind, o in objs:
+        if kind == "time_tracking_entry":
+            logged.setdefault(o["created_by"], set()).add(o["entered_on"])
+        elif kind == "task" and not o["completed"] and o.get("assignee"):
+            open_projects.setdefault(o["assignee"], set()).update(o["projects"])
+    active = {p["gid"] for p in projects if date.fromisoformat(p["due_on"]) > as_of}
+
+    def ooo(person: str, start: date, days: int) -> None:
+        end = start + timedelta(days=days - 1)
+        add(
+            (
+                "ooo_entry",
+                {
+                    "gid": gid(),
+                    "resource_type": "ooo_entry",
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                    "user": person,
+                    "created_by": person,
+                    "_workspace": objs[0][1]["gid"],
+                },
+            )
+        )
+        truth.ooo.setdefault(person, []).append([start.isoformat(), end.isoformat()])
+
+    for person in people:
+        days_logged = logged.get(person, set())
+        for _ in range(rng.randint(1, 3)):  # past: a free Monday-to-Friday stretch in the last year
+            for _attempt in range(20):
+                monday = as_of - timedelta(days=as_of.weekday() + 7 * rng.randint(2, 52))
+                length = rng.choice((1, 2, 3, 5))
+                span = [monday + timedelta(days=i) for i in range(length)]
+                if not any(d.isoformat() in days_logged for d in span):
+                    ooo(person, monday, length)
+                    break
+        if rng.random() < 0.6:  # upcoming
+            start = as_of + timedelta(days=rng.randint(3, 49))
+            while start.weekday() >= 5:
+                start += timedelta(days=1)
+            ooo(person, start, rng.choice((1, 2, 3, 5, 7)))
+        candidates = sorted(open_projects.get(person, set()) & active, key=int)
+        for project in rng.sample(candidates, k=min(len(candidates), rng.randint(1, 2))):
+            start = as_of - timedelta(days=rng.randint(0, 28))
+            end = as_of + timedelta(days=rng.randint(14, 70))
+            if rng.random() < 0.5:
+                effort: Obj = {"type": "hours", "value": float(rng.choice((8, 12, 16, 20, 24)))}
+            else:
+                effort = {"type": "percent", "value": float(rng.choice((25, 40, 50, 60, 75)))}
+            a_gid = gid()
+            add(
+                (
+                    "allocation",
+                    {
+                        "gid": a_gid,
+                        "resource_type": "allocation",
+                        "start_date": start.isoformat(),
+                        "end_date": end.isoformat(),
+                        "effort": effort,
+                        "assignee": person,
+                        "parent": project,
+                        "created_by": truth.leads[0] if truth.leads else person,
+                        "resource_subtype": "project_allocation",
+                    },
+                )
+            )
+            truth.allocations[a_gid] = {
+                "person": person,
+                "project": project,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "type": effort["type"],
+                "value": effort["value"],
+            }
 
 
 def _entry_anomaly(rng: random.Random, rates: dict[str, float]) -> str | None:

@@ -41,6 +41,10 @@ COMPACT: dict[str, tuple[str, ...]] = {
     "webhook": ("active", "resource", "target"),
     "enum_option": ("name", "enabled", "color"),
     "membership": ("project", "section"),
+    # Resourcing: the spec leaves the default list fields open; we return the dates, and clients ask
+    # for the rest with opt_fields (as the gateway does).
+    "allocation": ("start_date", "end_date"),
+    "ooo_entry": ("start_date", "end_date"),
 }
 
 # Full records: compact fields plus these.
@@ -188,6 +192,8 @@ FULL_EXTRA: dict[str, tuple[str, ...]] = {
     ),
     "enum_option": (),
     "membership": (),
+    "allocation": ("effort", "assignee", "parent", "created_by", "resource_subtype"),
+    "ooo_entry": ("user", "created_by"),
 }
 
 # attribute -> target resource type, for references held as gids in internal objects.
@@ -220,6 +226,8 @@ REFS: dict[str, dict[str, str]] = {
     "story": {"created_by": "user", "target": "task", "custom_field": "custom_field"},
     "attachment": {"parent": "task"},
     "membership": {"project": "project", "section": "section"},
+    "allocation": {"assignee": "user", "parent": "project", "created_by": "user"},
+    "ooo_entry": {"user": "user", "created_by": "user"},
 }
 
 # Task fields that Asana returns with a fixed value in this sandbox.

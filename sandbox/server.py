@@ -103,6 +103,7 @@ class Api:
     faults: FaultInjector | None = None
     limiter: RateLimiter | None = None
     premium: bool = True
+    resourcing: bool = True  # False: /allocations 402, /ooo_entries 403 (sandbox.routes_resourcing)
     lenient_opt_fields: bool = False
     webhooks: Any = None  # sandbox.webhooks.WebhookManager
     requests: list[RequestRecord] = field(default_factory=list, repr=False)
@@ -206,10 +207,10 @@ def error_response(
 # the ASGI app
 def build_app(api: Api) -> Starlette:
     """The Starlette app: every route from sandbox.routes wrapped in auth/limits/faults/logging."""
-    from sandbox import routes
+    from sandbox import routes, routes_resourcing
 
     starlette_routes = []
-    for method, path, handler, blocking in routes.ROUTES:
+    for method, path, handler, blocking in routes.ROUTES + routes_resourcing.ROUTES:
         starlette_routes.append(
             Route(
                 API_PREFIX + path,
@@ -457,6 +458,7 @@ def build_api(
     rate_limit_burst: float | None = None,
     premium: bool = True,
     lenient_opt_fields: bool = False,
+    resourcing: bool = True,
 ) -> Api:
     spec = FaultSpec.parse(faults) if isinstance(faults, str) else faults
     return Api(
@@ -466,4 +468,5 @@ def build_api(
         limiter=RateLimiter(rate_limit, rate_limit_burst) if rate_limit else None,
         premium=premium,
         lenient_opt_fields=lenient_opt_fields,
+        resourcing=resourcing,
     )

@@ -42,6 +42,8 @@ KINDS = (
     "story",
     "attachment",
     "webhook",
+    "allocation",
+    "ooo_entry",
 )
 FIRST_GID = 1_208_000_000_000_001
 CF_TYPES = ("text", "enum", "number", "date")
@@ -1133,6 +1135,66 @@ class SandboxState:
             return setting
 
     # ----------------------------------------------------------------------------------------------
+    # resourcing: allocations and out-of-office entries (no events: Asana's streams do not carry them)
+    def add_allocation(
+        self,
+        assignee: str,
+        project_gid: str,
+        start_date: str | date,
+        end_date: str | date,
+        effort: Obj | None,
+        *,
+        by: str | None = None,
+    ) -> Obj:
+        """Create an allocation (the Python API for tests acting as a user; the sandbox serves reads)."""
+        with self.lock:
+            self.get("user", assignee)
+            self.get("project", project_gid)
+            start, end = _iso_day(start_date, "start_date"), _iso_day(end_date, "end_date")
+            if end < start:
+                raise bad_request("end_date: must not be before start_date")
+            if effort is not None and (
+                effort.get("type") not in ("hours", "percent")
+                or not isinstance(effort.get("value"), int | float)
+                or isinstance(effort.get("value"), bool)
+            ):
+                raise bad_request("effort: must be {type: hours|percent, value: number}")
+            alloc: Obj = {
+                "gid": self.new_gid(),
+                "resource_type": "allocation",
+                "start_date": start,
+                "end_date": end,
+                "effort": dict(effort) if effort is not None else None,
+                "assignee": assignee,
+                "parent": project_gid,
+                "created_by": by or assignee,
+                "resource_subtype": "project_allocation",
+            }
+            self._add("allocation", alloc)
+            return alloc
+
+    def add_ooo_entry(
+        self, user: str, start_date: str | date, end_date: str | date, *, by: str | None = None
+    ) -> Obj:
+        """Create an out-of-office entry for ``user`` (both ends inclusive)."""
+        with self.lock:
+            self.get("user", user)
+            start, end = _iso_day(start_date, "start_date"), _iso_day(end_date, "end_date")
+            if end < start:
+                raise bad_request("end_date: must not be before start_date")
+            entry: Obj = {
+                "gid": self.new_gid(),
+                "resource_type": "ooo_entry",
+                "start_date": start,
+                "end_date": end,
+                "user": user,
+                "created_by": by or user,
+                "_workspace": self.workspace_gid,
+            }
+            self._add("ooo_entry", entry)
+            return entry
+
+    # ----------------------------------------------------------------------------------------------
     # webhooks (records only; delivery lives in sandbox.webhooks)
     def put_webhook(self, webhook: Obj) -> None:
         with self.lock:
@@ -1148,6 +1210,16 @@ class SandboxState:
         """Write an already-indexed object through to SQLite after an in-place change."""
         with self.lock:
             self._persist(kind, obj)
+
+
+def _iso_day(value: str | date, name: str) -> str:
+    """A date parameter as ``YYYY-MM-DD``, or a 400."""
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise bad_request(f"{name}: Invalid date {value!r}") from None
 
 
 def _fmt(value: Any) -> str:

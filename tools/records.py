@@ -115,6 +115,41 @@ class Comment(_Record):
     by_gid: str | None = None
 
 
+class EffortUnit(StrEnum):
+    """Units of an Asana allocation's ``effort``."""
+
+    HOURS = "hours"
+    PERCENT = "percent"
+
+
+class Allocation(_Record):
+    """Planned effort of a person on a project over a date range (Asana ``/allocations``).
+
+    ``effort_value`` is hours per week when ``effort_unit`` is hours, percent of the person's weekly
+    capacity when it is percent (see tools/analytics/capacity.py for how it is placed and combined).
+    ``effort_unit`` None = the allocation carries no effort (Asana's ``effort: null``): counted as zero.
+    """
+
+    gid: str
+    person_gid: str | None  # the assignee (a user; a placeholder gid stays unresolved)
+    project_gid: str | None  # the allocation's parent
+    start_on: date
+    end_on: date
+    effort_unit: EffortUnit | None = None
+    effort_value: float | None = None
+    created_by_gid: str | None = None
+
+
+class OutOfOffice(_Record):
+    """A person's out-of-office range (Asana ``/ooo_entries``), both ends inclusive."""
+
+    gid: str
+    person_gid: str
+    start_on: date
+    end_on: date
+    created_by_gid: str | None = None
+
+
 class Workspace(BaseModel):
     """Everything analytics may look at, as one immutable bundle read from the store."""
 
@@ -125,4 +160,6 @@ class Workspace(BaseModel):
     tasks: tuple[Task, ...] = ()
     entries: tuple[TimeEntry, ...] = ()
     field_changes: tuple[FieldChange, ...] = ()
+    allocations: tuple[Allocation, ...] = ()  # empty where the API does not offer them (402/403)
+    out_of_office: tuple[OutOfOffice, ...] = ()
     as_of: datetime | None = None  # "now" for this snapshot: forecasts start here, tests pin it

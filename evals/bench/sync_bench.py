@@ -63,6 +63,12 @@ def minimum_pages(sb: Any, entries_by_workspace: bool) -> int:
         for e in entries:
             per_task[e["task"]] = per_task.get(e["task"], 0) + 1
         pages += sum(math.ceil(n / 100) for n in per_task.values())
+    # Resourcing: allocations workspace-wide (pages), OOO entries per person (the API lists them per user).
+    pages += max(1, math.ceil(len(objs["allocation"]) / 100))
+    pages += sum(
+        max(1, math.ceil(sum(1 for o in objs["ooo_entry"].values() if o["user"] == u) / 100))
+        for u in objs["user"]
+    )
     return pages + 1  # the events sync token
 
 

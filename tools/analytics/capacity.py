@@ -6,6 +6,27 @@ without a due date are spread over the whole horizon; overdue tasks over the nex
 gets a utilisation, a status (over above 110%, under below 70%) and likelihoods from the spread of the
 person's own ratios; two or more consecutive weeks above 110% (recent logged or planned) is a burnout
 signal.
+
+Asana resourcing, where the API offers it (``Workspace.allocations`` / ``out_of_office`` are empty
+otherwise, and everything above stands unchanged):
+
+- Out-of-office entries are time off: they join the config's time off (dates and .ics) in the person's
+  working calendar, which is a per-day mask, so a day off in both counts once. An OOO day removes that
+  day's share of the weekly capacity and receives no planned work (the task's hours move to the
+  person's other working days before the due date), so an OOO week both shrinks capacity and raises
+  utilisation.
+- Allocations (``effort`` hours per week, or percent of the person's weekly capacity, between two
+  dates) are placed on the same working days, pro rata: a week with two of five working days inside
+  the allocation (or three days out of office) gets 2/5 of it. Days before today carry none, like
+  estimates. Combination, per person, project and week: **planned load = max(allocation, placed
+  remaining estimates)**. An allocation is time the lead reserved on that project; estimates are the
+  work known in it. When estimates exceed the reservation the person needs more than was reserved;
+  when they fall short the reservation still holds the time (unestimated or not yet created work), so
+  adding the two would count the same hours twice and taking only one would hide either signal.
+  Allocations without a known project add on top. Each week reports both inputs (``planned_hours`` from
+  estimates, ``allocated_hours``) and the combination in ``load_hours`` (plus logged hours this week).
+  Asana's docs leave open whether an hours allocation is per week or for the whole range; we read it as
+  per week (``ALLOCATION_HOURS_PER_WEEK``) because capacity plans show weekly bars.
 """
 
 from __future__ import annotations
@@ -21,11 +42,12 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.config import CapacityConfig
 from tools.analytics.calendar import WorkCalendar, build_calendar, capacity_hours
-from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, week_start
+from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of, week_start
 from tools.analytics.stats import log_ratio_sigma, normal_cdf
 from tools.analytics.variance import person_log_ratios
-from tools.records import Person, Workspace
+from tools.records import Allocation, EffortUnit, OutOfOffice, Person, Workspace
 
+ALLOCATION_HOURS_PER_WEEK = True  # see the module docstring: an "hours" effort is hours per week
 OVER = 1.10
 UNDER = 0.70
 Status = Literal["over", "under", "ok", "off"]
@@ -38,11 +60,13 @@ class CapacityWeek(BaseModel):
     capacity_hours: float
     logged_hours: float  # already logged this week (current week only)
     planned_hours: float  # remaining estimates placed in this week
-    load_hours: float
+    load_hours: float  # logged + planned load (max of allocation and estimates per project)
     utilisation: float | None  # load / capacity; None when capacity is zero (all off)
     status: Status
     p_over: float  # likelihood that the week's real load exceeds capacity
     p_under: float  # likelihood that it stays under 70% of capacity
+    allocated_hours: float = 0.0  # Asana allocations placed in this week (all projects)
+    out_of_office_days: int = 0  # working days lost to Asana OOO entries or config time off
 
 
 class PersonCapacity(BaseModel):
@@ -63,6 +87,7 @@ class PersonCapacity(BaseModel):
     weeks: list[CapacityWeek]
     burnout: bool
     burnout_weeks: list[date]  # the consecutive >110% weeks (recent or planned)
+    allocations: int = 0  # Asana allocations of this person overlapping the horizon
 
 
 class CapacityReport(BaseModel):
@@ -112,6 +137,36 @@ def _runs_over(utils: list[tuple[date, float | None]]) -> list[date]:
     return best if len(best) >= 2 else []
 
 
+def merge_out_of_office(
+    calendar: WorkCalendar, entries: tuple[OutOfOffice, ...] | list[OutOfOffice]
+) -> WorkCalendar:
+    """The calendar with Asana OOO ranges added to each person's time off (duplicates dropped; the
+    day mask makes overlapping ranges count once)."""
+    if not entries:
+        return calendar
+    merged: dict[str, set[tuple[date, date]]] = {k: set(v) for k, v in calendar.time_off.items()}
+    for o in entries:
+        if o.end_on >= o.start_on:
+            merged.setdefault(o.person_gid, set()).add((o.start_on, o.end_on))
+    return calendar.model_copy(update={"time_off": {k: tuple(sorted(v)) for k, v in merged.items()}})
+
+
+def _allocation_rates(
+    allocations: list[Allocation], weekly_cap: float, working_days_per_week: int
+) -> list[tuple[str | None, int, int, float]]:
+    """``(project gid, first day, last day, hours per working day)`` of each allocation with effort."""
+    out: list[tuple[str | None, int, int, float]] = []
+    for a in allocations:
+        if a.effort_unit is None or not a.effort_value:
+            continue
+        if a.effort_unit is EffortUnit.PERCENT:
+            per_week = weekly_cap * a.effort_value / 100.0
+        else:
+            per_week = a.effort_value if ALLOCATION_HOURS_PER_WEEK else 0.0
+        out.append((a.project_gid, day_of(a.start_on), day_of(a.end_on), per_week / working_days_per_week))
+    return out
+
+
 def capacity_report(
     workspace: Workspace,
     *,
@@ -135,6 +190,7 @@ def capacity_report(
     frame = frame or build_frame(workspace)
     config = config or CapacityConfig()
     calendar = calendar or build_calendar(config, workspace.people)
+    calendar = merge_out_of_office(calendar, workspace.out_of_office)
     today = frame.as_of_day
     week0 = week_start(today)
     horizon_end = week0 + 7 * weeks - 1
@@ -153,7 +209,12 @@ def capacity_report(
     weekly_logged = np.zeros((n_codes, recent_weeks + 1))
     np.add.at(weekly_logged, (frame.e_person[recent], slot), frame.e_minutes[recent] / 60.0)
 
+    allocations_by_person: dict[str, list[Allocation]] = {}
+    for a in workspace.allocations:
+        if a.person_gid and a.end_on >= date_of(today) and a.start_on <= date_of(horizon_end):
+            allocations_by_person.setdefault(a.person_gid, []).append(a)
     codes = set(range(len(workspace.people))) | set(np.unique(frame.task_person[open_mask]).tolist())
+    codes |= {frame.person_index[g] for g in allocations_by_person if g in frame.person_index}
     people: list[PersonCapacity] = []
     for code in sorted(codes):
         gid = frame.person_gids[code]
@@ -170,7 +231,7 @@ def capacity_report(
         people.append(
             _person_capacity(
                 frame, calendar, code, person, weekly_cap, ratio, sigma, open_mask, done_hours,
-                weekly_logged[code], week0, horizon_end, weeks,
+                weekly_logged[code], week0, horizon_end, weeks, allocations_by_person.get(gid, []),
             )
         )  # fmt: skip
     people.sort(key=lambda p: (not p.burnout, -max((w.utilisation or 0.0) for w in p.weeks), p.name))
@@ -206,6 +267,7 @@ def _person_capacity(
     week0: int,
     horizon_end: int,
     weeks: int,
+    allocations: list[Allocation],
 ) -> PersonCapacity:
     today = frame.as_of_day
     tasks = np.flatnonzero(open_mask & (frame.task_person == code))
@@ -232,31 +294,59 @@ def _person_capacity(
     calendar_days = (e_idx - s_idx + 1).astype(np.float64)
     masked_rate = np.where(workdays > 0, remaining / np.maximum(workdays, 1), 0.0)
     flat_rate = np.where(workdays > 0, 0.0, remaining / calendar_days)
-    diff_masked = np.zeros(n_days + 1)
-    diff_flat = np.zeros(n_days + 1)
-    np.add.at(diff_masked, s_idx, masked_rate)
-    np.add.at(diff_masked, e_idx + 1, -masked_rate)
-    np.add.at(diff_flat, s_idx, flat_rate)
-    np.add.at(diff_flat, e_idx + 1, -flat_rate)
-    daily = np.cumsum(diff_masked)[:n_days] * mask + np.cumsum(diff_flat)[:n_days]
+    # One row per project of the person's open tasks (allocations are compared per project).
+    task_projects = [frame.project_gids[c] if c >= 0 else None for c in frame.task_project[tasks].tolist()]
+    row_keys: list[str | None] = sorted(set(task_projects), key=lambda k: (k is None, k or ""))
+    row_of = {k: i for i, k in enumerate(row_keys)}
+    rows = np.asarray([row_of[k] for k in task_projects], dtype=np.int64)
+    diff_masked = np.zeros((max(1, len(row_keys)), n_days + 1))
+    diff_flat = np.zeros((max(1, len(row_keys)), n_days + 1))
+    np.add.at(diff_masked, (rows, s_idx), masked_rate)
+    np.add.at(diff_masked, (rows, e_idx + 1), -masked_rate)
+    np.add.at(diff_flat, (rows, s_idx), flat_rate)
+    np.add.at(diff_flat, (rows, e_idx + 1), -flat_rate)
+    daily = np.cumsum(diff_masked, axis=1)[:, :n_days] * mask + np.cumsum(diff_flat, axis=1)[:, :n_days]
     # Place on the week grid (days before today in the current week carry no plan).
-    grid = np.zeros(weeks * 7)
+    grid = np.zeros((daily.shape[0], weeks * 7))
     offset = today - week0
     visible = min(n_days, weeks * 7 - offset)
-    grid[offset : offset + visible] = daily[:visible]
-    planned = grid.reshape(weeks, 7).sum(axis=1)
+    grid[:, offset : offset + visible] = daily[:, :visible]
+    planned_by_project = grid.reshape(daily.shape[0], weeks, 7).sum(axis=2)
+    planned = planned_by_project.sum(axis=0)
     per_day_cap = weekly_cap / calendar.working_days_per_week
     week_masks = calendar.day_mask(week0, weeks * 7, person.gid).reshape(weeks, 7)
     caps = week_masks.sum(axis=1) * per_day_cap
+    nominal_days = calendar.day_mask(week0, weeks * 7).reshape(weeks, 7).sum(axis=1)
+    off_days = nominal_days - week_masks.sum(axis=1)
+    # Allocations on the same grid: working days from today on, inside each allocation's range.
+    grid_days = np.arange(week0, week0 + weeks * 7)
+    open_days = week_masks.reshape(-1) & (grid_days >= today)
+    allocated_by_key: dict[str | None, NDArray[np.float64]] = {}
+    for project_gid, first, last, per_day in _allocation_rates(
+        allocations, weekly_cap, calendar.working_days_per_week
+    ):
+        inside = open_days & (grid_days >= first) & (grid_days <= last)
+        weekly = inside.reshape(weeks, 7).sum(axis=1) * per_day
+        key = project_gid if project_gid in row_of else f"unmatched:{project_gid}"
+        allocated_by_key[key] = allocated_by_key.get(key, np.zeros(weeks)) + weekly
+    allocated = np.zeros(weeks)
+    committed = planned.copy()
+    for key, weekly in allocated_by_key.items():
+        allocated += weekly
+        if key in row_of:  # same project: max(allocation, estimates), not the sum
+            est_row = planned_by_project[row_of[key]]
+            committed += np.maximum(weekly, est_row) - est_row
+        else:
+            committed += weekly
     recent = [round(float(h), 1) for h in logged_weeks[:-1]]
     current_logged = float(logged_weeks[-1])
     week_rows: list[CapacityWeek] = []
     for w in range(weeks):
         cap = float(caps[w])
         logged = current_logged if w == 0 else 0.0
-        load = logged + float(planned[w])
+        load = logged + float(committed[w])
         util = load / cap if cap > 0 else None
-        p_over, p_under = _probabilities(logged, float(planned[w]), cap, sigma)
+        p_over, p_under = _probabilities(logged, float(committed[w]), cap, sigma)
         week_rows.append(
             CapacityWeek(
                 week_start=date_of(week0 + 7 * w),
@@ -268,6 +358,8 @@ def _person_capacity(
                 status=_status(util),
                 p_over=p_over,
                 p_under=p_under,
+                allocated_hours=round(float(allocated[w]), 1),
+                out_of_office_days=int(off_days[w]),
             )
         )
     # Burnout: recent complete weeks (logged / nominal capacity) followed by the planned weeks.
@@ -293,7 +385,8 @@ def _person_capacity(
         weeks=week_rows,
         burnout=bool(burnout_weeks),
         burnout_weeks=burnout_weeks,
+        allocations=len(allocations),
     )
 
 
-__all__ = ["CapacityReport", "CapacityWeek", "PersonCapacity", "capacity_report"]
+__all__ = ["CapacityReport", "CapacityWeek", "PersonCapacity", "capacity_report", "merge_out_of_office"]

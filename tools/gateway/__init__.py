@@ -12,8 +12,11 @@ Public API (stable; other parts depend on it)::
     gw.portfolios(ws);  gw.sections(project);  gw.tags(ws);  gw.task(gid);  gw.tasks_for_project(p)
     gw.subtasks(gid);  gw.custom_field_settings(p);  gw.custom_fields(ws);  gw.custom_field(gid)
     gw.time_entries_for_task(gid);  gw.time_entry(gid);  gw.stories(gid);  gw.attachments(gid)
+    gw.allocations(parent=|assignee=|workspace=) -> list[Allocation]   # 402 where not offered
+    gw.ooo_entries(user_gid, ws, start_date=, end_date=) -> list[OooEntry]   # 403 without the scope
     # raw dict iterators (sync uses these): iter_users, iter_projects, iter_tasks_for_project, iter_tasks,
-    #   iter_time_entries_for_task, iter_time_entries, iter_stories, iter_custom_field_settings, ...
+    #   iter_time_entries_for_task, iter_time_entries, iter_stories, iter_custom_field_settings,
+    #   iter_allocations, iter_ooo_entries, ...
     gw.events(resource_gid, sync) -> (events, next_sync, has_more)   # raises SyncTokenExpired(new_token)
     gw.workspace_events(ws, sync);  gw.search_tasks(ws, params) -> one page
     gw.map(fn, items)  # run fn over items on the pool (<= max_concurrency in flight)

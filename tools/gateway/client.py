@@ -485,6 +485,45 @@ class AsanaGateway(WriteMethods):
             {**filters, "opt_fields": _csv(opt_fields or TIME_ENTRY_FIELDS)},
         )
 
+    def iter_allocations(
+        self,
+        *,
+        parent: str | None = None,
+        assignee: str | None = None,
+        workspace: str | None = None,
+        opt_fields: Iterable[str] | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """``GET /allocations`` filtered by project (``parent``), ``assignee`` and/or ``workspace``.
+        An Enterprise feature: raises ``PaymentRequiredError`` (402) on the first page where absent."""
+        return self.paginate(
+            "GET /allocations",
+            lambda o: self.api.allocations.get_allocations(o, full_payload=True),
+            {
+                "parent": parent,
+                "assignee": assignee,
+                "workspace": workspace,
+                "opt_fields": _csv(opt_fields or ALLOCATION_FIELDS),
+            },
+        )
+
+    def iter_ooo_entries(
+        self,
+        user_gid: str,
+        workspace_gid: str,
+        *,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        opt_fields: Iterable[str] | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """``GET /ooo_entries`` for one user (the API has no workspace-wide listing); ``start_date`` /
+        ``end_date`` keep entries overlapping that window. A token without ``ooo_entries:read`` gets
+        ``AuthError`` (403)."""
+        return self.paginate(
+            "GET /ooo_entries",
+            lambda o: self.api.ooo_entries.get_ooo_entries(user_gid, workspace_gid, o, full_payload=True),
+            {"start_date": start_date, "end_date": end_date, "opt_fields": _csv(opt_fields or OOO_FIELDS)},
+        )
+
     def iter_stories(
         self, task_gid: str, opt_fields: Iterable[str] | str | None = None
     ) -> Iterator[dict[str, Any]]:
@@ -614,6 +653,23 @@ class AsanaGateway(WriteMethods):
             )
         )
 
+    def allocations(
+        self, *, parent: str | None = None, assignee: str | None = None, workspace: str | None = None
+    ) -> list[m.Allocation]:
+        items = self.iter_allocations(parent=parent, assignee=assignee, workspace=workspace)
+        return [m.Allocation.model_validate(a) for a in items]
+
+    def ooo_entries(
+        self,
+        user_gid: str,
+        workspace_gid: str,
+        *,
+        start_date: str | None = None,
+        end_date: str | None = None,
+    ) -> list[m.OooEntry]:
+        items = self.iter_ooo_entries(user_gid, workspace_gid, start_date=start_date, end_date=end_date)
+        return [m.OooEntry.model_validate(e) for e in items]
+
     def stories(self, task_gid: str) -> list[m.Story]:
         return [m.Story.model_validate(s) for s in self.iter_stories(task_gid)]
 
@@ -678,6 +734,8 @@ class _Apis:
         self.attachments = asana.AttachmentsApi(client)
         self.events = asana.EventsApi(client)
         self.webhooks = asana.WebhooksApi(client)
+        self.allocations = asana.AllocationsApi(client)
+        self.ooo_entries = asana.OooEntriesApi(client)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -733,6 +791,11 @@ PROJECT_FIELDS = (
     "custom_fields.currency_code,custom_fields.precision"
 )
 TIME_ENTRY_FIELDS = "duration_minutes,entered_on,attributable_to,created_by"
+ALLOCATION_FIELDS = (
+    "start_date,end_date,effort,effort.type,effort.value,assignee,assignee.name,parent,parent.name,"
+    "created_by,resource_subtype"
+)
+OOO_FIELDS = "start_date,end_date,user,user.name,created_by"
 STORY_FIELDS = (
     "created_at,created_by,created_by.name,resource_subtype,text,type,custom_field.name,custom_field.resource_subtype,"
     "old_number_value,new_number_value,old_text_value,new_text_value"

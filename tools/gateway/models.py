@@ -146,6 +146,36 @@ class TimeTrackingEntry(AsanaModel):
     categories: list[Ref] = Field(default_factory=list)
 
 
+class Effort(BaseModel):
+    """An allocation's ``effort``: ``type`` hours | percent, ``value`` a number (kept loose: mapping checks)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str | None = None
+    value: Any = None
+
+
+class Allocation(AsanaModel):
+    """``GET /allocations``: a person's (or placeholder's) planned effort on a project over dates."""
+
+    start_date: str | None = None
+    end_date: str | None = None
+    effort: Effort | None = None
+    assignee: Ref | None = None
+    parent: Ref | None = None
+    created_by: Ref | None = None
+    resource_subtype: str | None = None
+
+
+class OooEntry(AsanaModel):
+    """``GET /ooo_entries``: a user's out-of-office range (both dates inclusive)."""
+
+    start_date: str | None = None
+    end_date: str | None = None
+    user: Ref | None = None
+    created_by: Ref | None = None
+
+
 class Story(AsanaModel):
     created_at: str | None = None
     created_by: Ref | None = None

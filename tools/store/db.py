@@ -34,9 +34,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tools.records import (
     ActualSource,
+    Allocation,
     BillableStatus,
     Comment,
+    EffortUnit,
     FieldChange,
+    OutOfOffice,
     Person,
     Project,
     Task,
@@ -101,6 +104,21 @@ custom_fields_t = Table(
     metadata,
     Column("gid", String(64), primary_key=True),
     Column("name", String(400), index=True),
+    Column("data", Text, nullable=False),
+)
+allocations_t = Table(
+    "effort_allocations",
+    metadata,
+    Column("gid", String(64), primary_key=True),
+    Column("person_gid", String(64), index=True),
+    Column("project_gid", String(64)),
+    Column("data", Text, nullable=False),
+)
+ooo_entries_t = Table(
+    "effort_ooo_entries",
+    metadata,
+    Column("gid", String(64), primary_key=True),
+    Column("person_gid", String(64), index=True, nullable=False),
     Column("data", Text, nullable=False),
 )
 sync_state_t = Table(
@@ -262,6 +280,19 @@ def _comment_from_json(raw: str) -> Comment:
     return _fast(Comment, _complete(Comment, d))
 
 
+def _allocation_from_json(raw: str) -> Allocation:
+    d = json.loads(raw)
+    d["start_on"], d["end_on"] = date.fromisoformat(d["start_on"]), date.fromisoformat(d["end_on"])
+    d["effort_unit"] = EffortUnit(d["effort_unit"]) if d.get("effort_unit") else None
+    return _fast(Allocation, _complete(Allocation, d))
+
+
+def _ooo_from_json(raw: str) -> OutOfOffice:
+    d = json.loads(raw)
+    d["start_on"], d["end_on"] = date.fromisoformat(d["start_on"]), date.fromisoformat(d["end_on"])
+    return _fast(OutOfOffice, _complete(OutOfOffice, d))
+
+
 _BILLABLE = {s.value: s for s in BillableStatus}
 
 
@@ -396,6 +427,23 @@ class Store:
         rows = [{"gid": f.gid, "name": f.name, "data": _data(f)} for f in fields]
         return self._upsert(custom_fields_t, rows)
 
+    def upsert_allocations(self, allocations: Iterable[Allocation]) -> int:
+        rows = [
+            {"gid": a.gid, "person_gid": a.person_gid, "project_gid": a.project_gid, "data": _data(a)}
+            for a in allocations
+        ]
+        return self._upsert(allocations_t, rows)
+
+    def upsert_ooo_entries(self, entries: Iterable[OutOfOffice]) -> int:
+        rows = [{"gid": o.gid, "person_gid": o.person_gid, "data": _data(o)} for o in entries]
+        return self._upsert(ooo_entries_t, rows)
+
+    def delete_allocations(self, gids: Iterable[str]) -> int:
+        return self._delete(allocations_t, "gid", gids)
+
+    def delete_ooo_entries(self, gids: Iterable[str]) -> int:
+        return self._delete(ooo_entries_t, "gid", gids)
+
     def delete_tasks(self, gids: Iterable[str]) -> int:
         """Delete tasks and everything hanging off them (entries, field changes, comments)."""
         gids = list(gids)
@@ -423,7 +471,7 @@ class Store:
         self, kind: str, *, keys: Iterable[str] | None = None, task_gids: Iterable[str] | None = None
     ) -> dict[str, str]:
         """``{key: serialised row}`` for kind in people|projects|tasks|entries|field_changes|comments|
-        custom_fields; ``keys`` limits to those primary keys, ``task_gids`` (entries, field_changes,
+        custom_fields|allocations|ooo_entries; ``keys`` limits to those primary keys, ``task_gids`` (entries, field_changes,
         comments) to rows of those tasks. An incremental sync only reads what it may touch."""
         table = _KINDS[kind]
         pk = next(iter(table.primary_key.columns))
@@ -497,6 +545,10 @@ class Store:
             cols = ", ".join(c.name for c in entries_t.columns)
             entries = [_entry_from_row(r) for r in _raw_rows(conn, f"SELECT {cols} FROM effort_time_entries")]
             changes = [_change_from_json(r[0]) for r in conn.execute(select(field_changes_t.c.data))]
+            allocations = [_allocation_from_json(r[0]) for r in conn.execute(select(allocations_t.c.data))]
+            ooo = tuple(_ooo_from_json(r[0]) for r in conn.execute(select(ooo_entries_t.c.data)))
+        if wanted is not None:  # an allocation is planned work on its project: scoped like tasks
+            allocations = [a for a in allocations if a.project_gid in wanted]
         filter_tasks = wanted is not None or cutoff is not None
         if filter_tasks:
             entries = [e for e in entries if e.task_gid in task_gids]
@@ -511,6 +563,8 @@ class Store:
             tasks=tuple(tasks_list),
             entries=tuple(entries),
             field_changes=tuple(changes),
+            allocations=tuple(sorted(allocations, key=lambda a: a.gid)),
+            out_of_office=tuple(sorted(ooo, key=lambda o: o.gid)),
             as_of=as_of or datetime.now(UTC),
         )
 
@@ -562,6 +616,16 @@ class Store:
     def projects(self) -> list[Project]:
         with self.engine.connect() as conn:
             return [_project_from_json(r[0]) for r in conn.execute(select(projects_t.c.data))]
+
+    def allocations(self) -> list[Allocation]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(allocations_t.c.data).order_by(allocations_t.c.gid))
+            return [_allocation_from_json(r[0]) for r in rows]
+
+    def out_of_office(self) -> list[OutOfOffice]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ooo_entries_t.c.data).order_by(ooo_entries_t.c.gid))
+            return [_ooo_from_json(r[0]) for r in rows]
 
     def custom_fields(self) -> list[CustomFieldDef]:
         """Every known custom field definition (the writer finds ``AI …`` field gids here)."""
@@ -652,4 +716,6 @@ _KINDS: dict[str, Table] = {
     "field_changes": field_changes_t,
     "comments": comments_t,
     "custom_fields": custom_fields_t,
+    "allocations": allocations_t,
+    "ooo_entries": ooo_entries_t,
 }

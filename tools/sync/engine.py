@@ -13,6 +13,10 @@ Request plan (why it is near the minimum page count):
   ``GET /tasks/{gid}`` for any the search index has not caught up with (or when search is unavailable);
   entries are re-read only for tasks with entry events or whose ``actual_time_minutes`` differs from the
   stored sum. 100 changed tasks cost 2-3 requests.
+- resourcing (capacity): ``/allocations?workspace=`` (pages) and ``/ooo_entries`` per person (the API
+  lists them per user only), on a full sync and when the last read is older than ``RESOURCING_REFRESH``.
+  A 402 (plan without allocations) or 403 (token without ``ooo_entries:read``) is a logged skip with a
+  warning: stored records stay as they were and capacity falls back to the config.
 - stories: one request per task, so they are NOT read for every task by default. Estimate changes are
   rebuilt from the store's previous value vs the new one (time and author from the event) at no request
   cost; ``stories=True`` (``effort sync --stories``) reads stories (comments and exact field-change
@@ -36,6 +40,7 @@ from pydantic import BaseModel
 from tools.gateway import AsanaGateway
 from tools.gateway.client import PROJECT_FIELDS, TASK_FIELDS, TIME_ENTRY_FIELDS
 from tools.gateway.errors import (
+    AuthError,
     BadRequestError,
     GatewayError,
     NotFoundError,
@@ -50,7 +55,9 @@ from tools.sync.mapping import (
     SkipLog,
     field_context_from_definitions,
     list_field,
+    map_allocation,
     map_entry,
+    map_ooo_entry,
     map_project,
     map_story,
     map_task,
@@ -62,6 +69,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]
 ENTRY_EXTRA_FIELDS = "billable_status,description,created_at"  # beyond the spec's list enum; probed once
 MAX_INCREMENTAL_TASKS = 3000  # more changed tasks than this: a full crawl is cheaper
+# Allocations and OOO entries have no events: a full sync reads them, an incremental one re-reads them
+# when the last read is older than this (so a nightly sync refreshes them, a 5-minute one does not pay
+# one request per person every time).
+RESOURCING_REFRESH = timedelta(hours=20)
+OOO_LOOKBACK = timedelta(days=366)  # past OOO only matters for recent weeks; a year bounds the read
 
 
 class KindCounts(BaseModel):
@@ -293,6 +305,7 @@ class _Sync:
         if self.stories:
             self._read_stories(crawl, list(crawl.tasks))
         self._apply(crawl, scope_projects, portfolios_by_project, full=True)
+        self._resourcing(ws, crawl.users, force=True)
         return SyncState(
             scope=f"workspace:{ws}",
             token=token_data.get("token"),
@@ -532,6 +545,7 @@ class _Sync:
             self._count("entries").deleted += len(deleted_entries)
         portfolios = {p.gid: p.portfolio_gids for p in self.store.projects()}
         self._apply(crawl, scope_projects, portfolios, full=False)
+        self._resourcing(ws, crawl.users, force=False)
         return SyncState(scope=state.scope, token=data.get("token"), last_sync_at=self.started, data=data)
 
     def _fetch_changed_tasks(
@@ -582,6 +596,70 @@ class _Sync:
                 crawl.deleted_tasks.add(gid)
             else:
                 crawl.tasks[gid] = payload
+
+    # -- resourcing: allocations and out-of-office ---------------------------------------------------
+    def _resourcing(self, ws: str, users: list[dict[str, Any]] | None, *, force: bool) -> None:
+        """Read allocations and OOO entries into the store (see the module docstring for when).
+
+        Each kind is replaced as a whole when its read succeeds; a 402/403 leaves it untouched."""
+        state = self.store.sync_state("resourcing")
+        last = state.last_sync_at if state is not None else None
+        if not force and last is not None and self.started - last < RESOURCING_REFRESH:
+            return
+        ctx = MappingContext(rules=self.rules, skips=self.skips)
+        outcome: dict[str, Any] = {}
+        self.progress("allocations", 0, None)
+        try:
+            raw = list(self.gw.iter_allocations(workspace=ws))
+        except (PaymentRequiredError, AuthError, NotFoundError) as exc:
+            outcome["allocations"] = self._resourcing_skip("allocations", exc)
+        else:
+            allocations = [a for a in (map_allocation(r, ctx) for r in raw) if a is not None]
+            self._replace(
+                "allocations", allocations, self.store.upsert_allocations, self.store.delete_allocations
+            )
+            outcome["allocations"] = "ok"
+        user_gids = (
+            [str(u["gid"]) for u in users if u.get("gid")]
+            if users is not None
+            else [p.gid for p in self.store.people()]
+        )
+        since = (self.started - OOO_LOOKBACK).date().isoformat()
+
+        def one(user_gid: str) -> tuple[str, list[dict[str, Any]]]:
+            try:
+                return user_gid, list(self.gw.iter_ooo_entries(user_gid, ws, start_date=since))
+            except NotFoundError:  # the user left the workspace meanwhile
+                return user_gid, []
+
+        self.progress("ooo_entries", 0, len(user_gids))
+        try:
+            # The first person alone: a token without the scope then costs one 403, not one per person.
+            per_user = [one(user_gids[0]), *self.gw.map(one, user_gids[1:])] if user_gids else []
+        except (PaymentRequiredError, AuthError) as exc:
+            outcome["ooo_entries"] = self._resourcing_skip("ooo_entries", exc)
+        else:
+            ooo = [
+                o
+                for user_gid, items in per_user
+                for o in (map_ooo_entry(r, ctx, user_gid) for r in items)
+                if o is not None
+            ]
+            self._replace("ooo_entries", ooo, self.store.upsert_ooo_entries, self.store.delete_ooo_entries)
+            outcome["ooo_entries"] = "ok"
+        self.store.set_sync_state(SyncState(scope="resourcing", last_sync_at=self.started, data=outcome))
+
+    def _resourcing_skip(self, kind: str, exc: GatewayError) -> str:
+        """402 (not in the plan), 403 (no scope) or 404 (no such endpoint here): warn, skip, go on.
+        A 401 is a bad token, not a missing feature: it propagates like everywhere else."""
+        status = getattr(exc, "status", None)
+        if status == 401:
+            raise exc
+        what = "allocations" if kind == "allocations" else "out-of-office entries"
+        log.warning("%s not available (HTTP %s); capacity uses the config only for them", what, status)
+        self.warnings.append(f"{what} not available (HTTP {status}): capacity falls back to the config")
+        self.skips.add(kind, None, f"HTTP {status}: not offered to this workspace or token")
+        return f"skipped ({status})"
 
     # -- apply: map, diff against the store, write only what changed ------------------------------
     def _count(self, kind: str) -> KindCounts:

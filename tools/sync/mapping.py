@@ -28,9 +28,12 @@ from typing import Any
 
 from tools.records import (
     ActualSource,
+    Allocation,
     BillableStatus,
     Comment,
+    EffortUnit,
     FieldChange,
+    OutOfOffice,
     Person,
     Project,
     Task,
@@ -432,6 +435,80 @@ def map_entry(
         billable_status=_BILLABLE.get(status) if isinstance(status, str) else None,
         description=description if isinstance(description, str) and description else None,
         created_at=parse_datetime(payload.get("created_at")),
+    )
+
+
+MAX_ALLOCATION_HOURS = 168.0  # hours per week: a week has no more
+MAX_ALLOCATION_PERCENT = 500.0  # over 100% is a real (over-)allocation; beyond this it is a typo
+
+
+def _date_range(
+    payload: Mapping[str, Any], kind: str, gid: str, ctx: MappingContext
+) -> tuple[date, date] | None:
+    start, end = parse_date(payload.get("start_date")), parse_date(payload.get("end_date"))
+    if start is None or end is None:
+        raw = f"{str(payload.get('start_date'))[:20]!r}..{str(payload.get('end_date'))[:20]!r}"
+        ctx.skips.add(kind, gid, f"bad start_date/end_date ({raw})")
+        return None
+    if end < start:
+        ctx.skips.add(kind, gid, f"end_date {end} before start_date {start}")
+        return None
+    return start, end
+
+
+def map_allocation(payload: Mapping[str, Any], ctx: MappingContext) -> Allocation | None:
+    """An allocation payload -> ``Allocation`` (effort checked: hours per week 0-168, percent 0-500)."""
+    gid = _gid(payload)
+    if not gid:
+        ctx.skips.add("allocation", None, "no gid")
+        return None
+    dates = _date_range(payload, "allocation", gid, ctx)
+    if dates is None:
+        return None
+    effort = payload.get("effort")
+    unit: EffortUnit | None = None
+    value: float | None = None
+    if effort is not None:
+        if not isinstance(effort, Mapping) or effort.get("type") not in ("hours", "percent"):
+            ctx.skips.add("allocation", gid, f"effort: unknown shape ({str(effort)[:60]!r})")
+            return None
+        unit = EffortUnit(str(effort["type"]))
+        value = _finite_number(effort.get("value"))
+        limit = MAX_ALLOCATION_HOURS if unit is EffortUnit.HOURS else MAX_ALLOCATION_PERCENT
+        if value is None or value < 0 or value > limit:
+            ctx.skips.add("allocation", gid, f"effort.value out of range ({str(effort.get('value'))[:40]!r})")
+            return None
+    return Allocation(
+        gid=gid,
+        person_gid=_gid(payload.get("assignee")),
+        project_gid=_gid(payload.get("parent")),
+        start_on=dates[0],
+        end_on=dates[1],
+        effort_unit=unit,
+        effort_value=value,
+        created_by_gid=_gid(payload.get("created_by")),
+    )
+
+
+def map_ooo_entry(
+    payload: Mapping[str, Any], ctx: MappingContext, user_gid: str | None = None
+) -> OutOfOffice | None:
+    """An OOO entry payload -> ``OutOfOffice`` (the person from the payload's ``user``, else ``user_gid``:
+    the list was asked for that user)."""
+    gid = _gid(payload)
+    person = _gid(payload.get("user")) or user_gid
+    if not gid or not person:
+        ctx.skips.add("ooo_entry", gid, "no gid or no user")
+        return None
+    dates = _date_range(payload, "ooo_entry", gid, ctx)
+    if dates is None:
+        return None
+    return OutOfOffice(
+        gid=gid,
+        person_gid=person,
+        start_on=dates[0],
+        end_on=dates[1],
+        created_by_gid=_gid(payload.get("created_by")),
     )
 
 
