@@ -158,3 +158,27 @@ def test_synced_store_fixture_is_ready_for_other_parts(synced_store: tuple[Store
     assert {t.gid for t in ws.tasks} <= set(sb.state.objects["task"])  # type: ignore[attr-defined]
     assert any(t.estimate_hours is not None for t in ws.tasks)
     assert store.custom_field_by_name("Estimated Hours") is not None
+
+
+def test_as_of_keeps_what_was_logged_by_then_even_if_dated_later(store: Store) -> None:
+    """A replay "as of" a moment sees the entries logged by then; one logged early but dated in the
+    future is kept (the anomaly detector must see it); one logged later is not."""
+    as_of = datetime(2026, 1, 10, 12, tzinfo=UTC)
+
+    def entry(gid: str, day: date, created: datetime | None) -> TimeEntry:
+        return TimeEntry(
+            gid=gid, task_gid="T1", user_gid="U1", entered_on=day, duration_minutes=60, created_at=created
+        )
+
+    store.upsert_tasks([Task(gid="T1", name="Login", created_at=T0)])
+    store.upsert_entries(
+        [
+            entry("early-future", date(2026, 2, 1), datetime(2026, 1, 9, tzinfo=UTC)),
+            entry("late-log", date(2026, 1, 8), datetime(2026, 1, 11, tzinfo=UTC)),
+            entry("undated-past", date(2026, 1, 9), None),
+            entry("undated-future", date(2026, 1, 12), None),
+        ]
+    )
+    kept = {e.gid for e in store.workspace(as_of=as_of).entries}
+    assert kept == {"early-future", "undated-past"}
+    assert len(store.workspace().entries) == 4

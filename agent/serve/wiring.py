@@ -147,10 +147,10 @@ def build_deps(
             # thread) would only add noise. The flag's own write event also lands here.
             log.info("task %s already carries the review flag; no new proposal", task_gid)
             return []
-        as_of = datetime.now(UTC)
-        workspace = store.workspace(
-            project_gids=[task.project_gid] if task.project_gid else None, as_of=as_of
-        )
+        # Live, not a replay: load everything (``as_of`` would cut entries dated after today, and a
+        # future-dated entry is one of the anomalies to catch), then pin "now" for the detector.
+        workspace = store.workspace(project_gids=[task.project_gid] if task.project_gid else None)
+        workspace = workspace.model_copy(update={"as_of": datetime.now(UTC)})
         return findings_for_task(workspace, task_gid, settings=settings)
 
     def resolve_entry_task(entry_gid: str) -> str | None:

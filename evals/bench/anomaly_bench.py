@@ -6,7 +6,13 @@ its payloads are mapped to records with the sync's pure mapping functions (no HT
 same entry (entry kinds) or task (task kinds) with a corresponding kind. Natural data also has tasks more
 than 50% off their estimate, so "variance" precision against the *seeded* ones is a lower bound.
 
-    python -m evals.bench.anomaly_bench [--seeds 1 2 3] [--tasks 2000]
+Every figure comes twice: over all flags (what ``effort analyze anomalies`` lists) and over flags at or
+above the scores from which the product proposes an ``AI Review Flag`` (the retrospective's and
+``effort serve``'s thresholds, read from their code). Held-out seeds (default 4 5 6) are reported apart
+from the development seeds: the detector's thresholds are robust statistics, not fitted to any seed, and
+the held-out figures are the check.
+
+    python -m evals.bench.anomaly_bench [--seeds 1 2 3] [--holdout-seeds 4 5 6] [--tasks 2000]
 """
 
 from __future__ import annotations
@@ -76,99 +82,201 @@ def generated_workspace(seed: int, tasks: int, **kwargs: Any) -> tuple[Workspace
     return workspace, dict(generated.truth.anomalies)
 
 
+def proposal_thresholds() -> dict[str, float]:
+    """The scores from which the product proposes an ``AI Review Flag``, read from the code that does it:
+    the retrospective (``RunLimits.flag_min_score``) and ``effort serve``'s reactions to new entries
+    (``ServeDeps.anomaly_threshold``)."""
+    import dataclasses
+
+    from agent.retro import LIMITS
+    from agent.serve.deps import ServeDeps
+
+    serve = next(f.default for f in dataclasses.fields(ServeDeps) if f.name == "anomaly_threshold")
+    assert isinstance(serve, float)
+    return {"retro": min(limit.flag_min_score for limit in LIMITS.values()), "serve": serve}
+
+
 def _flag_gid(flag: AnomalyFlag, task_level: bool) -> str | None:
     return flag.task_gid if task_level else flag.entry_gid
 
 
-def score_flags(flags: Iterable[AnomalyFlag], truth: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Per generator kind: planted, found (recall); per detector kind: flags, true (precision)."""
+def detectable(workspace: Workspace, truth: dict[str, str]) -> set[str]:
+    """Planted gids the product's rules can see at the snapshot: a ``huge_variance`` task needs an
+    estimate and either to be completed or to have already run over (an open task that is under its
+    estimate so far cannot be judged yet); every planted entry-level kind is visible."""
+    tasks = {t.gid: t for t in workspace.tasks}
+    logged: dict[str, int] = {}
+    for e in workspace.entries:
+        logged[e.task_gid] = logged.get(e.task_gid, 0) + max(e.duration_minutes, 0)
+    out: set[str] = set()
+    for gid, kind in truth.items():
+        if kind != "huge_variance":
+            out.add(gid)
+            continue
+        task = tasks.get(gid)
+        if task is None or not task.estimate_hours:
+            continue
+        actual = task.actual_hours if task.actual_hours is not None else logged.get(gid, 0) / 60.0
+        if task.completed or actual > 1.5 * task.estimate_hours:
+            out.add(gid)
+    return out
+
+
+def score_flags(
+    flags: Iterable[AnomalyFlag],
+    truth: dict[str, str],
+    *,
+    thresholds: dict[str, float] | None = None,
+    visible: set[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per generator kind: planted, found (recall); per detector kind: flags, true (precision).
+
+    With ``thresholds`` ({name: score}), the same counts again over flags scoring at least each one
+    (``found@name``, ``flags@name``, ``true@name``): what the product would actually propose. With
+    ``visible`` (see :func:`detectable`), ``detectable`` counts the planted anomalies a rule can see.
+    Flags of kinds the generator never plants (pace, holiday) and person-level flags (silent weeks) have
+    no truth to match; they are counted under ``unscored`` rather than silently left out.
+    """
     flags = list(flags)
+    levels: dict[str, float] = {"": 0.0, **{f"@{k}": v for k, v in (thresholds or {}).items()}}
     out: dict[str, dict[str, Any]] = {}
     for gen_kind, det_kind in KIND_MAP.items():
         task_level = gen_kind in TASK_KINDS
         planted = {g for g, k in truth.items() if k == gen_kind}
-        found = {_flag_gid(f, task_level) for f in flags if f.kind is det_kind} & planted
-        out[gen_kind] = {
-            "planted": len(planted),
-            "found": len(found),
-            "recall": round(len(found) / len(planted), 4) if planted else None,
-        }
+        row: dict[str, Any] = {"planted": len(planted)}
+        if visible is not None:
+            row["detectable"] = len(planted & visible)
+        for suffix, level in levels.items():
+            found = {_flag_gid(f, task_level) for f in flags if f.kind is det_kind and f.score >= level}
+            row[f"found{suffix}"] = len(found & planted)
+        row["recall"] = round(row["found"] / len(planted), 4) if planted else None
+        out[gen_kind] = row
+    scored: set[int] = set()
     for det_kind in AnomalyKind:
         gen_kinds = {g for g, d in KIND_MAP.items() if d is det_kind}
         if not gen_kinds:
             continue
         task_level = bool(gen_kinds & TASK_KINDS)
         mine = [f for f in flags if f.kind is det_kind and _flag_gid(f, task_level) is not None]
-        true = [f for f in mine if truth.get(_flag_gid(f, task_level) or "") in gen_kinds]
-        out[f"detector:{det_kind.value}"] = {
-            "flags": len(mine),
-            "true": len(true),
-            "precision": round(len(true) / len(mine), 4) if mine else None,
-        }
+        scored.update(id(f) for f in mine)
+        row = {}
+        for suffix, level in levels.items():
+            kept = [f for f in mine if f.score >= level]
+            row[f"flags{suffix}"] = len(kept)
+            row[f"true{suffix}"] = sum(
+                1 for f in kept if truth.get(_flag_gid(f, task_level) or "") in gen_kinds
+            )
+        row["precision"] = round(row["true"] / row["flags"], 4) if row["flags"] else None
+        out[f"detector:{det_kind.value}"] = row
+    unscored = [f for f in flags if id(f) not in scored]
+    out["unscored"] = {"flags": len(unscored)} | {
+        f"flags{suffix}": sum(1 for f in unscored if f.score >= level)
+        for suffix, level in levels.items()
+        if suffix
+    }
     return out
 
 
-def run(seeds: list[int] | None = None, tasks: int = 2000, quick: bool = False, **_: Any) -> dict[str, Any]:
-    """Precision / recall per kind summed over ``seeds``; ``figures`` for the bench table."""
-    seeds = seeds or ([1] if quick else [1, 2, 3])
-    tasks = min(tasks, 600) if quick else tasks
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _aggregate(seeds: list[int], tasks: int, thresholds: dict[str, float]) -> dict[str, Any]:
+    """Counts summed over ``seeds``, then precision / recall per kind and overall, for all flags and for
+    flags at each proposal threshold."""
     totals: dict[str, dict[str, int]] = {}
     for seed in seeds:
         workspace, truth = generated_workspace(seed, tasks)
         flags = detect_anomalies(workspace, calendar=WorkCalendar())
-        for key, scored in score_flags(flags, truth).items():
+        scored = score_flags(flags, truth, thresholds=thresholds, visible=detectable(workspace, truth))
+        for key, counts in scored.items():
             acc = totals.setdefault(key, {})
-            for k, v in scored.items():
+            for k, v in counts.items():
                 if isinstance(v, int):
                     acc[k] = acc.get(k, 0) + v
+    levels = ["", *(f"@{k}" for k in thresholds)]
     per_kind: dict[str, dict[str, Any]] = {}
-    figures: list[dict[str, Any]] = []
     for key, acc in totals.items():
         row: dict[str, Any] = dict(acc)
-        if "planted" in acc:
-            row["recall"] = round(acc["found"] / acc["planted"], 4) if acc["planted"] else None
+        for suffix in levels:
+            if "planted" in acc:
+                row[f"recall{suffix}"] = _ratio(acc[f"found{suffix}"], acc["planted"])
+                if suffix == "":
+                    row["recall_detectable"] = _ratio(acc["found"], acc["detectable"])
+            elif key != "unscored":
+                row[f"precision{suffix}"] = _ratio(acc[f"true{suffix}"], acc[f"flags{suffix}"])
+        per_kind[key] = row
+    overall: dict[str, Any] = {}
+    for suffix in levels:
+        planted = sum(v.get("planted", 0) for v in totals.values())
+        found = sum(v.get(f"found{suffix}", 0) for k, v in totals.items() if "planted" in v)
+        flagged = sum(v.get(f"flags{suffix}", 0) for k, v in totals.items() if k.startswith("detector:"))
+        true = sum(v.get(f"true{suffix}", 0) for v in totals.values())
+        overall[f"recall{suffix}"] = _ratio(found, planted)
+        overall[f"precision{suffix}"] = _ratio(true, flagged)
+    return {"seeds": seeds, "overall": overall, "per_kind": per_kind}
+
+
+def run(
+    seeds: list[int] | None = None,
+    tasks: int = 2000,
+    quick: bool = False,
+    holdout_seeds: list[int] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """Precision / recall per kind summed over ``seeds`` and, separately, over ``holdout_seeds`` (seeds
+    nobody looked at while choosing the detector's rules: a check that they are not fitted to the
+    development seeds). ``figures`` for the bench table."""
+    seeds = seeds or ([1] if quick else [1, 2, 3])
+    holdout = holdout_seeds if holdout_seeds is not None else ([] if quick else [4, 5, 6])
+    tasks = min(tasks, 600) if quick else tasks
+    thresholds = proposal_thresholds()
+    dev = _aggregate(seeds, tasks, thresholds)
+    held = _aggregate(holdout, tasks, thresholds) if holdout else None
+    figures: list[dict[str, Any]] = []
+    for label, part in (("", dev), ("held-out ", held)):
+        if part is None:
+            continue
+        note = f"seeds {' '.join(map(str, part['seeds']))} x {tasks} tasks"
+        o = part["overall"]
+        figures.append({"figure": f"{label}overall recall / precision (all flags)", "value": f"{o['recall']} / {o['precision']}", "note": note})  # fmt: skip
+        for name, level in thresholds.items():
             figures.append(
                 {
-                    "figure": f"recall {key}",
-                    "value": row["recall"],
-                    "note": f"{acc['found']}/{acc['planted']}",
+                    "figure": f"{label}overall recall / precision at score >= {level} ({name} proposes)",
+                    "value": f"{o[f'recall@{name}']} / {o[f'precision@{name}']}",
+                    "note": note,
                 }
             )
-        else:
-            row["precision"] = round(acc["true"] / acc["flags"], 4) if acc["flags"] else None
-            figures.append({"figure": f"precision {key.split(':', 1)[1]}", "value": row["precision"], "note": f"{acc['true']}/{acc['flags']}"})  # fmt: skip
-        per_kind[key] = row
-    planted = sum(v.get("planted", 0) for v in totals.values())
-    found = sum(v.get("found", 0) for v in totals.values())
-    flagged = sum(v.get("flags", 0) for v in totals.values())
-    true = sum(v.get("true", 0) for v in totals.values())
-    result = {
+        for key, row in part["per_kind"].items():
+            if "planted" in row:
+                at = ", ".join(f"{row[f'found@{n}']} at >= {v}" for n, v in thresholds.items())
+                figures.append({"figure": f"{label}recall {key}", "value": row["recall"], "note": f"{row['found']}/{row['planted']} ({row['detectable']} detectable); {at}"})  # fmt: skip
+            elif key.startswith("detector:"):
+                at = ", ".join(
+                    f"{row[f'true@{n}']}/{row[f'flags@{n}']} at >= {v}" for n, v in thresholds.items()
+                )
+                figures.append({"figure": f"{label}precision {key.split(':', 1)[1]}", "value": row["precision"], "note": f"{row['true']}/{row['flags']}; {at}"})  # fmt: skip
+    return {
         "seeds": seeds,
+        "holdout_seeds": holdout,
         "tasks": tasks,
-        "recall": round(found / planted, 4) if planted else None,
-        "precision": round(true / flagged, 4) if flagged else None,
-        "per_kind": per_kind,
-        "figures": [
-            {
-                "figure": "overall recall (seeded anomalies)",
-                "value": round(found / planted, 4) if planted else None,
-            },
-            {
-                "figure": "overall precision (matched kinds)",
-                "value": round(true / flagged, 4) if flagged else None,
-            },
-            *figures,
-        ],
+        "thresholds": thresholds,
+        "recall": dev["overall"]["recall"],
+        "precision": dev["overall"]["precision"],
+        "development": dev,
+        "holdout": held,
+        "figures": figures,
     }
-    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--holdout-seeds", type=int, nargs="*", default=[4, 5, 6])
     parser.add_argument("--tasks", type=int, default=2000)
     args = parser.parse_args()
-    print(json.dumps(run(args.seeds, args.tasks), indent=2))
+    print(json.dumps(run(args.seeds, args.tasks, holdout_seeds=args.holdout_seeds), indent=2))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Vectorised over a :class:`~tools.analytics.frame.Frame` (numpy grouping; Python 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.analytics.calendar import WorkCalendar
 from tools.analytics.frame import Frame, build_frame, date_of, day_of, week_start
 from tools.analytics.stats import MAD_TO_SD, ramp_score
-from tools.records import ActualSource, Workspace
+from tools.records import ActualSource, TimeEntry, Workspace
 
 
 class AnomalyKind(StrEnum):
@@ -31,7 +30,7 @@ class AnomalyKind(StrEnum):
     PACE = "pace"  # a day far above the person's own usual daily hours
     WEEKEND = "weekend"
     HOLIDAY = "holiday"  # public holiday or the person's own time off
-    DUPLICATE = "duplicate"  # same person, task, day and duration
+    DUPLICATE = "duplicate"  # same person, task, day and duration; scored by timing, note, rarity
     IMPLAUSIBLE = "implausible_duration"  # zero/negative, or more than 16 h in a day
     FUTURE = "future_date"  # entered_on after the snapshot's as_of
     MISSING_LOG = "missing_log"  # completed task with actual hours but no entries; a silent working week
@@ -51,7 +50,13 @@ class DetectorFeedback(BaseModel):
 class AnomalyConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    variance_threshold: float = 0.5  # |actual - estimate| / estimate
+    variance_threshold: float = 0.5  # |actual - estimate| / estimate: the product rule, decides the flag
+    variance_z: float = (
+        3.5  # robust z of log(actual/estimate) from which a miss is an outlier (scores >= 0.5)
+    )
+    variance_min_tasks: int = 8  # completed tasks needed before a person's (or type's) own spread is used
+    variance_sigma_floor: float = 0.1  # log units: a very consistent history does not make 15% extreme
+    variance_default_sigma: float = 0.5  # log units, with no history at all (about a factor 1.65)
     pace_z: float = 3.5  # robust z of a day's hours against the person's own days
     pace_min_excess_hours: float = 2.0  # and at least this many hours above their median day
     pace_min_days: int = 8  # history needed before pace is judged
@@ -60,8 +65,10 @@ class AnomalyConfig(BaseModel):
     weekend_score: float = 0.5
     holiday_score: float = 0.6
     time_off_score: float = 0.7
-    duplicate_score: float = 0.8
+    duplicate_score: float = 0.8  # an exact match with decisive evidence (2 bans); half of it with none
     duplicate_window_minutes: float = 15.0  # created further apart than this: probably two real sessions
+    duplicate_note_mismatch_lr: float = 0.1  # a copy with a note dropped or added (one side blank)
+    duplicate_min_null_gaps: int = 20  # a person's own creation gaps needed; fewer: the team's
     future_score: float = 0.9
     missing_entries_score: float = 0.6
     silent_week_score: float = 0.5
@@ -299,8 +306,129 @@ def _implausible(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
             )
 
 
+def _note(text: str | None) -> str:
+    """An entry's note as compared for duplicates: missing, blank and case differences are the same."""
+    return (text or "").strip().casefold()
+
+
+def _created_minutes(entries: Sequence[TimeEntry], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+    """``created_at`` of entries ``idx`` in minutes (NaN where unknown)."""
+    out = np.full(idx.size, np.nan)
+    for k, i in enumerate(idx.tolist()):
+        created = entries[i].created_at
+        if created is not None:
+            out[k] = created.timestamp() / 60.0
+    return out
+
+
+def _bans(probability: float) -> float:
+    """Evidence ``-log10(p)`` for an event of probability ``p`` under "two independent sessions"."""
+    return -math.log10(min(1.0, max(probability, 1e-9)))
+
+
+class _DuplicateEvidence:
+    """How much a pair of equal entries looks like one session logged twice rather than two sessions.
+
+    Evidence is counted in bans (log10 of a likelihood ratio, "copy" against "two real sessions"), each
+    part learnt from the person's own entries so that habits (fixed-length slots, blank notes, logging
+    everything at 6 pm) weaken it instead of raising false alarms:
+
+    - duration: a copy always matches; an independent session has that exact length with the person's own
+      share of entries that long, and any of their other sessions on that task that day could match;
+    - note: a copy carries the same note (or none); an independent session has it with the person's share
+      of that note; a different note is evidence of two pieces of work;
+    - creation time: a copy is made within ``duplicate_window_minutes``; two different sessions are
+      created that close together as often as the person's other same-day entries of different lengths
+      are (their empirical distribution of creation gaps). A copy made later than the window is rare.
+
+    Without a field (no ``created_at``, no people's history) that part adds nothing either way.
+    """
+
+    def __init__(self, ctx: _Ctx, people: set[int]) -> None:
+        frame = ctx.frame
+        self.config = ctx.config
+        base = np.flatnonzero((frame.e_minutes > 0) & (frame.e_person >= 0))
+        person = frame.e_person[base].astype(np.int64)
+        minutes = frame.e_minutes[base]
+        self.person_total = np.bincount(person, minlength=len(frame.person_gids))
+        key = (person << 32) | (minutes & 0xFFFFFFFF)
+        self.duration_keys, self.duration_counts = np.unique(key, return_counts=True)
+        mine = np.isin(person, np.fromiter(people, np.int64, len(people)))
+        self.note_counts: Counter[tuple[int, str]] = Counter(
+            (int(p), _note(ctx.entries[int(i)].description))
+            for i, p in zip(base[mine].tolist(), person[mine].tolist(), strict=True)
+        )
+        self.note_bans: dict[tuple[int, str], float] = {}
+        self.gaps = self._null_gaps(ctx, base[mine])
+        self.pooled = np.sort(np.concatenate([*self.gaps.values(), np.empty(0)]))
+
+    @staticmethod
+    def _null_gaps(ctx: _Ctx, idx: NDArray[np.intp]) -> dict[int, NDArray[np.float64]]:
+        """Creation gaps (minutes) between a person's same-day entries of *different* lengths: what
+        "two real sessions" look like in this team's logging habits. Sorted, per person."""
+        frame = ctx.frame
+        created = _created_minutes(ctx.entries, idx)
+        known = np.isfinite(created)
+        idx, created = idx[known], created[known]
+        person, day, minutes = frame.e_person[idx], frame.e_day[idx], frame.e_minutes[idx]
+        order = np.lexsort((created, day, person))
+        person, day, minutes, created = person[order], day[order], minutes[order], created[order]
+        out: dict[int, list[NDArray[np.float64]]] = {}
+        # Pairs up to a dozen entries apart in creation order cover any realistic day.
+        for offset in range(1, min(12, idx.size)):
+            a, b = slice(None, -offset), slice(offset, None)
+            pair = (person[a] == person[b]) & (day[a] == day[b]) & (minutes[a] != minutes[b])
+            if not pair.any():
+                break
+            gap = created[b][pair] - created[a][pair]
+            who = person[a][pair]
+            for code in np.unique(who).tolist():
+                out.setdefault(int(code), []).append(gap[who == code])
+        return {code: np.sort(np.concatenate(parts)) for code, parts in out.items()}
+
+    def durations(
+        self, person: NDArray[np.int64], minutes: NDArray[np.int64], others: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(bans, share) per group: the person's share of entries this long (the copy left out,
+        Laplace-smoothed), and how unlikely it is that any of their ``others`` sessions that day on the
+        task has that length by chance. Unknown authors (-1) get no evidence."""
+        known = person >= 0
+        key = (np.maximum(person, 0) << 32) | (minutes & 0xFFFFFFFF)
+        pos = np.minimum(np.searchsorted(self.duration_keys, key), max(self.duration_keys.size - 1, 0))
+        hit = self.duration_keys[pos] == key if self.duration_keys.size else np.zeros(key.size, np.bool_)
+        count = np.where(hit, self.duration_counts[pos] if self.duration_keys.size else 0, 0)
+        share = count / (self.person_total[np.maximum(person, 0)] + 1.0)
+        chance = 1.0 - (1.0 - share) ** np.maximum(others, 1)
+        bans = -np.log10(np.clip(chance, 1e-9, 1.0))
+        return np.where(known, bans, 0.0), np.where(known, share, np.nan)
+
+    def note(self, person: int, first: str, second: str) -> float:
+        """Bans from the notes of a pair that is not ruled out (same note, or one of them blank)."""
+        if first != second:
+            return math.log10(self.config.duplicate_note_mismatch_lr)
+        if person < 0:
+            return 0.0
+        cached = self.note_bans.get((person, first))
+        if cached is None:
+            share = self.note_counts[(person, first)] / (int(self.person_total[person]) + 1)
+            cached = self.note_bans[(person, first)] = _bans(share)
+        return cached
+
+    def created(self, person: int, gap: float) -> float:
+        """Bans from a creation gap within the window: how rarely two real sessions are created this close."""
+        if person < 0:
+            return 0.0
+        null = self.gaps.get(person)
+        if null is None or null.size < self.config.duplicate_min_null_gaps:
+            null = self.pooled  # too few of their own: the team's habits
+        # Resolution of a minute: timestamps are often minute-rounded.
+        closer = int(np.searchsorted(null, max(gap, 1.0), side="right"))
+        return _bans((closer + 1) / (null.size + 1))
+
+
 def _duplicates(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
     frame = ctx.frame
+    config = ctx.config
     idx = np.flatnonzero(window & (frame.e_minutes > 0))
     if idx.size < 2:
         return
@@ -317,41 +445,83 @@ def _duplicates(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
     # Runs of equal keys in ``order``: each run is one (person, task, day, duration) group.
     starts = np.flatnonzero(np.concatenate(([True], ~same)))
     ends = np.concatenate((starts[1:], [order.size]))
-    max_gap = ctx.config.duplicate_window_minutes
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        if e - s < 2:
-            continue
-        members = [ctx.entries[int(i)] for i in order[s:e]]
-        codes = [int(i) for i in order[s:e]]
-        # Compare each entry with the one created just before it (input order when unknown).
+    big = (ends - starts) >= 2
+    starts, ends = starts[big], ends[big]
+    if starts.size == 0:
+        return
+    # How many entries each person logged on each task and day (any duration): more sessions, more
+    # chances that two of them have the same length by coincidence.
+    day_key = (
+        (frame.e_person[idx].astype(np.int64) << 40)
+        | ((frame.e_task[idx].astype(np.int64) & 0xFFFFF) << 20)
+        | (frame.e_day[idx].astype(np.int64) & 0xFFFFF)
+    )
+    day_keys, day_counts = np.unique(day_key, return_counts=True)
+    first = order[starts]
+    g_person = frame.e_person[first].astype(np.int64)
+    sessions = day_counts[np.searchsorted(day_keys, day_key[np.searchsorted(idx, first)])]
+    evidence = _DuplicateEvidence(ctx, set(g_person.tolist()) - {-1})
+    dur_bans, dur_share = evidence.durations(g_person, frame.e_minutes[first], sessions - 1)
+    for g, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        codes = order[s:e].tolist()
+        members = [ctx.entries[i] for i in codes]
+        notes = [_note(m.description) for m in members]
+        person = int(g_person[g])
+        factor = ctx.factor(person, AnomalyKind.DUPLICATE)
+        # Compare each entry with every one created before it (input order when unknown) and keep the
+        # strongest case: a real session logged in between must not hide a copy of an earlier one.
         stamps = [m.created_at.timestamp() if m.created_at is not None else math.inf for m in members]
         ranked = sorted(range(len(members)), key=lambda k: (stamps[k], k))
-        for prev_k, k in itertools.pairwise(ranked):
-            entry, original = members[k], members[prev_k]
-            # Two sessions of the same length on one day happen; an accidental double entry is made
-            # within minutes of the first and carries the same note. Evidence against it lowers the score.
-            score = ctx.config.duplicate_score
-            evidence = ""
-            if entry.created_at is not None and original.created_at is not None:
-                gap = abs((entry.created_at - original.created_at).total_seconds()) / 60.0
-                if gap > max_gap:
-                    score *= 0.4
-                else:
-                    evidence = f", created {gap:.0f} min apart"
-            if (
-                entry.description is not None
-                and original.description is not None
-                and entry.description != original.description
-            ):
-                score *= 0.6
-            score /= ctx.factor(int(frame.e_person[codes[k]]), AnomalyKind.DUPLICATE)
+        for pos in range(1, len(ranked)):
+            k = ranked[pos]
+            best: tuple[float, int, float | None] | None = None  # (bans, earlier member, gap)
+            for j in ranked[:pos]:
+                case = _pair_case(evidence, person, members[j], members[k], notes[j], notes[k])
+                if case is not None and (best is None or case[0] > best[0]):
+                    best = (case[0], j, case[1])
+            if best is None:
+                continue
+            bans, j, gap = best
+            bans += float(dur_bans[g])
+            why = [] if gap is None else [f"created {gap:.0f} min apart"]
+            why.append("same note" if notes[j] == notes[k] else "one of them without a note")
+            if person >= 0:
+                why.append(f"{dur_share[g]:.0%} of their entries are this long")
+            # No evidence either way: half the full score (listed, not proposed); decisive evidence (2
+            # bans, a 100:1 likelihood ratio) the full score; evidence against pushes it under min_score.
+            score = min(1.0, max(0.0, config.duplicate_score * (0.5 + 0.25 * bans))) / factor
+            if score < config.min_score:
+                continue
             ctx.add_entry_flag(
                 AnomalyKind.DUPLICATE,
                 codes[k],
                 score,
-                f"same person, task, day and duration ({_hours(entry.duration_minutes)}) as entry "
-                f"{original.gid}{evidence}",
+                f"same person, task, day and duration ({_hours(members[k].duration_minutes)}) as entry "
+                f"{members[j].gid}: {', '.join(why)}",
             )
+
+
+def _pair_case(
+    evidence: _DuplicateEvidence,
+    person: int,
+    original: TimeEntry,
+    entry: TimeEntry,
+    note_a: str,
+    note_b: str,
+) -> tuple[float, float | None] | None:
+    """(bans from creation time and note, creation gap in minutes) that ``entry`` is ``original``
+    logged twice; None when they are two sessions (created well apart, or each with its own note)."""
+    gap: float | None = None
+    if entry.created_at is not None and original.created_at is not None:
+        gap = abs((entry.created_at - original.created_at).total_seconds()) / 60.0
+    if (gap is not None and gap > evidence.config.duplicate_window_minutes) or (
+        note_a and note_b and note_a != note_b
+    ):
+        return None
+    bans = evidence.note(person, note_a, note_b)
+    if gap is not None:
+        bans += evidence.created(person, gap)
+    return bans, gap
 
 
 def _calendar_days(
@@ -445,31 +615,110 @@ def _pace(ctx: _Ctx, window: NDArray[np.bool_], hi: int) -> None:
             )
 
 
+def _robust_centre(log_ratios: NDArray[np.float64], config: AnomalyConfig) -> tuple[float, float] | None:
+    """(median, sigma) of log(actual/estimate) with sigma = 1.4826 MAD, or None below the sample floor."""
+    if log_ratios.size < config.variance_min_tasks:
+        return None
+    median = float(np.median(log_ratios))
+    sigma = MAD_TO_SD * float(np.median(np.abs(log_ratios - median)))
+    return median, max(sigma, config.variance_sigma_floor)
+
+
 def _variance(ctx: _Ctx, lo: int, hi: int) -> None:
+    """The product rule (actual more than 50% off the estimate) decides *whether* a task is flagged; how
+    surprising the miss is for that person decides the score.
+
+    Surprise is a robust z of log(actual/estimate) against the assignee's own completed tasks (median,
+    1.4826 MAD), else their project type's, else the whole team's: a person whose tasks routinely run
+    2x gets a low score for another 2x, a 4x overrun from someone who usually lands within 20% a high
+    one. Below the outlier cut-off (``variance_z``, Iglewicz-Hoaglin's 3.5) a flag scores between
+    ``min_score`` and 0.5 (listed, not proposed); above it, 0.5 at the cut-off and 1.0 at twice it.
+    """
     frame = ctx.frame
+    config = ctx.config
     logged_hours = frame.task_logged_minutes() / 60.0
+    # No actual field and nothing logged: the actual is unknown, not zero.
+    known = np.isfinite(frame.act) | (logged_hours > 0)
     actual = np.where(np.isnan(frame.act), logged_hours, frame.act)
+    # A single entry longer than a plausible day is flagged as implausible on its own (usually a typo,
+    # 20 h for 20 min): counted into an actual summed from entries it would also fake a huge overrun.
+    # An actual typed into a custom field is a person's figure and stays as it is.
+    typo = (frame.e_task >= 0) & (frame.e_minutes > config.max_day_hours * 60)
+    if typo.any():
+        typo_hours = (
+            np.bincount(
+                frame.e_task[typo], weights=frame.e_minutes[typo].astype(np.float64), minlength=frame.n_tasks
+            )
+            / 60.0
+        )
+        summed = np.fromiter(
+            (t.actual_source is not ActualSource.CUSTOM_FIELD for t in frame.tasks), np.bool_, frame.n_tasks
+        )
+        actual = np.where(summed, np.maximum(actual - typo_hours, 0.0), actual)
     ref = np.where(frame.completed, frame.completed_day, frame.as_of_day)
     est = frame.est
-    ok = (est > 0) & (ref >= lo) & (ref <= hi) & np.isfinite(actual)
+    ok = (est > 0) & (ref >= lo) & (ref <= hi) & np.isfinite(actual) & known
     # Completed tasks both ways; open tasks only once they already ran over.
     ok &= frame.completed | (actual > est)
     idx = np.flatnonzero(ok)
     deviation = np.abs(actual[idx] - est[idx]) / est[idx]
-    for pos in np.flatnonzero(deviation > ctx.config.variance_threshold):
+    fired = np.flatnonzero(deviation > config.variance_threshold)
+    if fired.size == 0:
+        return
+    # History: completed tasks with both figures, up to the end of the window (no peeking ahead).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(actual / est)
+    history = (
+        frame.completed & (est > 0) & (actual > 0) & np.isfinite(log_ratio) & (frame.completed_day <= hi)
+    )
+    hist = np.flatnonzero(history)
+    types = [frame.tasks[i].project_type or "" for i in hist.tolist()]
+    by_person: dict[int, tuple[float, float] | None] = {}
+    by_type: dict[str, tuple[float, float] | None] = {}
+    team = _robust_centre(log_ratio[hist], config)
+
+    def baseline(i: int) -> tuple[float, float, str]:
+        code = int(frame.task_person[i])
+        if code >= 0 and code not in by_person:
+            by_person[code] = _robust_centre(log_ratio[hist[frame.task_person[hist] == code]], config)
+        if code >= 0 and by_person[code] is not None:
+            median, sigma = by_person[code]  # type: ignore[misc]
+            return median, sigma, f"{frame.person_name(code)}'s tasks"
+        kind = frame.tasks[i].project_type or ""
+        if kind not in by_type:
+            mask = np.fromiter((t == kind for t in types), np.bool_, len(types))
+            by_type[kind] = _robust_centre(log_ratio[hist[mask]], config)
+        found = by_type[kind]
+        if found is not None:
+            return found[0], found[1], f"{kind or 'untyped'} tasks"
+        if team is not None:
+            return team[0], team[1], "the team's tasks"
+        return 0.0, config.variance_default_sigma, "no history yet"
+
+    for pos in fired.tolist():
         i = int(idx[pos])
         code = int(frame.task_person[i])
-        threshold = ctx.config.variance_threshold * ctx.factor(code, AnomalyKind.VARIANCE)
+        factor = ctx.factor(code, AnomalyKind.VARIANCE)
         dev = float(deviation[pos])
-        if dev <= threshold:
+        if dev <= config.variance_threshold * factor:
             continue
+        median, sigma, basis = baseline(i)
+        # A completed task with nothing logged against an estimate: as far off as a minute would be.
+        ratio = float(np.log(max(float(actual[i]), 1.0 / 60.0) / float(est[i])))
+        z = abs(ratio - median) / sigma
+        z_limit = config.variance_z * factor
+        if z >= z_limit:
+            score = ramp_score(z, z_limit)
+        else:
+            score = config.min_score + (0.5 - config.min_score) * z / z_limit
         task = frame.tasks[i]
         pct = (actual[i] - est[i]) / est[i] * 100.0
         state = "" if task.completed else " so far (still open)"
         ctx.add_flag(
             AnomalyKind.VARIANCE,
-            ramp_score(dev, threshold),
-            f"{actual[i]:.1f} h against an estimate of {est[i]:.1f} h ({pct:+.0f}%){state}",
+            max(config.min_score, score),
+            f"{actual[i]:.1f} h against an estimate of {est[i]:.1f} h ({pct:+.0f}%){state}; "
+            f"robust z {z:.1f} against {basis} (usually {math.exp(median):.2f}x the estimate)",
             task_gid=task.gid,
             person_gid=ctx.person_gid(code),
             day=date_of(int(ref[i])),

@@ -555,7 +555,13 @@ class Store:
             changes = [c for c in changes if c.task_gid in task_gids]
         if cutoff is not None:
             cut_day = cutoff.date()
-            entries = [e for e in entries if e.entered_on <= cut_day]
+            # What was known at ``as_of``: entries *logged* by then. One logged earlier but dated later is
+            # kept: a future-dated entry is exactly what the anomaly detector must see.
+            entries = [
+                e
+                for e in entries
+                if (_aware(e.created_at) <= cutoff if e.created_at is not None else e.entered_on <= cut_day)
+            ]
             changes = [c for c in changes if c.changed_at <= cutoff]
         return Workspace.model_construct(
             people=people,
@@ -719,3 +725,8 @@ _KINDS: dict[str, Table] = {
     "allocations": allocations_t,
     "ooo_entries": ooo_entries_t,
 }
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive datetimes from the store are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
