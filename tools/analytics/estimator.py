@@ -9,7 +9,8 @@ Two modes, both learned only from tasks completed before ``as_of``:
   and from the ratios of the most similar past tasks (text kNN); a cold-start view of the task pulls
   very large or small estimates toward what such tasks usually take.
 * **cold start** (no human estimate): log actual hours from similar tasks' actuals (similarity-weighted
-  median in log space) and the same groups' medians of actual hours.
+  median in log space), from the assignee's own most similar past tasks (how long such work took *this
+  person*), and the same groups' medians of actual hours.
 
 Each mode combines its components with weights fitted by median (least-absolute-deviation) regression
 on the most recent slice of the history, with features computed only from the older part, so the
@@ -107,7 +108,7 @@ class Estimate(BaseModel):
 
 @dataclass(frozen=True)
 class EstimatorConfig:
-    k: int = 10  # neighbours from the text index
+    k: int = 10  # neighbours from the text index (among all tasks, and among the assignee's own)
     shrinkage: float = 8.0  # pseudo-observations pulling a group median toward the global one
     temperature: float = 0.05  # kNN weights exp((sim - best) / temperature)
     calibration_fraction: float = 0.5  # most recent share of the history used to fit weights/ranges
@@ -193,6 +194,7 @@ class _Reference:
     global_log_actual: float
     global_log_ratio: float
     gid_row: dict[str, int] = field(default_factory=dict)
+    assignee_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _build_reference(tasks: list[Task], vectors: np.ndarray | None, recent: int = 30) -> _Reference:
@@ -238,6 +240,11 @@ def _build_reference(tasks: list[Task], vectors: np.ndarray | None, recent: int 
         global_log_actual=float(np.median(log_actual)) if len(tasks) else math.log(4.0),
         global_log_ratio=float(np.median(finite_ratios)) if len(finite_ratios) else 0.0,
         gid_row={t.gid: i for i, t in enumerate(tasks)},
+        assignee_rows={
+            value: np.array(rows, dtype=int)
+            for (facet, value), rows in members.items()
+            if facet == "assignee"
+        },
     )
 
 
@@ -247,24 +254,33 @@ class _Neighbours:
     sims: np.ndarray
 
 
-def _neighbours(ref: _Reference, query: np.ndarray | None, k: int, exclude: str | None) -> _Neighbours:
+def _neighbours(
+    ref: _Reference,
+    query: np.ndarray | None,
+    k: int,
+    exclude: str | None,
+    among: np.ndarray | None = None,
+) -> _Neighbours:
+    """The ``k`` most similar reference rows (optionally only ``among`` these rows), best first."""
     if ref.vectors is None or query is None or not len(ref.tasks):
         return _Neighbours(np.zeros(0, dtype=int), np.zeros(0))
-    sims = ref.vectors @ query
+    rows = np.arange(len(ref.tasks)) if among is None else among
+    sims = ref.vectors[rows] @ query if among is not None else ref.vectors @ query
     if exclude is not None and exclude in ref.gid_row:
-        sims = sims.copy()
-        sims[ref.gid_row[exclude]] = -np.inf
+        sims = np.where(rows == ref.gid_row[exclude], -np.inf, sims)
+    if not len(sims):
+        return _Neighbours(np.zeros(0, dtype=int), np.zeros(0))
     take = min(k, len(sims))
     top = np.argpartition(-sims, take - 1)[:take]
     top = top[np.argsort(-sims[top], kind="stable")]
     keep = np.isfinite(sims[top])
-    return _Neighbours(top[keep], sims[top][keep])
+    return _Neighbours(rows[top][keep], sims[top][keep])
 
 
 # Component names, in feature order (after the intercept).
 _RECENT_NAMES = tuple(f"recent_{f}" for f in RECENT_FACETS)
-COLD_COMPONENTS = (*FACETS, *_RECENT_NAMES, "similar", "similar_x_sim")
-CAL_COMPONENTS = (*FACETS, *_RECENT_NAMES, "similar", "similar_x_sim", *SIZE_FACETS, "cold_view")
+COLD_COMPONENTS = (*FACETS, *_RECENT_NAMES, "similar", "similar_x_sim", "similar_by_assignee")
+CAL_COMPONENTS = (*COLD_COMPONENTS, *SIZE_FACETS, "cold_view")
 _SIM = len(FACETS) + len(RECENT_FACETS)  # position of the "similar" component
 
 
@@ -320,6 +336,23 @@ def _features(ref: _Reference, task: Task, query: np.ndarray | None, cfg: Estima
         if math.isfinite(sim_r):
             ratio[_SIM] = sim_r - ref.global_log_ratio
             ratio[_SIM + 1] = ratio[_SIM] * max(top_sim, 0.0)
+    assignee = task.assignee_gid or task.assignee_name
+    own = ref.assignee_rows.get(assignee) if assignee else None
+    if own is not None:
+        mine = _neighbours(ref, query, cfg.k, task.gid, among=own)
+        if len(mine.rows):
+            # Shrunk toward the person's overall record: a few neighbours say little on their own.
+            a = float(np.median(ref.log_actual[mine.rows]))
+            cold[_SIM + 2] = shrunk(a, len(mine.rows), ref.global_log_actual + cold[0], cfg.shrinkage) - (
+                ref.global_log_actual
+            )
+            r_mine = ref.log_ratio[mine.rows]
+            r_mine = r_mine[~np.isnan(r_mine)]
+            if len(r_mine):
+                r = shrunk(
+                    float(np.median(r_mine)), len(r_mine), ref.global_log_ratio + ratio[0], cfg.shrinkage
+                )
+                ratio[_SIM + 2] = r - ref.global_log_ratio
     return _Features(cold=cold, ratio=ratio, top_sim=top_sim, neighbours=nb)
 
 
