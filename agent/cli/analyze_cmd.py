@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from pydantic import BaseModel
@@ -18,6 +18,9 @@ from rich.table import Table
 from agent.cli import app
 from agent.config import ConfigError, Settings, load_settings
 from tools.redact import Redactor
+
+if TYPE_CHECKING:
+    from tools.analytics.capacity import PersonCapacity
 
 analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only).", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
@@ -246,31 +249,54 @@ def capacity_command(
     if as_json:
         return _emit_json(report)
     console = _console()
-    table = Table(title=f"capacity from {report.as_of} (utilisation; ! = over 110%)")
+    # Asana allocations and time off (OOO or config) only add marks and a column when someone has
+    # them, so a workspace without resourcing data prints the same table as before.
+    has_off = any(w.out_of_office_days > 0 for p in report.people for w in p.weeks)
+    has_alloc = any(p.allocations > 0 for p in report.people)
+    legend = "utilisation; ! = over 110%" + ("; -Nd = N days off (OOO / time off)" if has_off else "")
+    table = Table(title=f"capacity from {report.as_of} ({legend})")
     table.add_column("person")
     table.add_column("cap h/wk", justify="right")
     table.add_column("recent h/wk", justify="right")
+    if has_alloc:
+        table.add_column("alloc h (n)", justify="right")
     for w in report.people[0].weeks if report.people else []:
         table.add_column(w.week_start.strftime("%d %b"), justify="right")
     table.add_column("burnout")
     for p in report.people:
         cells = []
         for w in p.weeks:
+            off = f" -{w.out_of_office_days}d" if w.out_of_office_days > 0 else ""
             if w.utilisation is None:
-                cells.append("off")
+                cells.append(f"off{off}")
             else:
                 mark = "!" if w.status == "over" else ""
-                cells.append(f"{w.utilisation:.0%}{mark}")
+                cells.append(f"{w.utilisation:.0%}{mark}{off}")
+        alloc = [_alloc_cell(p)] if has_alloc else []
         table.add_row(
             p.name,
             f"{p.weekly_capacity_hours:.0f}",
             f"{p.recent_average_hours:.0f}",
+            *alloc,
             *cells,
             "yes" if p.burnout else "",
         )
     console.print(table)
     if report.burnout:
         console.print(f"[yellow]Sustained overload:[/yellow] {', '.join(report.burnout)}")
+    if has_alloc:
+        console.print(
+            "alloc h: Asana allocations placed in these weeks (n = allocations); per project the planned "
+            "load is the larger of the allocation and the remaining estimates."
+        )
+
+
+def _alloc_cell(person: PersonCapacity) -> str:
+    """Allocated hours over the horizon and the number of allocations, or empty without any."""
+    if not person.allocations:
+        return ""
+    total = sum(w.allocated_hours for w in person.weeks)
+    return f"{total:.0f} ({person.allocations})"
 
 
 @analyze_app.command("forecast")

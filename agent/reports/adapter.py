@@ -177,6 +177,8 @@ def capacity_cells(capacity: Any) -> list[CapacityCell]:
             week_start=w.week_start,
             planned_hours=max(w.load_hours, 0.0),
             capacity_hours=max(w.capacity_hours, 0.0),
+            allocated_hours=getattr(w, "allocated_hours", 0.0),
+            out_of_office_days=getattr(w, "out_of_office_days", 0),
         )
         for p in (getattr(capacity, "people", None) or [])
         for w in p.weeks

@@ -395,6 +395,10 @@ HEAT_BINS = (
 )
 
 
+OFF_STROKE = "#222"  # dashed outline of a week with days out of office: a shape cue, not a colour
+OFF_LEGEND_H = 20  # the extra legend row for it
+
+
 def heat_colour(pct: float | None) -> tuple[str, str]:
     if pct is None:
         return "#ffffff", "#888"
@@ -415,11 +419,21 @@ def capacity_heatmap(cells: Sequence[CapacityCell], chart_id: str = "capacity") 
     width = max(label_w + cell_w * len(weeks) + 12, label_w + 82 * len(HEAT_BINS))
     height = top + cell_h * len(people) + legend_h
     overloaded = sorted({c.person for c in cells if (c.utilisation_pct or 0) > 100})
+    # Resourcing marks (dashed outline for weeks with days off, allocation hours in the cell title)
+    # appear only when present, so a report without them renders byte for byte as before.
+    has_off = any(c.out_of_office_days > 0 for c in cells)
+    has_alloc = any(c.allocated_hours > 0 for c in cells)
+    if has_off:
+        height += OFF_LEGEND_H
     desc = f"Planned hours as a share of capacity for {len(people)} people over {len(weeks)} weeks." + (
         f" Over capacity in at least one week: {', '.join(overloaded)}."
         if overloaded
         else " Nobody is over capacity."
     )
+    if has_off:
+        desc += " Weeks with days out of office (capacity reduced) have a dashed outline."
+    if has_alloc:
+        desc += " Planned hours include Asana allocations (hours in each cell's title)."
     parts = [_open_svg("heatmap", chart_id, width, height, "Capacity by person and week", desc)]
     for j, week in enumerate(weeks):
         parts.append(
@@ -452,10 +466,20 @@ def capacity_heatmap(cells: Sequence[CapacityCell], chart_id: str = "capacity") 
                 f"{person}, week of {week.isoformat()}: {_hours(cell.planned_hours)} h planned of "
                 f"{_hours(cell.capacity_hours)} h"
             )
+            if cell.out_of_office_days > 0:
+                days = cell.out_of_office_days
+                tip += f"; {days} day{'s' if days != 1 else ''} out of office"
+            if cell.allocated_hours > 0:
+                tip += f"; {_hours(cell.allocated_hours)} h allocated in Asana"
+            rect = (
+                '<rect class="cell" x="{x}" y="{y}" width="{w}" height="{h}" fill="{f}" stroke="#fff">'
+                if cell.out_of_office_days <= 0
+                else '<rect class="cell cell-ooo" x="{x}" y="{y}" width="{w}" height="{h}" fill="{f}" '
+                'stroke="' + OFF_STROKE + '" stroke-width="1.5" stroke-dasharray="4 2">'
+            )
             parts.append(
                 Markup(
-                    '<rect class="cell" x="{x}" y="{y}" width="{w}" height="{h}" fill="{f}" stroke="#fff">'
-                    '<title>{tip}</title></rect><text x="{tx}" y="{ty}" text-anchor="middle" '
+                    rect + '<title>{tip}</title></rect><text x="{tx}" y="{ty}" text-anchor="middle" '
                     'dominant-baseline="middle" font-size="11" fill="{ink}">{lab}</text>'
                 ).format(
                     x=x + 1,
@@ -478,6 +502,15 @@ def capacity_heatmap(cells: Sequence[CapacityCell], chart_id: str = "capacity") 
                 '<g class="legend-item"><rect x="{x}" y="{y}" width="14" height="14" fill="{f}" stroke="#bbb"/>'
                 '<text x="{tx}" y="{ty}" dominant-baseline="middle" font-size="11" fill="#333">{n}</text></g>'
             ).format(x=lx, y=ly, f=fill, tx=lx + 18, ty=ly + 7, n=name)
+        )
+    if has_off:
+        oy = ly + OFF_LEGEND_H
+        parts.append(
+            Markup(
+                '<g class="legend-item legend-ooo"><rect x="{x}" y="{y}" width="14" height="14" fill="#fff" '
+                'stroke="' + OFF_STROKE + '" stroke-width="1.5" stroke-dasharray="4 2"/>'
+                '<text x="{tx}" y="{ty}" dominant-baseline="middle" font-size="11" fill="#333">{n}</text></g>'
+            ).format(x=label_w, y=oy, tx=label_w + 18, ty=oy + 7, n="days out of office (capacity reduced)")
         )
     parts.append(Markup("</svg>"))
     return _join(parts)

@@ -138,6 +138,20 @@ class CapacityCell(_Model):
     week_start: date
     planned_hours: float
     capacity_hours: float
+    allocated_hours: float = 0.0  # Asana allocations placed in this week (already inside planned_hours)
+    out_of_office_days: int = 0  # working days off this week (Asana OOO or configured time off)
+
+    @field_validator("allocated_hours", mode="before")
+    @classmethod
+    def _allocated_or_zero(cls, value: Any) -> Any:
+        """A detail, not the cell's number: a bad value shows as no allocation rather than dropping
+        the cell."""
+        return value if _finite(value) and value >= 0 else 0.0
+
+    @field_validator("out_of_office_days", mode="before")
+    @classmethod
+    def _days_or_zero(cls, value: Any) -> Any:
+        return int(value) if _finite(value) and value >= 0 else 0
 
     @property
     def utilisation_pct(self) -> float | None:

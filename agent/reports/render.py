@@ -183,10 +183,38 @@ def render_markdown(report: ReportData) -> str:
                 cell = cells.get((person, week))
                 pct = cell.utilisation_pct if cell else None
                 text = "" if pct is None else f"{pct:.0f}%"
-                row.append(f"**{text}**" if pct is not None and pct > 100 else text)
+                text = f"**{text}**" if pct is not None and pct > 100 else text
+                off = cell.out_of_office_days if cell else 0
+                row.append(f"{text} ({off}d off)".lstrip() if off > 0 else text)
             rows.append(row)
         out += _table(["Person", *(w.isoformat() for w in weeks)], rows, "l" + "r" * len(weeks))
         out += ["", "Bold: over capacity (planned hours above the person's weekly capacity)."]
+        # Resourcing notes only when present, so reports without allocations or time off are unchanged.
+        if any(c.out_of_office_days > 0 for c in report.capacity):
+            out += [
+                "",
+                "(Nd off): N working days out of office that week (Asana OOO or configured time off); "
+                "that week's capacity is reduced by them.",
+            ]
+        allocated = [c for c in report.capacity if c.allocated_hours > 0]
+        if allocated:
+            alloc_people = sorted({c.person for c in allocated}, key=str.lower)
+            alloc_rows = [
+                [md(person)]
+                + [
+                    _fmt_hours(cells[(person, week)].allocated_hours)
+                    if (person, week) in cells and cells[(person, week)].allocated_hours > 0
+                    else ""
+                    for week in weeks
+                ]
+                for person in alloc_people
+            ]
+            out += [
+                "",
+                "Allocated hours per week (Asana allocations, included in the planned hours above):",
+                "",
+            ]
+            out += _table(["Person", *(w.isoformat() for w in weeks)], alloc_rows, "l" + "r" * len(weeks))
     else:
         out.append("No capacity data for this period.")
     out.append("")

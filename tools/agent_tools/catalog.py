@@ -45,8 +45,8 @@ _READS: list[tuple[str, Callable[[Any, Any], str], type[BaseModel], str]] = [
         "capacity",
         reads.capacity,
         reads.CapacityArgs,
-        "Per-person load for the next weeks: remaining estimates due vs capacity, recent logged hours, "
-        "over-capacity and sustained-overload flags.",
+        "Per-person load for the next weeks: remaining estimates due and Asana allocations vs capacity "
+        "(less out-of-office and time off), recent logged hours, over-capacity and sustained-overload flags.",
     ),
     (
         "completion_forecast",

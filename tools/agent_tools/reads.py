@@ -353,7 +353,11 @@ def anomalies(env: ToolEnv, args: AnomaliesArgs) -> str:
 
 
 def capacity(env: ToolEnv, args: CapacityArgs) -> str:
-    """Per person: planned load vs capacity for the coming weeks, recent hours, burnout signal."""
+    """Per person: planned load vs capacity for the coming weeks, recent hours, burnout signal.
+
+    Planned load includes Asana allocations and capacity excludes OOO / time off; people with either
+    get one extra compact line each (allocated hours, weeks off), so the answer can say why a week is over.
+    """
     gids: set[str] | None = None
     if args.person:
         found = find_person(env.workspace, args.person)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         ToolEnv,
         VarianceArgs,
     )
+    from tools.analytics.capacity import PersonCapacity
     from tools.analytics.variance import RatioStats
 
 
@@ -242,27 +243,58 @@ def capacity_view(env: ToolEnv, args: CapacityArgs, people_gids: set[str] | None
         f"CAPACITY next {rep.horizon_weeks} weeks from {rep.as_of} | {len(rep.people)} people | "
         f"over-allocated weeks: {len(rep.over_allocated)} | burnout signal: {len(rep.burnout)}",
     ]
+    # Days off per (name, week): an over week caused by time off says so, so the reader does not
+    # look for extra work that is not there.
+    off_days = {(p.name, w.week_start): w.out_of_office_days for p in rep.people for w in p.weeks}
     if rep.over_allocated:
         lines.append(
             "worst weeks: "
-            + "; ".join(f"{untrusted(n, 40)} week {w} {u:.0%}" for n, w, u in rep.over_allocated[:5])
+            + "; ".join(
+                f"{untrusted(n, 40)} week {w} {u:.0%}{_days_off_note(off_days.get((n, w), 0))}"
+                for n, w, u in rep.over_allocated[:5]
+            )
         )
     if rep.burnout:
         lines.append(
             "sustained overload (burnout signal): " + ", ".join(untrusted(n, 40) for n in rep.burnout[:TOP_N])
         )
-    lines.append("person | peak load | capacity/week | remaining (bias-adjusted) | overdue | recent avg/week")
     shown, left = top_n(people)
+    # Two more columns only when a shown person has an Asana allocation or time off, so outputs
+    # without them stay as they were; one row per person keeps the names from repeating.
+    resourcing = any(p.allocations or any(w.out_of_office_days for w in p.weeks) for p in shown)
+    lines.append(
+        "person | peak load | capacity/week | remaining (bias-adjusted) | overdue | recent avg/week"
+        + (" | Asana allocated h in view (n) | days off (OOO/time off) by week" if resourcing else "")
+    )
     for p in shown:
         peak = max((w.utilisation for w in p.weeks if w.utilisation is not None), default=None)
         flag = " OVER" if p.name in over_names or (peak or 0) > 1.0 else ""
         lines.append(
             f"{untrusted(p.name, 40)} | {_pct(peak)}{flag} | {p.weekly_capacity_hours:.0f}h | "
             f"{p.remaining_hours:.1f}h (x{p.bias_ratio:.2f}) | {p.overdue_hours:.1f}h | {p.recent_average_hours:.1f}h"
+            + (_resourcing_cells(p) if resourcing else "")
         )
     if left:
         lines.append(more_line(left, "more people"))
     return "\n".join(lines)
+
+
+RESOURCING_WEEKS = 2  # weeks with time off listed per person before "+N wk"
+
+
+def _days_off_note(days: int) -> str:
+    return f" ({days}d off)" if days > 0 else ""
+
+
+def _resourcing_cells(p: PersonCapacity) -> str:
+    """`` | allocated | days off`` for one person: hours over the horizon, the first weeks off."""
+    allocated = sum(w.allocated_hours for w in p.weeks)
+    alloc = f"{allocated:.0f}h ({p.allocations})" if p.allocations else "-"
+    off = [w for w in p.weeks if w.out_of_office_days > 0]
+    days = ", ".join(f"{w.out_of_office_days}d {w.week_start}" for w in off[:RESOURCING_WEEKS])
+    if len(off) > RESOURCING_WEEKS:
+        days += f" +{len(off) - RESOURCING_WEEKS} wk"
+    return f" | {alloc} | {days or '-'}"
 
 
 # --- forecast --------------------------------------------------------------------------------------

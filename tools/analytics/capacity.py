@@ -5,7 +5,8 @@ so far, spread evenly over the person's working days from its start (or now) to 
 without a due date are spread over the whole horizon; overdue tasks over the next seven days. Each week
 gets a utilisation, a status (over above 110%, under below 70%) and likelihoods from the spread of the
 person's own ratios; two or more consecutive weeks above 110% (recent logged or planned) is a burnout
-signal.
+signal. Past weeks are measured against their own capacity (working days left after holidays, time
+off and OOO), exactly as the weeks ahead are.
 
 Asana resourcing, where the API offers it (``Workspace.allocations`` / ``out_of_office`` are empty
 otherwise, and everything above stands unchanged):
@@ -362,10 +363,19 @@ def _person_capacity(
                 out_of_office_days=int(off_days[w]),
             )
         )
-    # Burnout: recent complete weeks (logged / nominal capacity) followed by the planned weeks.
+    # Burnout: recent complete weeks (logged / that week's capacity) followed by the planned weeks.
+    # Past capacity comes from the same per-day mask as the weeks ahead, so past OOO and time off
+    # shrink it: 30 h logged in a week with 2 days out of office is 30 of 24 h, an overload, not 75%.
+    # A past week with no working day left has no utilisation (None), like an "off" week ahead.
     n_recent = len(recent)
+    past_caps = (
+        calendar.day_mask(week0 - 7 * n_recent, 7 * n_recent, person.gid).reshape(n_recent, 7).sum(axis=1)
+        * per_day_cap
+        if n_recent
+        else np.zeros(0)
+    )
     history = [
-        (date_of(week0 - 7 * (n_recent - i)), (h / weekly_cap) if weekly_cap > 0 else None)
+        (date_of(week0 - 7 * (n_recent - i)), (h / float(past_caps[i])) if past_caps[i] > 0 else None)
         for i, h in enumerate(recent)
     ]
     burnout_weeks = _runs_over(history + [(w.week_start, w.utilisation) for w in week_rows])
