@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli import app
+from agent.cli.common import ConfigOpt, settings_or_exit
 
 approvals_app = typer.Typer(
     help="List, show and decide pending approvals (they survive restarts).", no_args_is_help=True
@@ -20,24 +21,10 @@ approvals_app = typer.Typer(
 app.add_typer(approvals_app, name="approvals")
 console = Console()
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
 ApproverOpt = Annotated[
     str | None, typer.Option("--approver", help="Who decides (default EFFORT_APPROVER / $USER)")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
-
-
-def _settings(config: Path | None) -> Any:
-    from agent.config import ConfigError, load_settings
-    from tools.redact import install_redaction
-
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    install_redaction(settings.secrets())
-    return settings
 
 
 @contextmanager
@@ -45,7 +32,7 @@ def _session(config: Path | None, *, need_writer: bool) -> Iterator[tuple[Any, A
     """(settings, checkpointer, writer-or-None) for one command."""
     from agent.checkpoint import open_checkpointer
 
-    settings = _settings(config)
+    settings = settings_or_exit(config, console)
     with open_checkpointer(settings) as saver:
         writer = None
         if need_writer:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,25 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import app
-from agent.config import ConfigError, Settings, load_settings
-from tools.redact import install_redaction
+from agent.cli.common import ConfigOpt, settings_or_exit
+from agent.config import Settings
 
 index_app = typer.Typer(help="The similar-task index (Chroma) of past tasks.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 console = Console()
 errors = Console(stderr=True)
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    install_redaction(settings.secrets())
-    return settings
 
 
 def _fail(message: str) -> typer.Exit:
@@ -51,7 +38,7 @@ def refresh(
     from tools.index.refresh import refresh_from_store
     from tools.index.store import IndexError_
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     try:
         result = refresh_from_store(settings, rebuild=rebuild)
     except IndexError_ as exc:
@@ -67,7 +54,7 @@ def status(config: ConfigOpt = None) -> None:
     """Where the index is and how many tasks it holds."""
     from tools.index.store import IndexError_, TaskIndex
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if not settings.chroma_url and not settings.chroma_path.exists():
         console.print(f"no index yet at {settings.chroma_path}: run `effort sync` or `effort index refresh`")
         return
@@ -89,7 +76,7 @@ def similar(
     """The past tasks most similar to TEXT, with their estimates and actual hours."""
     from tools.index.store import IndexError_, TaskIndex
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if not settings.chroma_url and not settings.chroma_path.exists():
         raise _fail(f"no index at {settings.chroma_path}: run `effort sync` or `effort index refresh` first")
     try:

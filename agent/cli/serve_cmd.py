@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from agent.cli import app
+from agent.cli.common import ConfigOpt, settings_or_exit
 
 webhooks_app = typer.Typer(help="Asana webhooks that feed `effort serve`.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default: effort.toml)")]
-
-
-def _settings(config: Path | None):  # type: ignore[no-untyped-def]
-    from agent.config import ConfigError, load_settings
-
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 @app.command("serve")
@@ -42,7 +30,7 @@ def serve(
     from agent.serve.wiring import build_deps, report_job
     from tools.redact import install_redaction
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_redaction(settings.secrets())
     try:
@@ -83,7 +71,7 @@ def register(
     if not target.lower().startswith(("https://", "http://")):
         typer.echo("error: --target must be an http(s) URL", err=True)
         raise typer.Exit(2)
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         with AsanaGateway.from_settings(settings) as gateway:
@@ -108,6 +96,6 @@ def list_hooks(config: ConfigOpt = None) -> None:
     """Webhooks this server holds secrets for (secrets are never printed)."""
     from agent.serve.store import ServeStore
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     for hook in ServeStore.for_settings(settings).hooks():
         typer.echo(f"{hook['hook_key']}\twebhook={hook['webhook_gid'] or '?'}\tsince={hook['created_at']}")

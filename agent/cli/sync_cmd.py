@@ -20,7 +20,8 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.cli import app
-from agent.config import ConfigError, Settings, load_settings
+from agent.cli.common import settings_or_exit
+from agent.config import Settings
 from tools.redact import install_redaction
 from tools.sync import SyncSummary
 
@@ -104,18 +105,14 @@ def sync_command(
     from tools.gateway import AuthError, ConnectionFailed, GatewayError
 
     console = Console(stderr=True)
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(config, console)
     token = settings.asana_access_token.get_secret_value() if settings.asana_access_token else ""
     if not token:
         console.print(
             "[red]error:[/red] no Asana token: set ASANA_ACCESS_TOKEN (or run `effort sandbox serve`)"
         )
         raise typer.Exit(2)
-    redactor = install_redaction(settings.secrets())
+    redactor = install_redaction(settings.secrets())  # the redactor itself, for the messages below
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
         summary = sync_with_progress(settings, console, full=full, stories=stories)
