@@ -46,11 +46,11 @@ def run_command(
     as_json: bool,
 ) -> None:
     """Shared body of `effort retro` and `effort summary`."""
-    from agent.cli.approvals_cmd import _settings
+    from agent.cli.common import settings_or_exit
     from agent.runs import PeriodError, incremental_sync, parse_period, run_report
     from tools.gateway import GatewayError
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     try:
         bounds = parse_period(period, kind, datetime.now(UTC).date())
         outcome = run_report(

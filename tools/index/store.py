@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 from urllib.parse import urlparse
@@ -55,14 +56,19 @@ class SimilarTask(BaseModel):
 
 
 def task_document(task: Task) -> str:
-    """The text embedded for a task: title, description, project type, section and tags."""
+    """The text embedded for a task: title, then project type, section and tags, then description.
+
+    The short, telling parts come first: the embedder keeps only the first 128 word pieces, so a long
+    description is what gets cut, never the title or the context.
+    """
     parts = [task.name.strip()]
-    if task.notes.strip():
-        # Long descriptions add little to similarity and cost embedding time: keep the opening.
-        parts.append(task.notes.strip()[:500])
     context = [p for p in (task.project_type, task.section, *task.tags) if p]
     if context:
         parts.append(" | ".join(context))
+    if task.notes.strip():
+        # Long descriptions add little to similarity and cost embedding time: keep the opening (500
+        # characters is about 100-125 word pieces, roughly what fits in the model's window anyway).
+        parts.append(task.notes.strip()[:500])
     return "\n".join(parts)
 
 
@@ -152,6 +158,9 @@ class TaskIndex:
         self._collection = client.get_or_create_collection(
             name=name,
             embedding_function=cast(Any, embedder),  # chromadb's generic EF type is narrower than ours
+            # HNSW parameters stay at Chroma's defaults: at 100k tasks its insert is ~1 ms of CPU per
+            # task against ~5 ms for embedding, and a larger hnsw:batch_size / sync_threshold
+            # (2000 / 1e6) measured 60% *more* CPU for the same recall.
             metadata={"hnsw:space": "cosine"},
         )
 
@@ -173,30 +182,46 @@ class TaskIndex:
 
     def upsert_tasks(self, tasks: Iterable[Task], *, batch_size: int = 1000) -> int:
         """Insert or update tasks (by gid); returns how many were written. Idempotent."""
+        limit = max(1, min(batch_size, int(self._client.get_max_batch_size())))
         written = 0
-        batch: list[Task] = []
-        limit = min(batch_size, int(self._client.get_max_batch_size()))
-        for task in tasks:
-            batch.append(task)
-            if len(batch) >= limit:
-                written += self._upsert(batch)
-                batch = []
-        if batch:
-            written += self._upsert(batch)
+        # Embedding a batch (onnxruntime, all cores) overlaps Chroma writing the previous one (its Rust
+        # core also runs without the GIL). One writer thread keeps the writes in order, so the last
+        # version of a task repeated across batches still wins.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-upsert") as writer:
+            pending: Future[int] | None = None
+            for batch in _chunks(tasks, limit):
+                prepared = self._prepare(batch)
+                if pending is not None:
+                    written += pending.result()
+                pending = writer.submit(self._write, *prepared)
+            if pending is not None:
+                written += pending.result()
         return written
 
-    def _upsert(self, tasks: Sequence[Task]) -> int:
+    def _prepare(
+        self, tasks: Sequence[Task]
+    ) -> tuple[list[str], list[str], np.ndarray, list[dict[str, str | int | float | bool]]]:
         # Last write wins for a gid repeated inside one batch (Chroma rejects duplicate ids).
         unique = list({t.gid: t for t in tasks}.values())
         documents = [task_document(t) for t in unique]
         vectors = self.embedder.encode(documents)
+        metadatas = [{**task_metadata(t), "fp": task_fingerprint(t)} for t in unique]
+        return [t.gid for t in unique], documents, vectors, metadatas
+
+    def _write(
+        self,
+        ids: list[str],
+        documents: list[str],
+        vectors: np.ndarray,
+        metadatas: list[dict[str, str | int | float | bool]],
+    ) -> int:
         self._collection.upsert(
-            ids=[t.gid for t in unique],
+            ids=ids,
             documents=documents,
             embeddings=vectors,
-            metadatas=[{**task_metadata(t), "fp": task_fingerprint(t)} for t in unique],  # type: ignore[misc]
+            metadatas=metadatas,  # type: ignore[arg-type]
         )
-        return len(unique)
+        return len(ids)
 
     def delete(self, gids: Iterable[str]) -> None:
         """Remove tasks by gid (unknown gids are ignored)."""
@@ -303,6 +328,17 @@ def _to_similar(meta: Mapping[str, Any], distance: float) -> SimilarTask:
         section=_str(meta.get("section")),
         completed_at=datetime.fromtimestamp(int(completed), tz=UTC) if completed is not None else None,
     )
+
+
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    batch: list[Task] = []
+    for task in tasks:
+        batch.append(task)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _float(value: Any) -> float | None:
