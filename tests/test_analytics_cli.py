@@ -10,21 +10,12 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from tests.fixtures.analytics import tiny_workspace
+from tests.fixtures.store import store_workspace
 
 
 @pytest.fixture
 def analytics_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from tools.store import Store
-
-    ws = tiny_workspace()
-    db = tmp_path / "effort.db"
-    store = Store.open(f"sqlite:///{db}")
-    store.upsert_people(ws.people)
-    store.upsert_projects(ws.projects)
-    store.upsert_tasks(ws.tasks)
-    store.upsert_entries(ws.entries)
-    store.upsert_field_changes(ws.field_changes)
-    monkeypatch.setenv("EFFORT_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("EFFORT_DATABASE_URL", store_workspace(tiny_workspace(), tmp_path / "effort.db"))
     monkeypatch.chdir(tmp_path)  # no stray effort.toml
     return tmp_path
 

@@ -18,6 +18,7 @@ from agent.context import AgentContext
 from agent.reports import ReportData, render_html, render_markdown
 from agent.reports.adapter import capacity_cells
 from tests.fixtures.analytics import make_entry, make_task
+from tests.fixtures.store import store_workspace
 from tools.agent_tools import run_read
 from tools.agent_tools.budget import count_tokens, tool_budget
 from tools.analytics.capacity import capacity_report
@@ -193,18 +194,7 @@ def test_chat_capacity_stays_in_budget_when_everyone_has_allocations_and_time_of
 
 @pytest.fixture
 def resourced_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from tools.store import Store
-
-    ws = _resourced()
-    db = tmp_path / "effort.db"
-    store = Store.open(f"sqlite:///{db}")
-    store.upsert_people(ws.people)
-    store.upsert_projects(ws.projects)
-    store.upsert_tasks(ws.tasks)
-    store.upsert_allocations(ws.allocations)
-    store.upsert_ooo_entries(ws.out_of_office)
-    store.close()
-    monkeypatch.setenv("EFFORT_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("EFFORT_DATABASE_URL", store_workspace(_resourced(), tmp_path / "effort.db"))
     monkeypatch.setenv("COLUMNS", "160")  # rich wraps narrow tables; keep each row on one line
     monkeypatch.chdir(tmp_path)  # no stray effort.toml
     return tmp_path
@@ -236,16 +226,8 @@ def test_cli_json_carries_the_resourcing_fields(resourced_store: Path) -> None:
 
 
 def test_cli_table_without_resourcing_is_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tools.store import Store
-
-    ws = _resourced()
-    db = tmp_path / "plain.db"
-    store = Store.open(f"sqlite:///{db}")
-    store.upsert_people(ws.people)
-    store.upsert_projects(ws.projects)
-    store.upsert_tasks(ws.tasks)
-    store.close()
-    monkeypatch.setenv("EFFORT_DATABASE_URL", f"sqlite:///{db}")
+    plain = _resourced().model_copy(update={"allocations": (), "out_of_office": ()})
+    monkeypatch.setenv("EFFORT_DATABASE_URL", store_workspace(plain, tmp_path / "plain.db"))
     monkeypatch.chdir(tmp_path)
     out = _analyze()
     assert "alloc h" not in out and "days off" not in out and "allocations" not in out

@@ -44,33 +44,35 @@ def _tasks() -> list[Task]:
     ]
 
 
-class CountingEmbedder(MiniLMInt8):
-    """MiniLM that counts the texts it embeds (how much a refresh really re-embeds)."""
+def count_embedded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, every MiniLM ``encode`` call appends how many texts it embedded to the list."""
+    embedded: list[int] = []
+    real = MiniLMInt8.encode
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.embedded = 0
+    def counting(self: MiniLMInt8, texts: Any) -> np.ndarray:
+        embedded.append(len(texts))
+        return real(self, texts)
 
-    def encode(self, texts: Any) -> np.ndarray:
-        self.embedded += len(texts)
-        return super().encode(texts)
+    monkeypatch.setattr(MiniLMInt8, "encode", counting)
+    return embedded
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> TaskIndex:
+def index(tmp_path: Path, minilm: MiniLMInt8) -> TaskIndex:
     client = make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL=""))
-    return TaskIndex(client, CountingEmbedder())
+    return TaskIndex(client, minilm)
 
 
-def test_refresh_embeds_only_what_changed_and_converges(index: TaskIndex) -> None:
-    embedder = index.embedder
-    assert isinstance(embedder, CountingEmbedder)
+def test_refresh_embeds_only_what_changed_and_converges(
+    index: TaskIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedded = count_embedded(monkeypatch)
     tasks = _tasks()
     first = refresh_index(index, tasks)
     assert (first.upserted, first.deleted, first.unchanged, first.indexed) == (5, 0, 0, 5)
     again = refresh_index(index, tasks)
     assert (again.upserted, again.deleted, again.unchanged) == (0, 0, 5)
-    assert embedder.embedded == 5  # the second refresh embedded nothing
+    assert sum(embedded) == 5  # the second refresh embedded nothing
 
     renamed = tasks[2].model_copy(update={"name": "Rotate the TLS certificates on the load balancer"})
     logged = tasks[0].model_copy(update={"actual_hours": 9.5})  # metadata change only
@@ -167,14 +169,7 @@ def test_retro_estimates_reuse_the_index_vectors(
         Task(gid=f"o{i}", name=f"Fix checkout bug number {i}", created_at=T0, estimate_hours=3.0)
         for i in range(3)
     ]
-    embedded: list[int] = []
-    real = MiniLMInt8.encode
-
-    def counting(self: MiniLMInt8, texts: Any) -> np.ndarray:
-        embedded.append(len(texts))
-        return real(self, texts)
-
-    monkeypatch.setattr(MiniLMInt8, "encode", counting)
+    embedded = count_embedded(monkeypatch)
     workspace = Workspace(tasks=(*history, *open_tasks), as_of=T0 + timedelta(days=30))
     estimates = _estimate_open_tasks(workspace, 10, True, settings)
     assert [e.task_gid for e in estimates] == ["o0", "o1", "o2"]
@@ -196,14 +191,7 @@ def test_chat_estimates_cite_similar_tasks_when_an_index_exists(
 
     index = TaskIndex(make_client(settings), minilm)
     refresh_index(index, history)
-    embedded: list[int] = []
-    real = MiniLMInt8.encode
-
-    def counting(self: MiniLMInt8, texts: Any) -> np.ndarray:
-        embedded.append(len(texts))
-        return real(self, texts)
-
-    monkeypatch.setattr(MiniLMInt8, "encode", counting)
+    embedded = count_embedded(monkeypatch)
     estimate = AgentContext.for_workspace(workspace, settings, index=index).get_estimator().predict(new)
     assert estimate.evidence.similar[0].gid == "1"  # the login bug, found through the index's vectors
     assert embedded == [1]  # only the new task's text was embedded
