@@ -119,6 +119,18 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("asana_access_token", "openai_api_key", mode="before")
+    @classmethod
+    def _one_line_secret(cls, value: Any) -> Any:
+        """Surrounding whitespace (a pasted newline) is dropped; whitespace inside is refused here, with
+        a message that never repeats the value, rather than later in an HTTP header error that would."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if any(ch.isspace() or not ch.isprintable() for ch in value):
+            raise ValueError("contains whitespace or control characters (two values pasted together?)")
+        return value or None
+
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)

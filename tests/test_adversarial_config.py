@@ -67,3 +67,29 @@ def test_valid_config_still_loads(tmp_path: Path) -> None:
     path.write_text('phase = "insight"\n[capacity]\nhours_per_week = 32\n', encoding="utf-8")
     settings = load_settings(path)
     assert settings.phase is Phase.INSIGHT and settings.capacity.hours_per_week == 32
+
+
+@pytest.mark.parametrize(
+    "token", ["tok-abc123\nsecond-tok-456", "tok-abc123 second-tok-456", "tok\x07abc123"]
+)
+def test_a_token_with_inner_whitespace_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, token: str
+) -> None:
+    """Two values pasted into one variable would otherwise fail deep in an HTTP header, in a traceback
+    that prints the token."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASANA_ACCESS_TOKEN", token)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "ASANA_ACCESS_TOKEN" in str(err.value) and "whitespace" in str(err.value)
+    assert "abc123" not in str(err.value) and "456" not in str(err.value)
+
+
+def test_a_pasted_trailing_newline_is_dropped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASANA_ACCESS_TOKEN", "  tok-abc123\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "\n")
+    settings = load_settings()
+    assert settings.asana_access_token is not None
+    assert settings.asana_access_token.get_secret_value() == "tok-abc123"
+    assert settings.openai_api_key is None  # blank counts as not set

@@ -99,6 +99,6 @@ def similar(
             escape(h.title[:70]),
             hours(h.estimate_hours),
             hours(h.actual_hours),
-            escape(h.assignee or "-"),
+            escape(h.assignee_name or h.assignee or "-"),
         )
     console.print(table)

@@ -97,8 +97,9 @@ _QUALIFIERS = [
 ]
 
 
-def synthetic_tasks(n: int, seed: int = 7) -> list[Task]:
-    """``n`` varied task titles with plausible metadata (seeded)."""
+def synthetic_tasks(n: int, seed: int = 7, titles_only: bool = False) -> list[Task]:
+    """``n`` varied task titles with plausible metadata (seeded). ``titles_only``: no project type,
+    section or tags, so the embedded document is the bare title (as for SiP's tasks)."""
     rng = random.Random(seed)
     start = datetime(2022, 1, 1, tzinfo=UTC)
     out = []
@@ -111,9 +112,11 @@ def synthetic_tasks(n: int, seed: int = 7) -> list[Task]:
                 gid=f"t{i}",
                 name=f"{title} #{i % 997}",
                 project_gid=f"p{rng.randrange(40)}",
-                project_type=rng.choice(["client build", "internal tool", "support", "marketing"]),
-                section=rng.choice(["Backlog", "Doing", "Review"]),
-                tags=(rng.choice(["bug", "feature", "chore"]),),
+                project_type=None
+                if titles_only
+                else rng.choice(["client build", "internal tool", "support", "marketing"]),
+                section=None if titles_only else rng.choice(["Backlog", "Doing", "Review"]),
+                tags=() if titles_only else (rng.choice(["bug", "feature", "chore"]),),
                 assignee_gid=f"u{rng.randrange(30)}",
                 created_at=created,
                 completed=True,
@@ -144,6 +147,7 @@ def run(
     quick: bool = False,
     out_dir: Path | None = None,
     seed: int = 7,
+    titles_only: bool = False,
     **_: Any,
 ) -> dict[str, Any]:
     """Index ``tasks`` synthetic tasks and time ``queries`` similarity queries; returns the figures."""
@@ -151,7 +155,7 @@ def run(
         tasks, queries = min(tasks, 2_000), min(queries, 50)
     workdir = Path(tempfile.mkdtemp(prefix="index_bench_"))
     try:
-        data = synthetic_tasks(tasks, seed)
+        data = synthetic_tasks(tasks, seed, titles_only)
         index = TaskIndex.open(
             Settings(EFFORT_CHROMA_PATH=workdir / "chroma", EFFORT_CHROMA_URL=""), embedding="minilm"
         )
@@ -184,6 +188,7 @@ def run(
             filtered.append((time.perf_counter() - t0) * 1000)
         result: dict[str, Any] = {
             "tasks": tasks,
+            "documents": "bare titles" if titles_only else "title | project type | section | tags",
             "queries": queries,
             "index_seconds": round(index_seconds, 2),
             "titles_per_second": round(tasks / index_seconds, 1),
@@ -214,8 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--titles-only", action="store_true", help="Tasks with a title only (no type, section, tags)."
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(run(tasks=args.tasks, queries=args.queries, out_dir=args.out), indent=2))
+    result = run(tasks=args.tasks, queries=args.queries, out_dir=args.out, titles_only=args.titles_only)
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -48,7 +48,8 @@ class SimilarTask(BaseModel):
     similarity: float  # cosine similarity in [-1, 1]
     actual_hours: float | None = None
     estimate_hours: float | None = None
-    assignee: str | None = None
+    assignee: str | None = None  # gid (or name when the gid is unknown)
+    assignee_name: str | None = None
     project: str | None = None
     project_type: str | None = None
     section: str | None = None
@@ -86,6 +87,7 @@ def task_metadata(task: Task) -> dict[str, str | int | float | bool]:
         "actual_hours": task.actual_hours,
         "estimate_hours": task.estimate_hours,
         "assignee": task.assignee_gid or task.assignee_name,
+        "assignee_name": task.assignee_name,
         "project": task.project_gid,
         "project_type": task.project_type,
         "section": task.section,
@@ -323,6 +325,7 @@ def _to_similar(meta: Mapping[str, Any], distance: float) -> SimilarTask:
         actual_hours=_float(meta.get("actual_hours")),
         estimate_hours=_float(meta.get("estimate_hours")),
         assignee=_str(meta.get("assignee")),
+        assignee_name=_str(meta.get("assignee_name")),
         project=_str(meta.get("project")),
         project_type=_str(meta.get("project_type")),
         section=_str(meta.get("section")),
