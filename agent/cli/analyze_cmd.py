@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli import app
-from agent.config import ConfigError, Settings, load_settings
+from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
+from agent.config import Settings
 from tools.redact import Redactor
 
 if TYPE_CHECKING:
@@ -25,18 +26,11 @@ if TYPE_CHECKING:
 analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only).", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 ProjectOpt = Annotated[
     list[str] | None, typer.Option("--project", help="Limit to these project gids (repeatable).")
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Pin 'now' (ISO date or datetime).")]
 TopOpt = Annotated[int, typer.Option("--top", help="Rows per table.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
 
 
 def _parse_date(text: str | None, name: str) -> date | None:
@@ -45,7 +39,7 @@ def _parse_date(text: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{name} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
+        raise fail(f"{name} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
 def _parse_period(period: str) -> tuple[date, date]:
@@ -55,7 +49,7 @@ def _parse_period(period: str) -> tuple[date, date]:
     try:
         return parse_period(period)
     except ValueError as exc:
-        raise _fail(f"bad --period {period!r}: {exc}") from None
+        raise fail(f"bad --period {period!r}: {exc}") from None
 
 
 def _parse_as_of(text: str | None) -> datetime | None:
@@ -64,7 +58,7 @@ def _parse_as_of(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--as-of must be an ISO date or datetime, got {text!r}") from None
+        raise fail(f"--as-of must be an ISO date or datetime, got {text!r}") from None
     if len(text) == 10:  # a bare date means the end of that day
         value = value.replace(hour=23, minute=59, second=59)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -74,10 +68,7 @@ def _load(config: Path | None, projects: list[str] | None, as_of: str | None) ->
     """Settings plus the store's Workspace (a clear error if either is unusable)."""
     from tools.store import Store
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+    settings = settings_or_exit(config)
     pinned = _parse_as_of(as_of)
     try:
         store = Store.open(settings.database_url)
@@ -85,7 +76,7 @@ def _load(config: Path | None, projects: list[str] | None, as_of: str | None) ->
     except Exception as exc:  # a missing/locked database: say so, don't dump a traceback
         redact = Redactor([*settings.secrets(), _db_password(settings.database_url)])
         detail = redact(str(exc))[:300]
-        raise _fail(
+        raise fail(
             f"cannot read the store ({type(exc).__name__}): run `effort sync` first? {detail}"
         ) from None
     if pinned is not None and workspace.as_of is None:
@@ -111,11 +102,11 @@ def _calendar(settings: Settings, workspace: Any) -> Any:
         try:
             ics_text = read_ics(settings.capacity.ics_file)
         except OSError as exc:
-            raise _fail(f"cannot read the time-off calendar {settings.capacity.ics_file}: {exc}") from None
+            raise fail(f"cannot read the time-off calendar {settings.capacity.ics_file}: {exc}") from None
     try:
         return build_calendar(settings.capacity, workspace.people, ics_text=ics_text)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _emit_json(model: BaseModel) -> None:
@@ -149,7 +140,7 @@ def variance_command(
     dims = [d.strip() for d in by.split(",") if d.strip()]
     allowed = {"project_type", "assignee", "tag", "section", "month", "project", "team"}
     if bad := [d for d in dims if d not in allowed]:
-        raise _fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
+        raise fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
     _, workspace = _load(config, project, as_of)
     report = variance_report(
         workspace,
@@ -202,7 +193,7 @@ def anomalies_command(
     try:
         kinds = tuple(AnomalyKind(k) for k in kind) if kind else tuple(AnomalyKind)
     except ValueError:
-        raise _fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
+        raise fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
     settings, workspace = _load(config, project, as_of)
     frame = build_frame(workspace)
     flags = detect_anomalies(
@@ -360,7 +351,7 @@ def billing_command(
     from tools.analytics.billing import billing_draft, to_csv, to_json, to_markdown
 
     if fmt not in ("csv", "md", "json"):
-        raise _fail(f"--format must be csv, md or json, got {fmt!r}")
+        raise fail(f"--format must be csv, md or json, got {fmt!r}")
     start, end = _parse_period(period)
     _, workspace = _load(config, project, None)
     draft = billing_draft(workspace, start, end, clients=client)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli import app
-from agent.cli.common import ConfigOpt, settings_or_exit
+from agent.cli.common import ConfigOpt, JsonOpt, settings_or_exit
 
 approvals_app = typer.Typer(
     help="List, show and decide pending approvals (they survive restarts).", no_args_is_help=True
@@ -24,7 +24,6 @@ console = Console()
 ApproverOpt = Annotated[
     str | None, typer.Option("--approver", help="Who decides (default EFFORT_APPROVER / $USER)")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 
 @contextmanager

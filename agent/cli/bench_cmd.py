@@ -13,16 +13,12 @@ from typing import Annotated
 import typer
 
 from agent.cli import app
+from agent.cli.common import fail
 
 bench_app = typer.Typer(
     help="Benchmarks: estimation backtests, speed and scale figures.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
-
-
-def _error(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 @bench_app.command("estimation")
@@ -52,9 +48,9 @@ def estimation(
             tasks, predictions, report, test_fraction=test_fraction, use_text=not no_text, warn=warn
         )
     except (TasksCsvError, BenchError, EmbeddingModelError) as exc:
-        raise _error(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:  # e.g. the output directory is not writable
-        raise _error(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")) from None
+        raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")) from None
 
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f}%"
@@ -98,5 +94,5 @@ def sip_csv(
     try:
         count = write_sip_csv(out, sip_dir or DEFAULT_SIP_DIR)
     except (SipError, OSError, KeyError) as exc:
-        raise _error(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"wrote {count} SiP tasks to {out}")

@@ -13,6 +13,15 @@ from agent.config import ConfigError, Settings, load_settings
 from tools.redact import install_redaction
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def fail(message: str, code: int = 2, console: Console | None = None) -> typer.Exit:
+    """Print ``error: message`` (stderr by default; the message is not read as markup) and return the
+    exit to raise: ``raise fail(...) from None``."""
+    # soft_wrap: an error line is not folded at the terminal width (paths stay whole, greppable).
+    (console or Console(stderr=True)).print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    return typer.Exit(code)
 
 
 def settings_or_exit(config: Path | None, console: Console | None = None) -> Settings:
@@ -21,7 +30,6 @@ def settings_or_exit(config: Path | None, console: Console | None = None) -> Set
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        (console or Console(stderr=True)).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc), console=console) from None
     install_redaction(settings.secrets())
     return settings

@@ -11,18 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import app
-from agent.cli.common import ConfigOpt, settings_or_exit
+from agent.cli.common import ConfigOpt, fail, settings_or_exit
 from agent.config import Settings
 
 index_app = typer.Typer(help="The similar-task index (Chroma) of past tasks.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 console = Console()
-errors = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 def _where(settings: Settings) -> str:
@@ -42,7 +36,7 @@ def refresh(
     try:
         result = refresh_from_store(settings, rebuild=rebuild)
     except IndexError_ as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(
         f"index ({_where(settings)}): {result.upserted} upserted, {result.deleted} deleted, "
         f"{result.unchanged} unchanged; {result.indexed} tasks indexed in {result.seconds:.1f}s"
@@ -61,7 +55,7 @@ def status(config: ConfigOpt = None) -> None:
     try:
         index = TaskIndex.open(settings)
     except IndexError_ as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"index ({_where(settings)}): {index.count()} tasks, model {index.embedder.name()}")
 
 
@@ -78,11 +72,11 @@ def similar(
 
     settings = settings_or_exit(config)
     if not settings.chroma_url and not settings.chroma_path.exists():
-        raise _fail(f"no index at {settings.chroma_path}: run `effort sync` or `effort index refresh` first")
+        raise fail(f"no index at {settings.chroma_path}: run `effort sync` or `effort index refresh` first")
     try:
         hits = TaskIndex.open(settings).similar(text, k, completed_only=not include_open)
     except IndexError_ as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
         return

@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli import app
+from agent.cli.common import ConfigOpt, JsonOpt, settings_or_exit
 from agent.retro import RunKind
 
 console = Console()
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
 ScopeOpt = Annotated[
     list[str] | None,
     typer.Option("--scope", help="Project name or gid (repeatable; default: every synced project)"),
@@ -26,7 +26,6 @@ PeriodOpt = Annotated[
     typer.Option("--period", help="last-month | last-week | this-month | YYYY-MM | YYYY-MM-DD..YYYY-MM-DD"),
 ]
 NoSyncOpt = Annotated[bool, typer.Option("--no-sync", help="Analyse the local store without syncing first")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 
 def _narrator(settings: Any) -> Any:
@@ -46,7 +45,6 @@ def run_command(
     as_json: bool,
 ) -> None:
     """Shared body of `effort retro` and `effort summary`."""
-    from agent.cli.common import settings_or_exit
     from agent.runs import PeriodError, incremental_sync, parse_period, run_report
     from tools.gateway import GatewayError
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.cli import app
-from agent.cli.common import settings_or_exit
+from agent.cli.common import ConfigOpt, settings_or_exit
 from agent.config import Settings
 from tools.redact import install_redaction
 from tools.sync import SyncSummary
@@ -98,7 +97,7 @@ def sync_command(
     no_index: Annotated[
         bool, typer.Option("--no-index", help="Do not refresh the similar-task index afterwards.")
     ] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Sync projects, tasks, time entries and custom fields into the local store, then refresh the
     similar-task index (only new or changed tasks are embedded)."""
