@@ -74,6 +74,17 @@ def _phase_refusal(runtime: ToolRuntime[Any, Any]) -> str | None:
     return None
 
 
+def _target(runtime: ToolRuntime[Any, Any], task_gid: str, hint: str = "") -> Task | str:
+    """The task a proposal would change, or why nothing may be proposed: the rollout phase, an unknown
+    gid, or a task outside the scope."""
+    if refusal := _phase_refusal(runtime):
+        return refusal
+    task = _find_task(runtime, task_gid)
+    if task is None:
+        return f"Refused: no task with gid {task_gid[:40]!r}{hint}."
+    return _scope_refusal(runtime, task) or task
+
+
 def _accept(runtime: ToolRuntime[Any, Any], proposal: Proposal, summary: str) -> Command[Any]:
     """Add the proposal to state and answer the tool call, in one update."""
     text = (
@@ -115,19 +126,16 @@ def _coerce_value(field: str, value: float | str | None) -> tuple[float | str | 
 def propose_ai_field(
     runtime: ToolRuntime[Any, Any], task_gid: str, field: str, value: float | str | None, reason: str
 ) -> Command[Any] | str:
-    refusal = _phase_refusal(runtime)
-    if refusal:
+    if refusal := _phase_refusal(runtime):
         return refusal
     if field not in AI_FIELDS:
         return (
             f"Refused: {field[:60]!r} is not an agent-owned field. The agent never changes human fields; "
             f"it may only propose values for: {', '.join(AI_FIELDS)}."
         )
-    task = _find_task(runtime, task_gid)
-    if task is None:
-        return f"Refused: no task with gid {task_gid[:40]!r} (use task_lookup to find the gid)."
-    if out_of_scope := _scope_refusal(runtime, task):
-        return out_of_scope
+    task = _target(runtime, task_gid, " (use task_lookup to find the gid)")
+    if isinstance(task, str):
+        return task
     coerced, error = _coerce_value(field, value)
     if error:
         return error
@@ -148,14 +156,9 @@ def propose_ai_field(
 
 
 def propose_comment(runtime: ToolRuntime[Any, Any], task_gid: str, text: str) -> Command[Any] | str:
-    refusal = _phase_refusal(runtime)
-    if refusal:
-        return refusal
-    task = _find_task(runtime, task_gid)
-    if task is None:
-        return f"Refused: no task with gid {task_gid[:40]!r}."
-    if out_of_scope := _scope_refusal(runtime, task):
-        return out_of_scope
+    task = _target(runtime, task_gid)
+    if isinstance(task, str):
+        return task
     if not text.strip():
         return "Refused: a comment needs text."
     proposal = Proposal(
@@ -177,14 +180,9 @@ def propose_approval_subtask(
     notes: str = "",
     assignee_gid: str | None = None,
 ) -> Command[Any] | str:
-    refusal = _phase_refusal(runtime)
-    if refusal:
-        return refusal
-    task = _find_task(runtime, task_gid)
-    if task is None:
-        return f"Refused: no task with gid {task_gid[:40]!r}."
-    if out_of_scope := _scope_refusal(runtime, task):
-        return out_of_scope
+    task = _target(runtime, task_gid)
+    if isinstance(task, str):
+        return task
     if not title.strip():
         return "Refused: a subtask needs a title."
     owner = assignee_gid
