@@ -21,7 +21,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from rich.console import Console
 
 from agent.cli import app
-from agent.config import ConfigError, Settings, load_settings
+from agent.cli.common import ConfigOpt, fail, print_error, settings_or_exit
+from agent.config import Settings
 from agent.context import AgentContext
 from tools.redact import Redactor
 
@@ -174,24 +175,9 @@ def _interrupt_text(session: Session, items: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _load(config_file: str | None) -> Settings:
-    from pathlib import Path
-
-    try:
-        return load_settings(Path(config_file) if config_file else None)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _fail(session_redactor: Redactor, exc: Exception) -> None:
-    typer.echo(f"error: {session_redactor(f'{type(exc).__name__}: {exc}')}", err=True)
-
-
 # Options shared by `ask` and `chat`.
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use the offline router even if an LLM is set.")]
 ThreadOpt = Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")]
-ConfigOpt = Annotated[str | None, typer.Option("--config", help="TOML config file.")]
 SyntheticTasksOpt = Annotated[int, typer.Option("--synthetic-tasks", hidden=True)]
 
 
@@ -205,7 +191,7 @@ def ask(
     synthetic_tasks: SyntheticTasksOpt = 0,
 ) -> None:
     """Answer one question about the team's effort (with tool calls, links and any proposals)."""
-    settings = _load(config)
+    settings = settings_or_exit(config)
     redactor = Redactor(settings.secrets())
     try:
         with open_session(
@@ -233,8 +219,7 @@ def ask(
     except typer.Exit:
         raise
     except Exception as exc:  # a clear one-line error, never a traceback holding secrets
-        _fail(redactor, exc)
-        raise typer.Exit(1) from None
+        raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
 
 
 @app.command("chat")
@@ -245,7 +230,7 @@ def chat(
     synthetic_tasks: SyntheticTasksOpt = 0,
 ) -> None:
     """Chat in the terminal: answers stream as they are written; tools and proposals are shown."""
-    settings = _load(config)
+    settings = settings_or_exit(config)
     console = Console(highlight=False)
     redactor = Redactor(settings.secrets())
     try:
@@ -270,7 +255,7 @@ def chat(
                         on_tool=lambda name: console.print(f"\n  [dim]· ran {name}[/dim]"),
                     )
                 except Exception as exc:  # one bad turn does not end the session
-                    _fail(redactor, exc)
+                    print_error(redactor(f"{type(exc).__name__}: {exc}"))
                     continue
                 sys.stdout.write("\n")
                 if result.interrupt:
@@ -278,5 +263,4 @@ def chat(
                     break  # the thread waits for a decision; a new question would need a new thread
             console.print(f"thread: {session.thread_id}")
     except Exception as exc:
-        _fail(redactor, exc)
-        raise typer.Exit(1) from None
+        raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None

@@ -16,11 +16,15 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config fi
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
-def fail(message: str, code: int = 2, console: Console | None = None) -> typer.Exit:
-    """Print ``error: message`` (stderr by default; the message is not read as markup) and return the
-    exit to raise: ``raise fail(...) from None``."""
-    # soft_wrap: an error line is not folded at the terminal width (paths stay whole, greppable).
+def print_error(message: str, console: Console | None = None) -> None:
+    """``error: message`` on ``console`` (stderr by default); the message is not read as markup, and
+    the line is not folded at the terminal width (paths stay whole, greppable)."""
     (console or Console(stderr=True)).print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+
+
+def fail(message: str, code: int = 2, console: Console | None = None) -> typer.Exit:
+    """Print the error and return the exit to raise: ``raise fail(...) from None``."""
+    print_error(message, console)
     return typer.Exit(code)
 
 
