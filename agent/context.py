@@ -49,10 +49,8 @@ class AgentContext:
 
             tasks, as_of = self.workspace.tasks, self.workspace.as_of
             vectors = {}
-            if self.index is not None:
-                from tools.index.refresh import stored_vectors
-
-                vectors = stored_vectors(self.settings, [t.gid for t in tasks if t.completed])
+            if self.index is not None and hasattr(self.index, "minilm_vectors"):
+                vectors = self.index.minilm_vectors([t.gid for t in tasks if t.completed])
             estimator = Estimator.with_minilm() if vectors else Estimator()
             self._fitted = estimator.fit(tasks, as_of, vectors=vectors or None)
         return self._fitted
@@ -87,11 +85,10 @@ class AgentContext:
 
         store = Store.open(settings.database_url)
         index = None
+        # Without a usable index, similar_tasks falls back to word overlap and estimates to track
+        # records. The path check first: importing chromadb would slow every start-up for nothing.
         if settings.chroma_url or settings.chroma_path.exists():
-            try:
-                from tools.index.store import TaskIndex
+            from tools.index.store import TaskIndex
 
-                index = TaskIndex.open(settings)
-            except Exception:  # no usable index: similar_tasks falls back to word overlap
-                index = None
+            index = TaskIndex.open_existing(settings)
         return cls(settings=settings, workspace_loader=store.workspace, store=store, index=index)

@@ -277,9 +277,10 @@ def _estimate_open_tasks(
         return []
     vectors: dict[str, Any] = {}
     if with_text:
-        from tools.index.refresh import stored_vectors
+        from tools.index.store import TaskIndex
 
-        vectors = stored_vectors(settings, [t.gid for t in history])
+        index = TaskIndex.open_existing(settings, embedding="minilm")
+        vectors = index.minilm_vectors([t.gid for t in history]) if index is not None else {}
     estimator = fit_estimator(history, as_of, with_text=with_text, vectors=vectors)
     return estimator.predict_many(open_tasks[:limit])
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.config import Settings
 from tools.index import MiniLMInt8, TaskIndex
-from tools.index.refresh import refresh_after_sync, refresh_index, stored_vectors
+from tools.index.refresh import refresh_after_sync, refresh_index
 from tools.index.store import make_client, task_fingerprint
 from tools.records import Task
 
@@ -91,10 +91,12 @@ def test_refresh_embeds_only_what_changed_and_converges(
 
 def test_stored_vectors_match_fresh_embeddings(tmp_path: Path, minilm: MiniLMInt8) -> None:
     settings = Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
-    assert stored_vectors(settings, ["1"]) == {}  # no index yet: the estimator embeds itself
+    assert TaskIndex.open_existing(settings) is None  # no index yet: the estimator embeds itself
     tasks = _tasks()
     refresh_index(TaskIndex(make_client(settings), minilm), tasks)
-    vectors = stored_vectors(settings, [t.gid for t in tasks])
+    index = TaskIndex.open_existing(settings)
+    assert index is not None
+    vectors = index.minilm_vectors([t.gid for t in tasks])
     from tools.analytics.estimator import task_text
 
     fresh = minilm.encode([task_text(tasks[0])])[0]

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import BaseModel
 
 from tools.index.store import TaskIndex, task_fingerprint
@@ -74,7 +73,7 @@ def refresh_from_store(settings: Settings, *, rebuild: bool = False) -> IndexRef
 
     store = Store.open(settings.database_url)
     try:
-        tasks = store.workspace().tasks
+        tasks = store.tasks()  # tasks only: a whole workspace would also read every time entry
     finally:
         store.close()
     return refresh_index(TaskIndex.open(settings), tasks, rebuild=rebuild)
@@ -90,19 +89,3 @@ def refresh_after_sync(settings: Settings) -> IndexRefresh | None:
     except Exception as exc:  # the index is derived data: never fail a sync because of it
         log.warning("similar-task index not refreshed (%s); run `effort index refresh`", exc)
         return None
-
-
-def stored_vectors(settings: Settings, gids: list[str]) -> dict[str, np.ndarray]:
-    """MiniLM vectors already in the index, by gid, so the estimator need not re-embed the history.
-
-    Empty when there is no index or it holds another model's vectors (those live in another space
-    than the estimator's MiniLM queries); the estimator then embeds what it needs itself.
-    """
-    if not settings.chroma_url and not settings.chroma_path.exists():
-        return {}
-    try:
-        index = TaskIndex.open(settings, embedding="minilm")
-        return index.embeddings(gids) if index.count() else {}
-    except Exception as exc:  # a broken index only costs embedding time
-        log.warning("similar-task index unreadable (%s): embedding the history instead", exc)
-        return {}

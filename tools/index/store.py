@@ -178,6 +178,18 @@ class TaskIndex:
         settings = settings or load_settings()
         return cls(make_client(settings), make_embedder(settings, embedding), collection)
 
+    @classmethod
+    def open_existing(cls, settings: Settings, *, embedding: EmbeddingChoice = "auto") -> TaskIndex | None:
+        """The configured index if one has been built and can be opened, else None (logged): callers
+        then do without it (word-overlap search, or embedding what they need themselves)."""
+        if not settings.chroma_url and not settings.chroma_path.exists():
+            return None
+        try:
+            return cls.open(settings, embedding=embedding)
+        except Exception as exc:  # the index is derived data: never fatal for its readers
+            log.warning("similar-task index not usable (%s)", exc)
+            return None
+
     def count(self) -> int:
         """Number of tasks in the index."""
         return int(self._collection.count())
@@ -302,6 +314,17 @@ class TaskIndex:
             if len(ids) < page:
                 return out
             offset += page
+
+    def minilm_vectors(self, gids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by gid when this index holds offline-MiniLM ones (the estimator's space), so
+        the estimator need not re-embed the history; empty for another model's index or on error."""
+        if not isinstance(self.embedder, MiniLMInt8):
+            return {}
+        try:
+            return self.embeddings(gids)
+        except Exception as exc:  # a broken index only costs embedding time
+            log.warning("similar-task index unreadable (%s): embedding the history instead", exc)
+            return {}
 
     def embeddings(self, gids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by gid (so the estimator need not re-embed what is indexed)."""
