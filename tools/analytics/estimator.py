@@ -282,6 +282,8 @@ _RECENT_NAMES = tuple(f"recent_{f}" for f in RECENT_FACETS)
 COLD_COMPONENTS = (*FACETS, *_RECENT_NAMES, "similar", "similar_x_sim", "similar_by_assignee")
 CAL_COMPONENTS = (*COLD_COMPONENTS, *SIZE_FACETS, "cold_view")
 _SIM = len(FACETS) + len(RECENT_FACETS)  # position of the "similar" component
+_ASSIGNEE = FACETS.index("assignee")
+_BY_ASSIGNEE = COLD_COMPONENTS.index("similar_by_assignee")
 
 
 @dataclass
@@ -342,17 +344,15 @@ def _features(ref: _Reference, task: Task, query: np.ndarray | None, cfg: Estima
         mine = _neighbours(ref, query, cfg.k, task.gid, among=own)
         if len(mine.rows):
             # Shrunk toward the person's overall record: a few neighbours say little on their own.
-            a = float(np.median(ref.log_actual[mine.rows]))
-            cold[_SIM + 2] = shrunk(a, len(mine.rows), ref.global_log_actual + cold[0], cfg.shrinkage) - (
-                ref.global_log_actual
-            )
+            person_a = ref.global_log_actual + cold[_ASSIGNEE]
+            a = shrunk(float(np.median(ref.log_actual[mine.rows])), len(mine.rows), person_a, cfg.shrinkage)
+            cold[_BY_ASSIGNEE] = a - ref.global_log_actual
             r_mine = ref.log_ratio[mine.rows]
             r_mine = r_mine[~np.isnan(r_mine)]
             if len(r_mine):
-                r = shrunk(
-                    float(np.median(r_mine)), len(r_mine), ref.global_log_ratio + ratio[0], cfg.shrinkage
-                )
-                ratio[_SIM + 2] = r - ref.global_log_ratio
+                person_r = ref.global_log_ratio + ratio[_ASSIGNEE]
+                r = shrunk(float(np.median(r_mine)), len(r_mine), person_r, cfg.shrinkage)
+                ratio[_BY_ASSIGNEE] = r - ref.global_log_ratio
     return _Features(cold=cold, ratio=ratio, top_sim=top_sim, neighbours=nb)
 
 
