@@ -33,11 +33,12 @@ eval: $(STAMP)
 	$(PY) -m evals.run
 
 bench: $(STAMP)
-	$(VENV)/bin/effort bench all --out out/bench
+	$(PY) -m evals.bench.all --out out/bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agent tools sandbox evals prompts tests
 	$(VENV)/bin/ruff format --check agent tools sandbox evals prompts tests
+	$(VENV)/bin/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy agent tools sandbox evals prompts

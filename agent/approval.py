@@ -24,7 +24,6 @@ and invoke with ``config={"configurable": {"thread_id": ..., "writer": Writer(..
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
@@ -37,7 +36,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agent.state import ChatState
-from tools.proposals import AI_FIELDS, Decision, DecisionType, Proposal, ProposalKind
+from tools.proposals import AI_FIELDS, Decision, DecisionType, Proposal, ProposalKind, check_ai_value
 
 GRAPH_KIND = "approval"  # checkpoint metadata tag for threads of build_approval_graph
 _EVIDENCE_CHARS = 1500  # keep each description readable in an inbox
@@ -118,20 +117,18 @@ def build_interrupt(proposals: Sequence[Proposal]) -> list[HumanInterrupt]:
 
 
 def _coerce_edit(p: Proposal, raw: Any) -> float | str | None:
-    """An edited value in the proposal's own type (Agent Inbox sends strings)."""
-    if p.kind is ProposalKind.SET_FIELD and p.field_name and AI_FIELDS.get(p.field_name) == "number":
-        if raw is None or raw == "":
-            return None
+    """An edited value in the proposal's own type, checked by the writer's own value rule
+    (``check_ai_value``), so an approver cannot approve a value the writer would refuse. Agent Inbox
+    sends strings; an empty string clears a number field."""
+    if p.kind is ProposalKind.SET_FIELD:
+        field = p.field_name or ""
+        if raw == "" and AI_FIELDS.get(field) == "number":
+            raw = None
         try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise ApprovalResumeError(
-                f"edit for {p.id}: {p.field_name!r} is a number field, got {str(raw)[:40]!r}"
-            ) from None
-        if not math.isfinite(number):
-            raise ApprovalResumeError(f"edit for {p.id}: the value must be a finite number")
-        return number
-    if raw is None:
+            return check_ai_value(field, raw)
+        except ValueError as exc:
+            raise ApprovalResumeError(f"edit for {p.id}: {exc}") from None
+    if raw is None or not str(raw).strip():
         raise ApprovalResumeError(f"edit for {p.id}: no edited value given")
     return str(raw)
 

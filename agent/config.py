@@ -2,92 +2,53 @@
 
 Environment wins over the file. Secrets are ``SecretStr`` so they never print in a repr, a log line or
 an exception; call ``.get_secret_value()`` only where the secret is handed to a client.
+
+The value types (phase, scope, field mapping, capacity, schedules) live in ``tools/config_types.py``
+so that lower layers take them as plain arguments; this module loads and composes them. Unknown keys
+and senseless values are errors that name the key (and the closest valid one): a typo never widens
+what the agent may do.
 """
 
 from __future__ import annotations
 
-import math
+import difflib
 import os
 import tomllib
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tools.config_types import (
+    ALL_PROJECTS,
+    CapacityConfig,
+    FieldMapping,
+    IndexConfig,
+    Phase,
+    ScheduleConfig,
+    ScopeConfig,
+    TimeOff,
+)
 
-class Phase(StrEnum):
-    """Rollout phase, enforced by the one writer (agent/writer.py)."""
-
-    INSIGHT = "insight"  # read-only: not a single write call reaches Asana
-    SUGGEST = "suggest"  # AI fields and comments, each after approval
-    OPTIMIZE = "optimize"  # proactive proposals; significant ones also need an Asana approval subtask
-
-
-class ScopeConfig(BaseModel):
-    """Allowlist of what the agent may read and write. Empty lists mean "everything the token sees"
-    for reading, and nothing is written outside the projects reached through these lists."""
-
-    projects: list[str] = Field(default_factory=list)
-    portfolios: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-
-
-class FieldMapping(BaseModel):
-    """Overrides for field discovery: custom field names (or gids) that mean estimate, actual, ..."""
-
-    estimate: list[str] = Field(default_factory=lambda: ["Estimated Hours", "Estimate", "Estimated Time"])
-    actual: list[str] = Field(default_factory=lambda: ["Actual Hours", "Actual", "Actual Time"])
-    billable: list[str] = Field(default_factory=lambda: ["Billable"])
-    client: list[str] = Field(default_factory=lambda: ["Client"])
-    rate: list[str] = Field(default_factory=lambda: ["Hourly Rate", "Rate"])
-    project_type: list[str] = Field(default_factory=lambda: ["Project Type", "Type"])
-
-
-class TimeOff(BaseModel):
-    person: str  # name or gid
-    start: date
-    end: date
-
-
-class CapacityConfig(BaseModel):
-    hours_per_week: float = 40.0
-    per_person: dict[str, float] = Field(default_factory=dict)  # name or gid -> hours per week
-    time_off: list[TimeOff] = Field(default_factory=list)
-    ics_file: Path | None = None
-    holidays: list[date] = Field(default_factory=list)
-    weekend_days: list[int] = Field(default_factory=lambda: [5, 6])  # Monday = 0
-
-    @field_validator("hours_per_week")
-    @classmethod
-    def _finite_hours(cls, value: float) -> float:
-        # NaN, infinity or a negative capacity would poison every capacity figure downstream.
-        if not math.isfinite(value) or value < 0 or value > 168:
-            raise ValueError("must be a number of hours between 0 and 168")
-        return value
-
-    @field_validator("per_person")
-    @classmethod
-    def _finite_person_hours(cls, value: dict[str, float]) -> dict[str, float]:
-        for person, hours in value.items():
-            if not math.isfinite(hours) or hours < 0 or hours > 168:
-                raise ValueError(f"{person!r}: must be a number of hours between 0 and 168")
-        return value
-
-
-class ScheduleConfig(BaseModel):
-    """Cron expressions (5 fields) for `effort serve`."""
-
-    sync: str | None = "0 2 * * *"
-    summary: str | None = "0 8 * * 1"
-    retro: str | None = "0 7 1 * *"
-    timezone: str = "UTC"
+__all__ = [
+    "ALL_PROJECTS",
+    "CapacityConfig",
+    "ConfigError",
+    "FieldMapping",
+    "IndexConfig",
+    "Phase",
+    "ScheduleConfig",
+    "ScopeConfig",
+    "Settings",
+    "TimeOff",
+    "load_settings",
+]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="", extra="forbid", populate_by_name=True)
 
     asana_access_token: SecretStr | None = Field(default=None, alias="ASANA_ACCESS_TOKEN")
     asana_base_url: str = Field(default="https://app.asana.com/api/1.0", alias="EFFORT_ASANA_BASE_URL")
@@ -95,20 +56,27 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     llm_model: str = Field(default="gpt-4o-mini", alias="EFFORT_LLM_MODEL")
+    llm_timeout: float = Field(default=120.0, alias="EFFORT_LLM_TIMEOUT", gt=0, le=3600)
     database_url: str = Field(default="sqlite:///.effort/effort.db", alias="EFFORT_DATABASE_URL")
     chroma_url: str = Field(default="", alias="EFFORT_CHROMA_URL")
     chroma_path: Path = Field(default=Path(".effort/chroma"), alias="EFFORT_CHROMA_PATH")
+    # Which embeddings fill the similar-task index: offline MiniLM, or an OpenAI-compatible endpoint.
+    embeddings: Literal["minilm", "openai"] = Field(default="minilm", alias="EFFORT_EMBEDDINGS")
+    embedding_model: str = Field(default="text-embedding-3-small", alias="EFFORT_EMBEDDING_MODEL")
     # Refresh the similar-task index after every sync (only changed tasks are re-embedded).
     index_on_sync: bool = Field(default=True, alias="EFFORT_INDEX_ON_SYNC")
     data_dir: Path = Field(default=Path(".effort"), alias="EFFORT_DATA_DIR")
     phase: Phase = Field(default=Phase.SUGGEST, alias="EFFORT_PHASE")
+    # "Today" for every relative period and forecast (chat, retro, summary, analyze); None = the clock.
+    as_of: date | None = Field(default=None, alias="EFFORT_AS_OF")
     approver: str = Field(default_factory=lambda: os.environ.get("USER", "cli"), alias="EFFORT_APPROVER")
-    significant_days: float = 5.0  # optimize: a projection moving more than this many days is significant
-    max_concurrency: int = Field(default=8, alias="EFFORT_MAX_CONCURRENCY")
-    retro_project: str = "Retro Insights"
+    # optimize: a projection moving more than this many days is significant
+    significant_days: float = Field(default=5.0, ge=0, le=3650, allow_inf_nan=False)
+    max_concurrency: int = Field(default=8, alias="EFFORT_MAX_CONCURRENCY", ge=1, le=64)
+    retro_project: str = Field(default="Retro Insights", min_length=1)
     slack_webhook_url: SecretStr | None = Field(default=None, alias="EFFORT_SLACK_WEBHOOK_URL")
     webhook_secret_store: Path | None = None
-    max_webhook_bytes: int = 1_000_000
+    max_webhook_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
     scope: ScopeConfig = Field(default_factory=ScopeConfig)
     fields: FieldMapping = Field(default_factory=FieldMapping)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
@@ -134,6 +102,25 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def index(self) -> IndexConfig:
+        """Where the similar-task index lives, as the tools layer takes it."""
+        return IndexConfig(
+            chroma_url=self.chroma_url,
+            chroma_path=self.chroma_path,
+            embeddings=self.embeddings,
+            embedding_model=self.embedding_model,
+            openai_base_url=self.openai_base_url,
+            openai_api_key=self.openai_api_key,
+        )
+
+    def today(self) -> date:
+        """The one "today" for relative periods: ``as_of`` when set (``--as-of``, config or
+        ``EFFORT_AS_OF``), else the clock's date in UTC."""
+        from datetime import UTC, datetime
+
+        return self.as_of or datetime.now(UTC).date()
 
     def secrets(self) -> list[str]:
         """Every secret value, for redaction filters."""
@@ -192,5 +179,36 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     try:
         return Settings(**merged)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_describe_error(e) for e in exc.errors())
         raise ConfigError(f"invalid configuration ({path or 'environment'}): {problems}") from None
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model that holds the last key of ``loc`` (for suggestions), walking nested sections."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _describe_error(error: Any) -> str:
+    """One problem as ``key: message``; an unknown key names the closest valid one."""
+    loc = tuple(error.get("loc") or ())
+    where = ".".join(map(str, loc)) or "(top level)"
+    if error.get("type") != "extra_forbidden":
+        return f"{where}: {error['msg']}"
+    model = _model_at(loc)
+    valid = sorted(model.model_fields) if model is not None else []
+    typed = str(loc[-1]).lower() if loc else ""
+    close = (
+        difflib.get_close_matches(typed, valid, n=1, cutoff=0.6)
+        or [name for name in valid if name in typed or (len(typed) > 3 and typed in name)][:1]
+    )
+    hint = (
+        f"; did you mean {close[0]!r}?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
+    )
+    return f"{where}: unknown key{hint}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from agent.config import Settings, load_settings
@@ -64,11 +64,16 @@ class AgentContext:
         return self._frame
 
     def today(self) -> date:
-        """ "Now" for periods and forecasts: the snapshot's ``as_of`` when pinned, else the clock."""
+        """The one "today" for periods and forecasts: the configured ``as_of`` (``--as-of``, config,
+        ``EFFORT_AS_OF``), else the snapshot's pinned date, else the clock."""
+        if self.settings.as_of is not None:
+            return self.settings.as_of
         as_of = self.workspace.as_of
         return (as_of or datetime.now(UTC)).date()
 
     def now(self) -> datetime:
+        if self.settings.as_of is not None:
+            return datetime.combine(self.settings.as_of, time(23, 59, 59), UTC)
         return self.workspace.as_of or datetime.now(UTC)
 
     @classmethod
@@ -90,5 +95,5 @@ class AgentContext:
         if settings.chroma_url or settings.chroma_path.exists():
             from tools.index.store import TaskIndex
 
-            index = TaskIndex.open_existing(settings)
+            index = TaskIndex.open_existing(settings.index)
         return cls(settings=settings, workspace_loader=store.workspace, store=store, index=index)

@@ -9,7 +9,7 @@ log. Everything lives under ``--dir`` (default ``.effort/demo``), recreated on e
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from rich.console import Console
@@ -45,7 +45,7 @@ def run_demo(
         )
     )
     with Sandbox.start(seed=seed, tasks=tasks) as sb:
-        settings = _demo_settings(sb.base_url, sb.token, directory)
+        settings = _demo_settings(sb.base_url, sb.token, directory, DEFAULT_AS_OF)
         install_redaction(settings.secrets())
         console.rule("[bold cyan]1. Sandbox")
         console.print(
@@ -57,7 +57,7 @@ def run_demo(
         print_sync_summary(summary, console)
         from tools.index.refresh import refresh_after_sync
 
-        refreshed = refresh_after_sync(settings)
+        refreshed = refresh_after_sync(settings.database_url, settings.index, enabled=settings.index_on_sync)
         if refreshed is not None:
             console.print(
                 f"Similar-task index (Chroma, offline MiniLM): {refreshed.indexed} tasks embedded in "
@@ -94,7 +94,7 @@ def run_demo(
     return 0
 
 
-def _demo_settings(base_url: str, token: str, directory: Path) -> Settings:
+def _demo_settings(base_url: str, token: str, directory: Path, today: date) -> Settings:
     return load_settings(
         asana_base_url=base_url,
         asana_access_token=token,
@@ -102,6 +102,8 @@ def _demo_settings(base_url: str, token: str, directory: Path) -> Settings:
         chroma_path=directory / "chroma",
         data_dir=directory,
         phase="suggest",
+        scope={"projects": ["*"]},  # the demo may annotate every project of its sandbox workspace
+        as_of=today,  # "today" is the generated workspace's own date, not the clock's
         approver="demo-lead",
         openai_api_key=None,
         openai_base_url=None,

@@ -21,7 +21,8 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from prompts import Prompt
 from tools.agent_tools.budget import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
-from tools.agent_tools.common import find_project, norm, parse_period
+from tools.agent_tools.common import find_project, norm
+from tools.periods import find_period
 from tools.proposals import AI_FIELDS
 from tools.records import Task, Workspace
 
@@ -284,7 +285,7 @@ def _route(q: str, ctx: AgentContext) -> Plan:
     """The keyword router proper (``route`` adds the refusals)."""
     t = q.lower()
     ws = ctx.workspace
-    parsed = parse_period(q, ctx.today())
+    parsed = find_period(q, ctx.today())
     period = parsed.label if parsed else None  # labels parse back to the same period
 
     if flagged := _review_flag(q, ws):

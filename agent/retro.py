@@ -171,7 +171,8 @@ def propose_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
             ("AI Estimated Hours", s["estimate_hours"]),
             ("AI Estimate P10", s["p10_hours"]),
             ("AI Estimate P90", s["p90_hours"]),
-            ("AI Forecast Confidence", s["confidence"]),
+            # The field is a percentage (its plausible range is 0-100); the estimator's is a share.
+            ("AI Forecast Confidence", round(100 * s["confidence"])),
         ):
             proposals.append(
                 _field(task, field_name, value, f"{field_name} {value} for '{task.name}'", evidence, source)
@@ -279,7 +280,7 @@ def _estimate_open_tasks(
     if with_text:
         from tools.index.store import TaskIndex
 
-        index = TaskIndex.open_existing(settings, embedding="minilm")
+        index = TaskIndex.open_existing(settings.index, embedding="minilm")
         vectors = index.minilm_vectors([t.gid for t in history]) if index is not None else {}
     estimator = fit_estimator(history, as_of, with_text=with_text, vectors=vectors)
     return estimator.predict_many(open_tasks[:limit])

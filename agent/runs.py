@@ -8,10 +8,9 @@ proposing it again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -20,37 +19,29 @@ from langchain_core.runnables import RunnableConfig
 from agent.checkpoint import open_checkpointer, thread_id_for
 from agent.config import Phase, Settings
 from agent.retro import RetroContext, RunKind, build_retro_graph, new_run_id
-from tools.analytics.calendar import parse_period as parse_explicit_period
-from tools.analytics.retro import period_bounds
+from tools.periods import PeriodError
+from tools.periods import parse_period as read_period
 from tools.proposals import Proposal
+from tools.scope import key as scope_key
 from tools.store import Store
 
 GRAPH_NAME = "retro"  # checkpoint metadata: how `effort approvals` rebuilds the graph to resume it
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+__all__ = ["PeriodError", "RunOutcome", "ScopeError", "parse_period", "resolve_scope", "run_report"]
 
 
-class PeriodError(ValueError):
-    """A period the CLI cannot read; the message lists the accepted forms."""
+class ScopeError(ValueError):
+    """A ``--scope`` entry that names no synced project."""
+
+
+DEFAULT_PERIOD: dict[RunKind, str] = {"retro": "last-month", "summary": "last-week"}
 
 
 def parse_period(text: str | None, kind: RunKind, today: date) -> tuple[date, date]:
-    """``last-month`` (retro default), ``last-week`` (summary default), ``YYYY-MM`` or ``A..B``."""
-    value = (text or ("last-month" if kind == "retro" else "last-week")).strip().lower()
-    if value == "last-month":
-        return period_bounds(datetime.combine(today, datetime.min.time(), UTC))
-    if value == "last-week":
-        monday = today - timedelta(days=today.weekday())
-        return monday - timedelta(days=7), monday - timedelta(days=1)
-    if value == "this-month":
-        return today.replace(day=1), today
-    if _MONTH.match(value) or _RANGE.match(value):
-        try:
-            return parse_explicit_period(value)
-        except ValueError as exc:
-            raise PeriodError(f"period {text!r}: {exc}") from None
-    raise PeriodError(f"cannot read period {text!r}: use last-month, last-week, this-month, YYYY-MM or A..B")
+    """The run's period in the one period grammar (tools/periods.py); the default is last month for a
+    retrospective and last week for a summary."""
+    period = read_period(text or DEFAULT_PERIOD[kind], today)
+    return period.start, period.end
 
 
 def resolve_scope(store: Store, names: Sequence[str]) -> tuple[str, list[str]]:
@@ -58,14 +49,14 @@ def resolve_scope(store: Store, names: Sequence[str]) -> tuple[str, list[str]]:
     projects = store.projects()
     if not names:
         return "all", []
-    by_name = {p.name.strip().lower(): p.gid for p in projects}
+    by_name = {scope_key(p.name): p.gid for p in projects}
     gids = {p.gid for p in projects}
     found: list[str] = []
     for raw in names:
         key = raw.strip()
-        gid = key if key in gids else by_name.get(key.lower())
+        gid = key if key in gids else by_name.get(scope_key(key))
         if gid is None:
-            raise PeriodError(f"no synced project is named or numbered {key!r}")
+            raise ScopeError(f"no synced project is named or numbered {key!r}")
         found.append(gid)
     return ",".join(sorted(found)), sorted(found)
 
@@ -87,7 +78,7 @@ def incremental_sync(settings: Settings) -> Callable[[], dict[str, Any]] | None:
             store.close()
         from tools.index.refresh import refresh_after_sync
 
-        refreshed = refresh_after_sync(settings)
+        refreshed = refresh_after_sync(settings.database_url, settings.index, enabled=settings.index_on_sync)
         result = summary.model_dump(mode="json")
         result["index"] = refreshed.model_dump() if refreshed is not None else None
         return result
@@ -124,6 +115,9 @@ def run_report(
 ) -> RunOutcome:
     """Run (or find the pending run of) a retrospective / summary for a scope and period."""
     store = store or Store.open(settings.database_url)
+    if as_of is None and settings.as_of is not None:
+        # A pinned "today" (--as-of, config, EFFORT_AS_OF): the data is read as of the end of that day.
+        as_of = datetime.combine(settings.as_of, time(23, 59, 59), UTC)
     scope_label, project_gids = resolve_scope(store, scope_names)
     start, end = period
     thread_id = thread_id_for(kind, scope_label, f"{start.isoformat()}..{end.isoformat()}")

@@ -46,14 +46,19 @@ from tools.gateway.errors import AuthError, GatewayError, NotFoundError, Transie
 from tools.gateway.writes import WriteGrant
 from tools.proposals import (
     AI_FIELDS,
+    AI_NUMBER_PRECISION,
     AI_REVIEW_FLAG_OPTIONS,
     Decision,
     DecisionType,
     Proposal,
     ProposalKind,
+    check_ai_value,
     is_agent_owned,
 )
+from tools.records import Project
 from tools.redact import Redactor
+from tools.scope import ScopeRule, portfolio_members
+from tools.scope import key as scope_key
 
 _TASK_FIELDS = (
     "name,notes,completed,parent,workspace,projects.name,tags.name,"
@@ -61,9 +66,7 @@ _TASK_FIELDS = (
     "custom_fields.number_value,custom_fields.text_value,custom_fields.display_value,"
     "custom_fields.enum_value.name,custom_fields.enabled"
 )
-_MAX_NUMBER = 1e9  # an "estimate" beyond this is a bug, not a value worth writing
-_MAX_TEXT = 10_000
-_NUMBER_PRECISION = 2
+_MAX_TEXT = 10_000  # characters of a comment, subtask or summary task body
 SYSTEM_APPROVER = "effort:approval-gate"
 
 
@@ -147,22 +150,11 @@ def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=10 ** -(_NUMBER_PRECISION + 1))
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=10 ** -(AI_NUMBER_PRECISION + 1))
     try:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-3)
     except (TypeError, ValueError):
         return str(a).strip() == str(b).strip()
-
-
-# Plausible ranges per agent-owned number field: an estimate is never negative, a confidence is a
-# percentage (or a 0-1 share), a variance cannot undercut -100%.
-_BOUNDS: dict[str, tuple[float, float]] = {
-    "AI Estimated Hours": (0.0, 10_000.0),
-    "AI Estimate P10": (0.0, 10_000.0),
-    "AI Estimate P90": (0.0, 10_000.0),
-    "AI Forecast Confidence": (0.0, 100.0),
-    "AI Schedule Variance %": (-100.0, 100_000.0),
-}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -173,25 +165,13 @@ def _clean_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _number(value: Any, field_name: str | None = None) -> float | None:
-    """A finite, plausible number for ``field_name`` (rounded to the field precision), else refused."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise _Stop(AuditStatus.REFUSED, "a boolean is not a number")
+def _valid_value(field_name: str, value: Any) -> float | str | None:
+    """The value rule (``check_ai_value``, shared with the propose tools and approvers' edits), as a
+    refusal: a value that reaches the writer out of range is refused, never clamped."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _Stop(AuditStatus.REFUSED, f"value {str(value)[:40]!r} is not a number") from None
-    if not math.isfinite(number) or abs(number) > _MAX_NUMBER:
-        raise _Stop(AuditStatus.REFUSED, f"value {number!r} is not a plausible number")
-    low, high = _BOUNDS.get(field_name or "", (-_MAX_NUMBER, _MAX_NUMBER))
-    if not low <= number <= high:
-        raise _Stop(
-            AuditStatus.REFUSED,
-            f"{field_name}: {number!r} is outside the plausible range [{low:g}, {high:g}]",
-        )
-    return round(number, _NUMBER_PRECISION)
+        return check_ai_value(field_name, value)
+    except ValueError as exc:
+        raise _Stop(AuditStatus.REFUSED, str(exc)) from None
 
 
 class Writer:
@@ -221,7 +201,7 @@ class Writer:
             audit.redactor.add(secret)
         self.post_attempts = max(1, post_attempts)
         self.hook = hook
-        self._scope_projects: set[str] | None = None
+        self._scope_rule: ScopeRule | None = None
         self._retro_project_gid: str | None = None
 
     # ================================================================================================
@@ -241,7 +221,7 @@ class Writer:
         Safe to call again with the same arguments (a re-run after a crash): items with a final row in
         this thread are reported, not re-written.
         """
-        self._scope_projects = None
+        self._scope_rule = None
         by_id: dict[str, Proposal] = {}
         for p in proposals:
             by_id.setdefault(p.id, p)
@@ -284,7 +264,7 @@ class Writer:
 
         The approval rows already exist; the idempotency checks make a write that had landed a no-op.
         """
-        self._scope_projects = None
+        self._scope_rule = None
         results: list[ApplyResult] = []
         for entry in self.audit.unfinished(run_id=run_id, thread_id=thread_id):
             try:
@@ -340,7 +320,7 @@ class Writer:
         A field a human changed after the run is left alone (``stale``). AI custom fields created on
         first use stay (they are empty and shared by other runs). Running it twice is a no-op.
         """
-        self._scope_projects = None
+        self._scope_rule = None
         results: list[ApplyResult] = []
         rows = self.audit.entries(run_id=run_id)
         rolled = {
@@ -584,57 +564,65 @@ class Writer:
             )
         return self.audit.approval_record(ctx.proposal_id, thread_id=ctx.thread_id)
 
-    def _scope(self) -> set[str]:
-        if self._scope_projects is not None:
-            return self._scope_projects
-        scope = self.settings.scope
-        # The allowlist may name projects or give their gids (as `effort sync` accepts both).
-        wanted_projects = {ref.strip().lower() for ref in scope.projects}
-        allowed = {
-            p.gid
-            for p in self._store_projects()
-            if p.gid in wanted_projects or str(p.name).strip().lower() in wanted_projects
-        } | {ref for ref in scope.projects if ref.isdigit()}
-        if scope.portfolios:
-            wanted = set(scope.portfolios)
-            for project in self._store_projects():
-                if wanted & set(getattr(project, "portfolio_gids", ()) or ()):
-                    allowed.add(project.gid)
-            for portfolio in scope.portfolios:
-                # On failure the store's portfolio links still apply.
+    def _scope(self) -> ScopeRule:
+        """The scope rule (tools/scope.py) resolved against the synced projects and, for listed
+        portfolios, their live items (the store's portfolio links apply when Asana cannot be read)."""
+        if self._scope_rule is not None:
+            return self._scope_rule
+        config = self.settings.scope
+        projects = self._store_projects()
+        members = portfolio_members(projects)
+        names: dict[str, str] = {}
+        if config.portfolios:
+            with contextlib.suppress(GatewayError):
+                workspace = self.settings.workspace
+                if workspace and any(not ref.isdigit() for ref in config.portfolios):
+                    names = {
+                        str(p["gid"]): str(p.get("name") or "")
+                        for p in self.gateway.iter_portfolios(workspace)
+                    }
+            wanted = {ref for ref in config.portfolios if ref.isdigit()}
+            wanted |= {
+                gid
+                for gid, name in names.items()
+                if scope_key(name) in {scope_key(r) for r in config.portfolios}
+            }
+            for portfolio in wanted:
                 with contextlib.suppress(GatewayError):
-                    allowed |= {str(item["gid"]) for item in self.gateway.iter_portfolio_items(portfolio)}
-        if not (scope.projects or scope.portfolios or scope.tags):
-            allowed = {p.gid for p in self._store_projects()}
-        self._scope_projects = allowed
-        return allowed
+                    items = self.gateway.iter_portfolio_items(portfolio)
+                    members.setdefault(portfolio, set()).update(str(item["gid"]) for item in items)
+        self._scope_rule = ScopeRule.resolve(
+            config,
+            [(p.gid, p.name) for p in projects],
+            portfolio_projects=members,
+            portfolio_names=names,
+        )
+        return self._scope_rule
 
-    def _store_projects(self) -> list[Any]:
+    def _store_projects(self) -> list[Project]:
         if self.store is None:
             return []
         return list(self.store.projects())
 
     def _check_scope(self, ctx: _Ctx) -> None:
         p = ctx.proposal
-        allowed = self._scope()
+        rule = self._scope()
+        if not rule.configured:
+            raise _Stop(AuditStatus.REFUSED, rule.refusal())
         if p.kind is ProposalKind.SUMMARY_TASK and ctx.task is None:
-            if p.target_gid in allowed or p.target_gid == self._retro_project():
+            if rule.allows_project(p.target_gid) or p.target_gid == self._retro_project():
                 return
             raise _Stop(AuditStatus.REFUSED, f"project {p.target_gid} is outside the configured scope")
         task = ctx.task or {}
-        if self._projects_of(task) & allowed:
+        tags = [
+            str(v)
+            for ref in task.get("tags") or []
+            if isinstance(ref, dict)
+            for v in (ref.get("gid"), ref.get("name"))
+            if v
+        ]
+        if rule.allows(self._projects_of(task), tags):
             return
-        tags = self.settings.scope.tags
-        if tags:
-            task_tags = {
-                str(v)
-                for ref in task.get("tags") or []
-                if isinstance(ref, dict)
-                for v in (ref.get("gid"), ref.get("name"))
-                if v
-            }
-            if task_tags & set(tags):
-                return
         raise _Stop(AuditStatus.REFUSED, f"task {p.target_gid} is outside the configured scope")
 
     def _projects_of(self, task: dict[str, Any], depth: int = 0) -> set[str]:
@@ -753,15 +741,8 @@ class Writer:
         )
         current = _field_value(entry) if entry is not None else None
         ftype = AI_FIELDS[name]
-        target: float | str | None
-        if ftype == "number":
-            target = _number(p.value, name)
-        elif p.value is None:
-            target = None
-        else:
-            target = str(p.value)
-            if len(target) > _MAX_TEXT:
-                raise _Stop(AuditStatus.REFUSED, f"text value longer than {_MAX_TEXT} characters")
+        target = _valid_value(name, p.value)
+        if isinstance(target, str) and ftype == "text":
             target = self.redactor(_clean_text(target))
         if entry is not None and _same(current, target):
             return current, target, False  # already there (a retry after a crash, or a no-op)
@@ -850,7 +831,7 @@ class Writer:
             "description": "Written by Effort Copilot after human approval. Agent-owned.",
         }
         if ftype == "number":
-            spec["precision"] = _NUMBER_PRECISION
+            spec["precision"] = AI_NUMBER_PRECISION
         if ftype == "enum":
             spec["enum_options"] = [{"name": option} for option in AI_REVIEW_FLAG_OPTIONS]
 
@@ -876,9 +857,9 @@ class Writer:
 
     def _attach_field(self, ctx: _Ctx, name: str, field_gid: str) -> None:
         task = ctx.task or {}
-        allowed = self._scope()
+        rule = self._scope()
         projects = sorted(self._projects_of(task))
-        project = next((g for g in projects if g in allowed), projects[0] if projects else None)
+        project = next((g for g in projects if rule.allows([g])), projects[0] if projects else None)
         if project is None:
             raise _Stop(
                 AuditStatus.REFUSED, f"task {ctx.proposal.target_gid} is in no project: cannot attach {name}"
@@ -1082,11 +1063,9 @@ class Writer:
                 f"{name} changed after the run (now {current!r}, the run wrote {row.after!r}): left as is",
                 before=current,
             )
-        value: Any = restore
+        value: Any = _valid_value(name, restore)
         ftype = AI_FIELDS[name]
-        if ftype == "number":
-            value = _number(restore, name)
-        elif ftype == "enum" and restore is not None:
+        if ftype == "enum" and restore is not None:
             value = self._enum_options(str(entry["gid"])).get(str(restore))
             if value is None:
                 raise _Stop(AuditStatus.REFUSED, f"{restore!r} is no longer an option of {name}")

@@ -93,3 +93,52 @@ def test_a_pasted_trailing_newline_is_dropped(monkeypatch: pytest.MonkeyPatch, t
     assert settings.asana_access_token is not None
     assert settings.asana_access_token.get_secret_value() == "tok-abc123"
     assert settings.openai_api_key is None  # blank counts as not set
+
+
+# A typo must fail closed: each of these was accepted with exit 0 and left the agent writing more widely
+# (or in another phase) than the file meant.
+TYPOS: list[tuple[str, str, str]] = [
+    ("phaze", 'phaze = "insight"\n', "phaze: unknown key; did you mean 'phase'?"),
+    ("phaes", 'phaes = "insight"\n', "did you mean 'phase'?"),
+    ("rollout_phase", 'rollout_phase = "insight"\n', "did you mean 'phase'?"),
+    (
+        "scope-project",
+        '[scope]\nproject = ["Website"]\n',
+        "scope.project: unknown key; did you mean 'projects'?",
+    ),
+    ("scopes", '[scopes]\nprojects = ["Website"]\n', "scopes: unknown key; did you mean 'scope'?"),
+    ("capacity-hours", "[capacity]\nhours = 30\n", "did you mean 'hours_per_week'?"),
+    ("empty-scope-entry", '[scope]\nprojects = [""]\n', "scope.projects"),
+    ("star-tag", '[scope]\ntags = ["*"]\n', "only accepted in scope.projects"),
+    ("concurrency-zero", "max_concurrency = 0\n", "max_concurrency"),
+    ("significant-nan", "significant_days = nan\n", "significant_days"),
+    ("webhook-bytes-negative", "max_webhook_bytes = -1\n", "max_webhook_bytes"),
+    ("weekend-out-of-range", "[capacity]\nweekend_days = [9, -1]\n", "weekend_days"),
+    (
+        "time-off-backwards",
+        '[capacity]\ntime_off = [{person = "Ana", start = 2026-12-22, end = 2026-12-01}]\n',
+        "ends (2026-12-01) before it starts",
+    ),
+    ("unknown-zone", '[schedules]\ntimezone = "Mars/Olympus"\n', "not a known time zone"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), [(t, n) for _, t, n in TYPOS], ids=[i for i, _, _ in TYPOS])
+def test_typos_and_senseless_values_fail_closed(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "effort.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert needle in str(info.value)
+
+
+def test_the_cli_exits_non_zero_on_a_typo(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    path = tmp_path / "effort.toml"
+    path.write_text('[scope]\nproject = ["Website Redesign"]\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["approvals", "list", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "did you mean 'projects'?" in result.output

@@ -18,7 +18,7 @@ catalog = pytest.importorskip(
     "tools.agent_tools.catalog", reason="tools.agent_tools (agent tools) is missing"
 )
 budget = pytest.importorskip("tools.agent_tools.budget", reason="tools.agent_tools (agent tools) is missing")
-from agent.config import Settings  # noqa: E402
+from agent.config import ScopeConfig, Settings  # noqa: E402
 from agent.context import AgentContext  # noqa: E402
 
 FENCED = re.compile(re.escape(budget.UNTRUSTED_OPEN) + r".*?" + re.escape(budget.UNTRUSTED_CLOSE), re.S)
@@ -26,7 +26,7 @@ HOSTILE_MARKERS = ("IGNORE ALL PREVIOUS", "<script", "onerror=", "DROP TABLE", "
 
 
 def context(ws: Workspace) -> AgentContext:
-    return AgentContext.for_workspace(ws, Settings())
+    return AgentContext.for_workspace(ws, Settings(scope=ScopeConfig(projects=["*"])))
 
 
 def assert_fenced(output: str) -> None:

@@ -53,7 +53,7 @@ def test_tables_render(analytics_store: Path) -> None:
 
 
 def test_bad_input_is_a_clear_error(analytics_store: Path) -> None:
-    result = CliRunner().invoke(app, ["analyze", "billing", "--period", "October"])
+    result = CliRunner().invoke(app, ["analyze", "billing", "--period", "Octember"])
     assert result.exit_code == 2 and "bad --period" in result.output
     result = CliRunner().invoke(app, ["analyze", "variance", "--by", "colour"])
     assert result.exit_code == 2 and "unknown dimension" in result.output

@@ -18,7 +18,6 @@ from tools.analytics import (
     detect_anomalies,
     forecast_projects,
     parse_ics,
-    parse_period,
     retrospective,
     variance_report,
 )
@@ -238,15 +237,6 @@ def test_burnout_signal_on_two_overloaded_weeks() -> None:
     assert busy.weeks[0].p_over > 0.5
     assert busy.burnout and busy.burnout_weeks == [date(2026, 11, 2), date(2026, 11, 9)]
     assert report.burnout == ["Busy"]
-
-
-def test_parse_period() -> None:
-    assert parse_period("2026-10") == (date(2026, 10, 1), date(2026, 10, 31))
-    assert parse_period("2026-12") == (date(2026, 12, 1), date(2026, 12, 31))
-    assert parse_period("2026") == (date(2026, 1, 1), date(2026, 12, 31))
-    assert parse_period("2026-10-05..2026-10-18") == (date(2026, 10, 5), date(2026, 10, 18))
-    with pytest.raises(ValueError):
-        parse_period("2026-10-18..2026-10-05")
 
 
 def test_already_billed_entries_are_not_billed_again(analytics_workspace: Workspace) -> None:

@@ -15,7 +15,6 @@ from tools.analytics import (
     capacity_report,
     detect_anomalies,
     forecast_projects,
-    parse_period,
     retrospective,
     schedule_variances,
     variance_report,
@@ -88,7 +87,7 @@ def test_capacity_spreads_remaining_work_over_working_days(analytics_workspace: 
 
 
 def test_billing_reconciles_to_the_minute(analytics_workspace: Workspace) -> None:
-    start, end = parse_period("2026-10")
+    start, end = date(2026, 10, 1), date(2026, 10, 31)
     draft = billing_draft(analytics_workspace, start, end)
     assert draft.total_minutes == 1740
     assert draft.amount_by_currency == {"EUR": Decimal("2900.00")}

@@ -79,7 +79,7 @@ def test_decision_dicts_and_mapping_forms() -> None:
         ([{"type": "maybe"}], "unknown type"),
         ([{"args": None}], "must be an object with a 'type'"),
         ([{"type": "edit", "args": {"args": {"value": "lots"}}}], "is a number field"),
-        ([{"type": "edit", "args": {"args": {"value": "nan"}}}], "finite"),
+        ([{"type": "edit", "args": {"args": {"value": "nan"}}}], "plausible range"),
         ({"decisions": "all"}, "'decisions' must be a list"),
         ({"decisions": [{"proposal_id": "p_x", "type": "bogus"}]}, "invalid decision"),
         ([{"type": "accept"}, {"type": "accept"}], "2 answers for 1"),

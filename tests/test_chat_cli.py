@@ -14,7 +14,9 @@ runner = CliRunner()
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {"EFFORT_DATABASE_URL": f"sqlite:///{tmp_path}/effort.db", **extra}
+    config = tmp_path / "effort.toml"
+    config.write_text('[scope]\nprojects = ["*"]\n', encoding="utf-8")
+    return {"EFFORT_DATABASE_URL": f"sqlite:///{tmp_path}/effort.db", "EFFORT_CONFIG": str(config), **extra}
 
 
 def test_ask_json_offline(tmp_path: Path) -> None:

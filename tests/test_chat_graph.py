@@ -13,7 +13,7 @@ from langgraph.types import Command
 from pydantic import SecretStr
 
 from agent.checkpoint import open_checkpointer
-from agent.config import Settings
+from agent.config import ScopeConfig, Settings
 from agent.context import AgentContext
 from agent.graph import MAX_HISTORY_TURNS, build_chat_graph, current_turn, recent_turns
 from agent.llm import make_llm
@@ -33,6 +33,7 @@ def session(
         OPENAI_BASE_URL=stub.url,
         OPENAI_API_KEY=SecretStr("sk-test-secret-123"),
         EFFORT_DATABASE_URL=f"sqlite:///{tmp_path}/effort.db",
+        scope=ScopeConfig(projects=["*"]),
     )
     ctx = AgentContext.for_workspace(ws, settings, writer=RecordingWriter())
     with open_checkpointer(settings) as saver:

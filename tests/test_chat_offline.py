@@ -17,21 +17,29 @@ from tools.agent_tools.budget import TURN_BUDGET, count_tokens
 from tools.proposals import AI_FIELDS
 
 COMMON = [
-    ("Which task types overran last quarter?", "variance", "VARIANCE by project_type | period Q1 2026"),
+    (
+        "Which task types overran last quarter?",
+        "variance",
+        "VARIANCE by project_type | period Q1 2026 (2026-01-01 to 2026-03-31)",
+    ),
     ("Show the estimation bias by assignee", "variance", "VARIANCE by assignee"),
-    ("bias by tag in March", "variance", "VARIANCE by tag | period 2026-03"),
+    ("bias by tag in March", "variance", "VARIANCE by tag | period March 2026 (2026-03-01 to 2026-03-31)"),
     ("Is anyone over capacity in the next 3 weeks?", "capacity", "CAPACITY next 3 weeks"),
     ("When will Website Redesign finish?", "completion_forecast", "FORECAST"),
     (
         "Draft March's invoice for Acme",
         "billing_draft",
-        "BILLING DRAFT (not sent) 2026-03 (2026-03-01..2026-03-31) | client=Acme",
+        "BILLING DRAFT (not sent) March 2026 (2026-03-01 to 2026-03-31) | client=Acme",
     ),
     ("Estimate for Fix login page", "estimate_task", "ESTIMATE for new"),
     ("estimate for task 10000003", "estimate_task", "ESTIMATE for 10000003"),
     ("Similar tasks to checkout flow", "similar_tasks", "SIMILAR completed tasks"),
-    ("Any suspicious time entries last month?", "anomalies", "ANOMALIES | period 2026-05"),
-    ("Retro for last month", "retrospective", "RETROSPECTIVE 2026-05"),
+    (
+        "Any suspicious time entries last month?",
+        "anomalies",
+        "ANOMALIES | period last month (2026-05-01 to 2026-05-31)",
+    ),
+    ("Retro for last month", "retrospective", "RETROSPECTIVE last month (2026-05-01 to 2026-05-31)"),
     ("find task login page", "task_lookup", "TASKS matching"),
 ]
 

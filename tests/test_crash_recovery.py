@@ -35,6 +35,9 @@ def _env(sb: Any, db: Path) -> dict[str, str]:
         EFFORT_DATA_DIR=str(db.parent),
         EFFORT_APPROVER="lead",
     )
+    config = db.parent / "effort.toml"
+    config.write_text('[scope]\nprojects = ["*"]\n', encoding="utf-8")
+    env["EFFORT_CONFIG"] = str(config)
     return env
 
 

@@ -108,7 +108,9 @@ def test_pipelined_upsert_keeps_the_last_version_across_batches(tmp_path: Path, 
         )
         for i in range(20)
     ]
-    index = TaskIndex(make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "c", EFFORT_CHROMA_URL="")), minilm)
+    index = TaskIndex(
+        make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "c", EFFORT_CHROMA_URL="").index), minilm
+    )
     # Batches of 3 with gids repeating across them: writes run on another thread but stay in order.
     assert index.upsert_tasks(tasks, batch_size=3) == 20
     assert index.count() == 7
@@ -121,7 +123,9 @@ def test_pipelined_upsert_keeps_the_last_version_across_batches(tmp_path: Path, 
 def test_embedding_error_in_a_later_batch_propagates(
     tmp_path: Path, minilm: MiniLMInt8, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = TaskIndex(make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "c", EFFORT_CHROMA_URL="")), minilm)
+    index = TaskIndex(
+        make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "c", EFFORT_CHROMA_URL="").index), minilm
+    )
     real_encode = minilm.encode
     calls: list[int] = []
 

@@ -59,7 +59,7 @@ def count_embedded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.fixture
 def index(tmp_path: Path, minilm: MiniLMInt8) -> TaskIndex:
-    client = make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL=""))
+    client = make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="").index)
     return TaskIndex(client, minilm)
 
 
@@ -91,10 +91,10 @@ def test_refresh_embeds_only_what_changed_and_converges(
 
 def test_stored_vectors_match_fresh_embeddings(tmp_path: Path, minilm: MiniLMInt8) -> None:
     settings = Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
-    assert TaskIndex.open_existing(settings) is None  # no index yet: the estimator embeds itself
+    assert TaskIndex.open_existing(settings.index) is None  # no index yet: the estimator embeds itself
     tasks = _tasks()
-    refresh_index(TaskIndex(make_client(settings), minilm), tasks)
-    index = TaskIndex.open_existing(settings)
+    refresh_index(TaskIndex(make_client(settings.index), minilm), tasks)
+    index = TaskIndex.open_existing(settings.index)
     assert index is not None
     vectors = index.minilm_vectors([t.gid for t in tasks])
     from tools.analytics.estimator import task_text
@@ -106,10 +106,10 @@ def test_stored_vectors_match_fresh_embeddings(tmp_path: Path, minilm: MiniLMInt
 
 def test_refresh_after_sync_never_fails_the_sync(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     broken = Settings(EFFORT_CHROMA_URL="not a url", EFFORT_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
-    assert refresh_after_sync(broken) is None
+    assert refresh_after_sync(broken.database_url, broken.index, enabled=broken.index_on_sync) is None
     assert "not refreshed" in caplog.text
     off = Settings(EFFORT_INDEX_ON_SYNC=False, EFFORT_DATABASE_URL=f"sqlite:///{tmp_path / 'y.db'}")
-    assert refresh_after_sync(off) is None
+    assert refresh_after_sync(off.database_url, off.index, enabled=off.index_on_sync) is None
 
 
 def test_sync_builds_the_index_and_index_commands_use_it(
@@ -166,7 +166,7 @@ def test_retro_estimates_reuse_the_index_vectors(
 
     settings = Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
     history = _tasks()
-    refresh_index(TaskIndex(make_client(settings), minilm), history)
+    refresh_index(TaskIndex(make_client(settings.index), minilm), history)
     open_tasks = [
         Task(gid=f"o{i}", name=f"Fix checkout bug number {i}", created_at=T0, estimate_hours=3.0)
         for i in range(3)
@@ -191,7 +191,7 @@ def test_chat_estimates_cite_similar_tasks_when_an_index_exists(
     new = Task(gid="n1", name="Fix login bug on the tablet app", created_at=T0, estimate_hours=2.0)
     assert plain.predict(new).evidence.similar == []  # no index: track records only
 
-    index = TaskIndex(make_client(settings), minilm)
+    index = TaskIndex(make_client(settings.index), minilm)
     refresh_index(index, history)
     embedded = count_embedded(monkeypatch)
     estimate = AgentContext.for_workspace(workspace, settings, index=index).get_estimator().predict(new)

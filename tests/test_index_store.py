@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from agent.config import Settings
 from tools.index import EmbeddingModelError, MiniLMInt8, TaskIndex, task_document
 from tools.index import embedding as embedding_module
+from tools.index.store import make_client
 from tools.records import Task
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -52,10 +53,7 @@ TASKS = [
 @pytest.fixture
 def index(tmp_path: Path, minilm: MiniLMInt8) -> TaskIndex:
     return TaskIndex(
-        __import__("tools.index.store", fromlist=["make_client"]).make_client(
-            Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
-        ),
-        minilm,
+        make_client(Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="").index), minilm
     )
 
 
@@ -106,7 +104,7 @@ def test_open_tasks_are_excluded_by_default(index: TaskIndex) -> None:
 
 def test_reopen_in_a_new_process(tmp_path: Path, minilm: MiniLMInt8) -> None:
     settings = Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
-    TaskIndex.open(settings, embedding="minilm").upsert_tasks(TASKS)
+    TaskIndex.open(settings.index, embedding="minilm").upsert_tasks(TASKS)
     script = textwrap.dedent(
         f"""
         import json, chromadb
@@ -156,13 +154,13 @@ def test_http_client_against_a_real_chroma_server(
     chroma_server: str, minilm: MiniLMInt8, tmp_path: Path
 ) -> None:
     settings = Settings(EFFORT_CHROMA_URL=chroma_server, EFFORT_CHROMA_PATH=tmp_path / "unused")
-    index = TaskIndex.open(settings, embedding="minilm", collection="http_tasks")
+    index = TaskIndex.open(settings.index, embedding="minilm", collection="http_tasks")
     index.upsert_tasks(TASKS)
     assert index.count() == 4
     assert index.similar("sign-in broken on my phone", k=1)[0].gid == "1"
     assert {h.gid for h in index.similar("notes", k=4, before=T0 + timedelta(days=3))} == {"1", "2"}
     # A second client (as another process/machine would) sees the same data.
-    again = TaskIndex.open(settings, embedding="minilm", collection="http_tasks")
+    again = TaskIndex.open(settings.index, embedding="minilm", collection="http_tasks")
     assert again.count() == 4
     assert not (tmp_path / "unused").exists()  # nothing was written locally
 
@@ -171,7 +169,7 @@ def test_bad_chroma_url_is_a_clear_error() -> None:
     from tools.index.store import IndexError_, make_client
 
     with pytest.raises(IndexError_, match="EFFORT_CHROMA_URL"):
-        make_client(Settings(EFFORT_CHROMA_URL="not a url"))
+        make_client(Settings(EFFORT_CHROMA_URL="not a url").index)
 
 
 # --------------------------------------------------------------------------- OpenAI embeddings path
@@ -241,7 +239,7 @@ def test_openai_embeddings_path(
     settings = Settings(
         OPENAI_API_KEY=SecretStr("sk-test-key"), OPENAI_BASE_URL=url, EFFORT_CHROMA_PATH=tmp_path / "c"
     )
-    index = TaskIndex.open(settings)
+    index = TaskIndex.open(settings.index)
     index.upsert_tasks(TASKS)
     hits = index.similar("fix the login bug", k=1)
     assert hits[0].gid == "1"

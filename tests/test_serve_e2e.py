@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from agent.approval import build_approval_graph
 from agent.checkpoint import open_checkpointer
-from agent.config import ScheduleConfig, Settings
+from agent.config import ScheduleConfig, ScopeConfig, Settings
 from agent.serve.app import create_app
 from agent.serve.reactions import REVIEW_FLAG_FIELD
 from agent.serve.register import register_webhooks
@@ -33,6 +33,7 @@ def _settings(tmp_path: Path, sb: Any, **extra: Any) -> Settings:
         EFFORT_DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'effort.db'}",
         webhook_secret_store=tmp_path / "data" / "webhooks.db",
         schedules=ScheduleConfig(sync=None, summary=None, retro=None),
+        scope=ScopeConfig(projects=["*"]),
         **extra,
     )
 

@@ -51,8 +51,9 @@ def test_human_fields_get_a_clear_refusal(chat_ctx: AgentContext, field: str) ->
     ("field", "value", "needle"),
     [
         ("AI Estimated Hours", "lots", "not a number"),
-        ("AI Estimated Hours", -3, "cannot be negative"),
-        ("AI Estimated Hours", float("nan"), "not a plausible"),
+        ("AI Estimated Hours", -3, "outside the plausible range"),
+        ("AI Estimated Hours", float("nan"), "outside the plausible range"),
+        ("AI Forecast Confidence", 500, "outside the plausible range [0, 100]"),
         ("AI Review Flag", "Maybe", "takes one of"),
     ],
 )

@@ -20,7 +20,6 @@ from tools.agent_tools.budget import (
     tool_budget,
     untrusted,
 )
-from tools.agent_tools.common import parse_period
 
 TYPICAL = [
     ("variance", {"group_by": "project_type", "period": "last quarter"}),
@@ -120,20 +119,3 @@ def test_billing_totals_reconcile_to_the_minute(chat_ctx: AgentContext) -> None:
         if task_project.get(e.task_gid) in acme and date(2026, 3, 1) <= e.entered_on <= date(2026, 3, 31)
     )
     assert int(total.group(2)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "label"),
-    [
-        ("last quarter", "Q1 2026"),
-        ("March", "2026-03"),
-        ("Q1 2026", "Q1 2026"),
-        ("last month", "2026-05"),
-        ("ytd", "ytd 2026"),
-    ],
-)
-def test_parse_period(text: str, label: str) -> None:
-    today = date(2026, 6, 15)
-    period = parse_period(text, today)
-    assert period is not None and period.label == label
-    assert parse_period(period.label, today) == period  # labels round-trip

@@ -84,16 +84,33 @@ class BillableStatus(StrEnum):
     NOT_APPLICABLE = "notApplicable"
 
 
+class EntryApprovalStatus(StrEnum):
+    """Asana's timesheet approval state of an entry (read-only there)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class TimeEntry(_Record):
+    """A time tracking entry. The list endpoints return the compact fields (duration, date, who,
+    project, categories); ``billable_status``, ``description``, ``created_at`` and ``approval_status``
+    come only from a single-entry read, so ``details_read_at`` says whether they were read: None
+    there means unknown, never "not billable" or "no note"."""
+
     gid: str
     task_gid: str
     user_gid: str | None  # Asana's `created_by`: the person who logged it
     entered_on: date
     duration_minutes: int
     project_gid: str | None = None  # `attributable_to`
+    categories: tuple[str, ...] = ()  # time-tracking category names (at most one in Asana today)
     billable_status: BillableStatus | None = None
     description: str | None = None
     created_at: datetime | None = None
+    approval_status: EntryApprovalStatus | None = None
+    details_read_at: datetime | None = None  # when the single-entry details were read; None = never
 
 
 class FieldChange(_Record):
@@ -150,6 +167,64 @@ class OutOfOffice(_Record):
     created_by_gid: str | None = None
 
 
+class BudgetType(StrEnum):
+    TIME = "time"  # values in minutes
+    COST = "cost"  # values in money (``Budget.units`` names the currency)
+
+
+class BudgetSource(StrEnum):
+    """Where a project's budget came from: Asana's Budgets API, a mapped custom field, or the config."""
+
+    ASANA = "asana"
+    FIELD = "custom_field"
+    CONFIG = "config"
+
+
+class Budget(_Record):
+    """A project's budget (Asana ``/budgets?parent=``: at most one per project). ``total`` is the
+    budget itself; ``actual`` is what Asana counts as spent (a reconciliation check for our own sum);
+    ``estimate`` is Asana's estimate of the total work, when enabled."""
+
+    gid: str
+    project_gid: str
+    budget_type: BudgetType
+    total: float | None = None
+    actual: float | None = None
+    estimate: float | None = None
+    units: str | None = None  # "minutes" for time budgets, a currency code for cost budgets
+    billable_status_filter: str | None = None  # which entries count: billable | non_billable | any
+    source: BudgetSource = BudgetSource.ASANA
+
+
+class Rate(_Record):
+    """A money rate per hour for a person (or a placeholder) on a project (Asana ``/rates``)."""
+
+    gid: str
+    project_gid: str | None
+    resource_gid: str | None  # a user gid, or a placeholder's
+    placeholder: bool = False
+    rate: float
+    currency: str | None = None
+
+
+class TimeCategory(_Record):
+    """An admin-managed time-tracking category (Asana ``/time_tracking_categories``)."""
+
+    gid: str
+    name: str
+    archived: bool = False
+
+
+class TimesheetApproval(_Record):
+    """One person-week's timesheet approval state (Asana ``/timesheet_approval_statuses``)."""
+
+    gid: str
+    person_gid: str | None
+    start_on: date
+    end_on: date
+    status: EntryApprovalStatus
+
+
 class Workspace(BaseModel):
     """Everything analytics may look at, as one immutable bundle read from the store."""
 
@@ -162,4 +237,8 @@ class Workspace(BaseModel):
     field_changes: tuple[FieldChange, ...] = ()
     allocations: tuple[Allocation, ...] = ()  # empty where the API does not offer them (402/403)
     out_of_office: tuple[OutOfOffice, ...] = ()
+    budgets: tuple[Budget, ...] = ()  # empty where the API does not offer them (402/403)
+    rates: tuple[Rate, ...] = ()
+    categories: tuple[TimeCategory, ...] = ()
+    timesheet_approvals: tuple[TimesheetApproval, ...] = ()
     as_of: datetime | None = None  # "now" for this snapshot: forecasts start here, tests pin it

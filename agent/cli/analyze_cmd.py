@@ -6,7 +6,7 @@ rich table, or JSON with ``--json``. ``billing`` writes CSV / Markdown / JSON dr
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -27,7 +27,7 @@ analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only
 app.add_typer(analyze_app, name="analyze")
 
 ProjectOpt = Annotated[
-    list[str] | None, typer.Option("--project", help="Limit to these project gids (repeatable).")
+    list[str] | None, typer.Option("--project", help="Limit to these projects, by name or gid (repeatable).")
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Pin 'now' (ISO date or datetime).")]
 TopOpt = Annotated[int, typer.Option("--top", help="Rows per table.")]
@@ -42,19 +42,23 @@ def _parse_date(text: str | None, name: str) -> date | None:
         raise fail(f"{name} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
-def _parse_period(period: str) -> tuple[date, date]:
-    """``--period`` (2026-10, 2026 or 2026-10-01..2026-10-15) as inclusive bounds, or a clear error."""
-    from tools.analytics.calendar import parse_period
+def _parse_period(period: str, settings: Settings) -> tuple[date, date]:
+    """``--period`` in the one period grammar (tools/periods.py), relative to the configured today."""
+    from tools.periods import PeriodError, parse_period
 
     try:
-        return parse_period(period)
-    except ValueError as exc:
-        raise fail(f"bad --period {period!r}: {exc}") from None
+        parsed = parse_period(period, settings.today())
+    except PeriodError as exc:
+        raise fail(f"bad --period: {exc}") from None
+    return parsed.start, parsed.end
 
 
-def _parse_as_of(text: str | None) -> datetime | None:
+def _parse_as_of(text: str | None, settings: Settings) -> datetime | None:
+    """``--as-of`` (a date means the end of that day), else the configured as_of, else None (live)."""
     if text is None:
-        return None
+        if settings.as_of is None:
+            return None
+        return datetime.combine(settings.as_of, time(23, 59, 59), UTC)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -65,14 +69,20 @@ def _parse_as_of(text: str | None) -> datetime | None:
 
 
 def _load(config: Path | None, projects: list[str] | None, as_of: str | None) -> tuple[Settings, Any]:
-    """Settings plus the store's Workspace (a clear error if either is unusable)."""
+    """Settings plus the store's Workspace (a clear error if either is unusable). ``--project`` takes
+    names or gids (names case-insensitive); an unknown one is an error, never a silent empty answer."""
     from tools.store import Store
 
     settings = settings_or_exit(config)
-    pinned = _parse_as_of(as_of)
+    pinned = _parse_as_of(as_of, settings)
+    if pinned is not None:
+        settings = settings.model_copy(update={"as_of": pinned.date()})
     try:
         store = Store.open(settings.database_url)
-        workspace = store.workspace(project_gids=projects or None, as_of=pinned)
+        gids = _project_gids(store, projects or [])
+        workspace = store.workspace(project_gids=gids or None, as_of=pinned)
+    except typer.Exit:
+        raise
     except Exception as exc:  # a missing/locked database: say so, don't dump a traceback
         redact = Redactor([*settings.secrets(), _db_password(settings.database_url)])
         detail = redact(str(exc))[:300]
@@ -82,6 +92,15 @@ def _load(config: Path | None, projects: list[str] | None, as_of: str | None) ->
     if pinned is not None and workspace.as_of is None:
         workspace = workspace.model_copy(update={"as_of": pinned})
     return settings, workspace
+
+
+def _project_gids(store: Any, refs: list[str]) -> list[str]:
+    from agent.runs import ScopeError, resolve_scope
+
+    try:
+        return resolve_scope(store, refs)[1]
+    except ScopeError as exc:
+        raise fail(f"--project: {exc}") from None
 
 
 def _db_password(url: str) -> str:
@@ -352,8 +371,8 @@ def billing_command(
 
     if fmt not in ("csv", "md", "json"):
         raise fail(f"--format must be csv, md or json, got {fmt!r}")
-    start, end = _parse_period(period)
-    _, workspace = _load(config, project, None)
+    settings, workspace = _load(config, project, None)
+    start, end = _parse_period(period, settings)
     draft = billing_draft(workspace, start, end, clients=client)
     if as_json:
         fmt = "json"
@@ -379,10 +398,10 @@ def retro_command(
     config: ConfigOpt = None,
 ) -> None:
     """A full retrospective for a period: variance, scope creep, overhead, anomalies, capacity, forecasts."""
-    from tools.analytics.retro import period_bounds, retrospective
+    from tools.analytics.retro import retrospective
 
     settings, workspace = _load(config, project, as_of)
-    start, end = _parse_period(period) if period else period_bounds(workspace.as_of)
+    start, end = _parse_period(period or "last-month", settings)
     report = retrospective(
         workspace,
         start,

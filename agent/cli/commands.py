@@ -4,7 +4,6 @@ from agent.cli import (
     analyze_cmd,  # noqa: F401
     approvals_cmd,  # noqa: F401
     bench_cmd,  # noqa: F401
-    benchall_cmd,  # noqa: F401
     chat_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     index_cmd,  # noqa: F401

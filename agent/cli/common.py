@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,14 @@ from tools.redact import install_redaction
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="'Today' for relative periods and forecasts, YYYY-MM-DD (default: config as_of, "
+        "EFFORT_AS_OF, else the clock).",
+    ),
+]
 
 
 def print_error(message: str, console: Console | None = None) -> None:
@@ -28,11 +37,20 @@ def fail(message: str, code: int = 2, console: Console | None = None) -> typer.E
     return typer.Exit(code)
 
 
-def settings_or_exit(config: Path | None, console: Console | None = None) -> Settings:
+def settings_or_exit(
+    config: Path | None, console: Console | None = None, *, as_of: str | None = None
+) -> Settings:
     """The settings, or the config error on ``console`` (stderr by default) and exit code 2. From here
-    on, log records have the settings' secrets redacted."""
+    on, log records have the settings' secrets redacted. ``as_of`` (``--as-of``) overrides the
+    configured "today"."""
+    overrides: dict[str, date] = {}
+    if as_of is not None:
+        try:
+            overrides["as_of"] = date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)", console=console) from None
     try:
-        settings = load_settings(config)
+        settings = load_settings(config, **overrides)
     except ConfigError as exc:
         raise fail(str(exc), console=console) from None
     install_redaction(settings.secrets())

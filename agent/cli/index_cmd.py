@@ -34,7 +34,7 @@ def refresh(
 
     settings = settings_or_exit(config)
     try:
-        result = refresh_from_store(settings, rebuild=rebuild)
+        result = refresh_from_store(settings.database_url, settings.index, rebuild=rebuild)
     except IndexError_ as exc:
         raise fail(str(exc)) from None
     console.print(
@@ -53,7 +53,7 @@ def status(config: ConfigOpt = None) -> None:
         console.print(f"no index yet at {settings.chroma_path}: run `effort sync` or `effort index refresh`")
         return
     try:
-        index = TaskIndex.open(settings)
+        index = TaskIndex.open(settings.index)
     except IndexError_ as exc:
         raise fail(str(exc)) from None
     console.print(f"index ({_where(settings)}): {index.count()} tasks, model {index.embedder.name()}")
@@ -74,7 +74,7 @@ def similar(
     if not settings.chroma_url and not settings.chroma_path.exists():
         raise fail(f"no index at {settings.chroma_path}: run `effort sync` or `effort index refresh` first")
     try:
-        hits = TaskIndex.open(settings).similar(text, k, completed_only=not include_open)
+        hits = TaskIndex.open(settings.index).similar(text, k, completed_only=not include_open)
     except IndexError_ as exc:
         raise fail(str(exc)) from None
     if as_json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli import app
-from agent.cli.common import ConfigOpt, JsonOpt, settings_or_exit
+from agent.cli.common import AsOfOpt, ConfigOpt, JsonOpt, fail, settings_or_exit
 from agent.retro import RunKind
 
 console = Console()
@@ -23,7 +22,11 @@ ScopeOpt = Annotated[
 ]
 PeriodOpt = Annotated[
     str | None,
-    typer.Option("--period", help="last-month | last-week | this-month | YYYY-MM | YYYY-MM-DD..YYYY-MM-DD"),
+    typer.Option(
+        "--period",
+        help="last-month | last-week | this-month | last-quarter | Q3 | 2026-10 | October | 2026 | "
+        "2026-10-01..2026-10-31 | 'since 2026-09-01' (relative to --as-of)",
+    ),
 ]
 NoSyncOpt = Annotated[bool, typer.Option("--no-sync", help="Analyse the local store without syncing first")]
 
@@ -43,14 +46,15 @@ def run_command(
     period: str | None,
     no_sync: bool,
     as_json: bool,
+    as_of: str | None = None,
 ) -> None:
     """Shared body of `effort retro` and `effort summary`."""
-    from agent.runs import PeriodError, incremental_sync, parse_period, run_report
+    from agent.runs import PeriodError, ScopeError, incremental_sync, parse_period, run_report
     from tools.gateway import GatewayError
 
-    settings = settings_or_exit(config)
+    settings = settings_or_exit(config, as_of=as_of)
     try:
-        bounds = parse_period(period, kind, datetime.now(UTC).date())
+        bounds = parse_period(period, kind, settings.today())
         outcome = run_report(
             settings,
             kind,
@@ -59,12 +63,10 @@ def run_command(
             sync=None if no_sync else incremental_sync(settings),
             narrate=_narrator(settings),
         )
-    except PeriodError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    except (PeriodError, ScopeError) as exc:
+        raise fail(str(exc)) from None
     except GatewayError as exc:
-        console.print(f"[red]sync failed, nothing was analysed: {exc}[/red]")
-        raise typer.Exit(1) from None
+        raise fail(f"sync failed, nothing was analysed: {exc}", code=1) from None
     if as_json:
         typer.echo(
             json.dumps(
@@ -111,9 +113,10 @@ def retro_cmd(
     period: PeriodOpt = None,
     no_sync: NoSyncOpt = False,
     as_json: JsonOpt = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Monthly retrospective: bias, scope creep, overhead, anomalies, capacity, forecasts, billing."""
-    run_command("retro", config, scope, period, no_sync, as_json)
+    run_command("retro", config, scope, period, no_sync, as_json, as_of)
 
 
 @app.command("summary")
@@ -123,6 +126,7 @@ def summary_cmd(
     period: PeriodOpt = None,
     no_sync: NoSyncOpt = False,
     as_json: JsonOpt = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Weekly summary per project or team: the retrospective pipeline over one week, shorter."""
-    run_command("summary", config, scope, period, no_sync, as_json)
+    run_command("summary", config, scope, period, no_sync, as_json, as_of)

@@ -135,7 +135,9 @@ def sync_command(
         from tools.index.refresh import refresh_after_sync
 
         with console.status("refreshing the similar-task index"):
-            refreshed = refresh_after_sync(settings)
+            refreshed = refresh_after_sync(
+                settings.database_url, settings.index, enabled=settings.index_on_sync
+            )
         if refreshed is None:
             console.print(
                 "[yellow]warning:[/yellow] similar-task index not refreshed: run `effort index refresh`"

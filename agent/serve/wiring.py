@@ -184,7 +184,7 @@ def build_deps(
         from tools.index.refresh import refresh_after_sync
 
         synced = _summary_of(sync())
-        refreshed = refresh_after_sync(settings)
+        refreshed = refresh_after_sync(settings.database_url, settings.index, enabled=settings.index_on_sync)
         return synced + (f"; index {refreshed.upserted} upserted" if refreshed is not None else "")
 
     jobs: dict[str, Callable[[], Any]] = {"sync": nightly_sync}

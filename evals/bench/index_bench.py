@@ -157,7 +157,7 @@ def run(
     try:
         data = synthetic_tasks(tasks, seed, titles_only)
         index = TaskIndex.open(
-            Settings(EFFORT_CHROMA_PATH=workdir / "chroma", EFFORT_CHROMA_URL=""), embedding="minilm"
+            Settings(EFFORT_CHROMA_PATH=workdir / "chroma", EFFORT_CHROMA_URL="").index, embedding="minilm"
         )
         started, cpu_started = time.perf_counter(), time.process_time()
         index.upsert_tasks(data, batch_size=2000)

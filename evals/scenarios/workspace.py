@@ -132,7 +132,7 @@ def synced_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Ite
     so an eval run can also count writes AT THE SANDBOX (``EvalWorkspace.sandbox.write_count()``)."""
     from pydantic import SecretStr
 
-    from agent.config import Settings
+    from agent.config import ScopeConfig, Settings
     from sandbox import Sandbox
     from tools.gateway import AsanaGateway
     from tools.store import Store
@@ -152,6 +152,7 @@ def synced_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Ite
             EFFORT_DATABASE_URL=f"sqlite:///{tmp}/effort.db",
             EFFORT_DATA_DIR=Path(tmp),
             EFFORT_CHROMA_PATH=Path(tmp) / "chroma",
+            scope=ScopeConfig(projects=["*"]),
         )
         store = Store.open(settings.database_url)
         try:

@@ -7,7 +7,6 @@ refusal message back to the model instead of an exception.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from langchain.tools import ToolRuntime
@@ -16,14 +15,14 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from agent.config import Phase
 from tools.agent_tools.budget import untrusted
 from tools.agent_tools.common import link
-from tools.proposals import AI_FIELDS, AI_REVIEW_FLAG_OPTIONS, Proposal, ProposalKind
+from tools.config_types import Phase
+from tools.proposals import AI_FIELDS, Proposal, ProposalKind, check_ai_value
 from tools.records import Task
+from tools.scope import ScopeRule, portfolio_members
 
 MAX_TEXT = 2000
-MAX_FIELD_TEXT = 500
 
 
 class ProposeFieldArgs(BaseModel):
@@ -51,19 +50,24 @@ def _find_task(runtime: ToolRuntime[Any, Any], gid: str) -> Task | None:
 
 
 def _scope_refusal(runtime: ToolRuntime[Any, Any], task: Task) -> str | None:
-    """Refuse early what the writer would refuse later: archived projects and projects outside the
-    configured scope allowlist (names or gids). The writer checks again against live Asana data."""
-    project = next((p for p in runtime.context.workspace.projects if p.gid == task.project_gid), None)
+    """Refuse early what the writer would refuse later: archived projects and tasks outside the scope
+    allowlist (the one scope rule, tools/scope.py). The writer checks again against live Asana data."""
+    ws = runtime.context.workspace
+    project = next((p for p in ws.projects if p.gid == task.project_gid), None)
     if project is not None and project.archived:
         return (
             f"Refused: task {task.gid} is in the archived project {project.name[:60]!r}, which is outside "
             "the scope the agent may change; nothing is proposed."
         )
-    allowed = {name.strip().lower() for name in runtime.context.settings.scope.projects}
-    if allowed and not (project and {project.gid, project.name.strip().lower()} & allowed):
-        return (
-            f"Refused: task {task.gid} is outside the configured scope (scope.projects); nothing is proposed."
-        )
+    rule = ScopeRule.resolve(
+        runtime.context.settings.scope,
+        [(p.gid, p.name) for p in ws.projects],
+        portfolio_projects=portfolio_members(ws.projects),
+    )
+    if not rule.configured:
+        return f"Refused: {rule.refusal()}; nothing is proposed."
+    if not rule.allows([task.project_gid] if task.project_gid else [], task.tags):
+        return f"Refused: task {task.gid} is outside the configured scope; nothing is proposed."
     return None
 
 
@@ -101,28 +105,6 @@ def _accept(runtime: ToolRuntime[Any, Any], proposal: Proposal, summary: str) ->
     )
 
 
-def _coerce_value(field: str, value: float | str | None) -> tuple[float | str | None, str | None]:
-    """The value in the field's type, or an error message."""
-    kind = AI_FIELDS[field]
-    if value is None:
-        return None, None
-    if kind == "number":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None, f"Refused: {field!r} is a number field; {str(value)[:40]!r} is not a number."
-        if not math.isfinite(number) or abs(number) > 1e6:
-            return None, f"Refused: {number} is not a plausible value for {field!r}."
-        if field != "AI Schedule Variance %" and number < 0:
-            return None, f"Refused: {field!r} cannot be negative."
-        return round(number, 2), None
-    if kind == "enum":
-        if str(value) not in AI_REVIEW_FLAG_OPTIONS:
-            return None, f"Refused: {field!r} takes one of {list(AI_REVIEW_FLAG_OPTIONS)}."
-        return str(value), None
-    return str(value)[:MAX_FIELD_TEXT], None
-
-
 def propose_ai_field(
     runtime: ToolRuntime[Any, Any], task_gid: str, field: str, value: float | str | None, reason: str
 ) -> Command[Any] | str:
@@ -136,9 +118,10 @@ def propose_ai_field(
     task = _target(runtime, task_gid, " (use task_lookup to find the gid)")
     if isinstance(task, str):
         return task
-    coerced, error = _coerce_value(field, value)
-    if error:
-        return error
+    try:
+        coerced = check_ai_value(field, value)
+    except ValueError as exc:
+        return f"Refused: {exc}; nothing is proposed."
     proposal = Proposal(
         kind=ProposalKind.SET_FIELD,
         target_gid=task.gid,

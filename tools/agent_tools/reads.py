@@ -18,20 +18,19 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from agent.config import Settings
 from tools.agent_tools import views
 from tools.agent_tools.budget import TOP_N, compact_json, more_line, top_n, untrusted
 from tools.agent_tools.common import (
-    Period,
     find_person,
     find_project,
     h,
     match_name,
     norm,
-    parse_period,
     task_ref,
     words,
 )
+from tools.config_types import RuntimeSettings
+from tools.periods import Period, find_period
 from tools.records import Task, Workspace
 from tools.redact import Redactor
 
@@ -39,7 +38,9 @@ from tools.redact import Redactor
 class ToolEnv(Protocol):
     """What a read tool needs from the runtime context (agent/context.py's AgentContext)."""
 
-    settings: Settings
+    @property
+    def settings(self) -> RuntimeSettings: ...
+
     index: Any
     estimator: Any
 
@@ -121,7 +122,7 @@ class LookupArgs(BaseModel):
 
 
 def _period_or_default(text: str | None, today: date, days: int) -> Period:
-    parsed = parse_period(text, today)
+    parsed = find_period(text, today)
     return parsed or Period(start=today - timedelta(days=days), end=today, label=f"last {days} days")
 
 
@@ -288,7 +289,7 @@ def _run_view(env: ToolEnv, tool: str, view: Callable[[], str]) -> str:
 
 def variance(env: ToolEnv, args: VarianceArgs) -> str:
     """Actual vs estimate by group: bias (median actual/estimate), spread, overrun share, sample size."""
-    period = parse_period(args.period, env.today())
+    period = find_period(args.period, env.today())
     if args.period and period is None:
         return f"Could not read the period {args.period!r}. Try 'last quarter', '2026-03' or 'Q1 2026'."
 
@@ -381,7 +382,7 @@ def completion_forecast(env: ToolEnv, args: ForecastArgs) -> str:
 
 def billing_draft(env: ToolEnv, args: BillingArgs) -> str:
     """Billable hours and amounts for a period: a draft, nothing is sent."""
-    period = parse_period(args.period, env.today())
+    period = find_period(args.period, env.today())
     if period is None:
         return f"billing_draft: could not read the period {args.period!r} (try 'March' or '2026-03')."
     return _run_view(env, "billing_draft", lambda: views.billing_view(env, args, period))
@@ -389,7 +390,7 @@ def billing_draft(env: ToolEnv, args: BillingArgs) -> str:
 
 def retrospective(env: ToolEnv, args: RetroArgs) -> str:
     """Period review: delivered vs estimated, bias and trend, scope creep, overhead, anomalies."""
-    period = parse_period(args.period, env.today())
+    period = find_period(args.period, env.today())
     if period is None:
         return f"retrospective: could not read the period {args.period!r}."
 

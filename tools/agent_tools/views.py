@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tools.agent_tools.budget import TOP_N, more_line, top_n, untrusted
-from tools.agent_tools.common import Period, match_name, norm
+from tools.agent_tools.common import match_name, norm
+from tools.periods import Period
 from tools.records import Task, Workspace
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def variance_view(
     all_rows = rep.by.get(args.group_by, [])
     free_text = args.group_by in ("tag", "section", "project", "team")
     lines = [
-        f"VARIANCE by {args.group_by} | period {period.label if period else 'all time'} | filters: {filters} | "
+        f"VARIANCE by {args.group_by} | period {period.describe() if period else 'all time'} | filters: {filters} | "
         f"{rep.with_ratio} of {rep.tasks_considered} completed tasks have estimate+actual "
         f"(no estimate {rep.missing_estimate}, no actual {rep.missing_actual}, zero hours {rep.zero_hours})",
         f"overall: median actual/estimate {o.median_ratio:.2f} ({rep.level:.0%} interval {o.ratio_low:.2f}-{o.ratio_high:.2f}), "
@@ -207,10 +208,10 @@ def anomalies_view(env: ToolEnv, args: AnomaliesArgs, period: Period) -> str:
         flags = kept
     summary = summarize_anomalies(flags, top=TOP_N, frame=frame)
     if summary.total == 0:
-        return f"ANOMALIES | period {period.label}: none found."
+        return f"ANOMALIES | period {period.describe()}: none found."
     tasks_by_gid = {t.gid: t for t in ws.tasks}
     lines = [
-        f"ANOMALIES | period {period.label} | {summary.total} flags | by kind: "
+        f"ANOMALIES | period {period.describe()} | {summary.total} flags | by kind: "
         + ", ".join(f"{k} {n}" for k, n in sorted(summary.by_kind.items(), key=lambda kv: -kv[1])),
         "most flagged people: "
         + ", ".join(f"{untrusted(name, 40)} {n}" for name, n in summary.by_person[:5]),
@@ -352,7 +353,7 @@ def billing_view(env: ToolEnv, args: BillingArgs, period: Period) -> str:
         or "no amount (no rates)"
     )
     lines = [
-        f"BILLING DRAFT (not sent) {period.label} ({period.start}..{period.end}) | client={', '.join(clients) or 'all'} | "
+        f"BILLING DRAFT (not sent) {period.describe()} | client={', '.join(clients) or 'all'} | "
         f"{len(draft.lines)} lines",
         f"TOTAL {draft.total_minutes / 60:.2f}h ({draft.total_minutes} min) = {amounts}",
     ]
@@ -407,8 +408,7 @@ def retro_view(env: ToolEnv, ws: Workspace, period: Period, project: str | None)
     )
     v = rep.variance
     lines = [
-        f"RETROSPECTIVE {period.label} ({rep.period_start}..{rep.period_end})"
-        + (f" project={project}" if project else ""),
+        f"RETROSPECTIVE {period.describe()}" + (f" project={project}" if project else ""),
         f"completed {rep.tasks_completed} tasks, created {rep.tasks_created}; {rep.entries} time entries, "
         f"{rep.hours_logged:.1f}h logged",
     ]

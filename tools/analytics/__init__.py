@@ -19,7 +19,7 @@ from tools.analytics.anomalies import (
     summarize_anomalies,
 )
 from tools.analytics.billing import BillingDraft, billing_draft, to_csv, to_json, to_markdown
-from tools.analytics.calendar import WorkCalendar, build_calendar, parse_ics, parse_period, read_ics
+from tools.analytics.calendar import WorkCalendar, build_calendar, parse_ics, read_ics
 from tools.analytics.capacity import CapacityReport, capacity_report
 from tools.analytics.forecast import ForecastReport, ProjectForecast, forecast_project, forecast_projects
 from tools.analytics.frame import Frame, build_frame
@@ -54,7 +54,6 @@ __all__ = [
     "forecast_project",
     "forecast_projects",
     "parse_ics",
-    "parse_period",
     "read_ics",
     "retrospective",
     "schedule_variance_pct",

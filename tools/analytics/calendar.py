@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.config import CapacityConfig, TimeOff
 from tools.analytics.frame import EPOCH_ORDINAL, day_of
+from tools.config_types import CapacityConfig, TimeOff
 from tools.records import Person
 
 log = logging.getLogger(__name__)
@@ -228,23 +228,3 @@ __all__ = [
     "read_ics",
     "resolve_person",
 ]
-
-
-def parse_period(text: str) -> tuple[date, date]:
-    """``2026-10`` -> Oct 1..31; ``2026-10-05..2026-10-18`` -> that range; ``2026`` -> the year."""
-    text = text.strip()
-    if ".." in text:
-        a, b = text.split("..", 1)
-        start, end = date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
-    elif len(text) == 7:
-        year, month = int(text[:4]), int(text[5:7])
-        start = date(year, month, 1)
-        following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-        end = date.fromordinal(following.toordinal() - 1)
-    elif len(text) == 4 and text.isdigit():
-        start, end = date(int(text), 1, 1), date(int(text), 12, 31)
-    else:
-        start = end = date.fromisoformat(text)
-    if end < start:
-        raise ValueError(f"period {text!r} ends before it starts")
-    return start, end

@@ -41,11 +41,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from agent.config import CapacityConfig
 from tools.analytics.calendar import WorkCalendar, build_calendar, capacity_hours
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of, week_start
 from tools.analytics.stats import log_ratio_sigma, normal_cdf
 from tools.analytics.variance import person_log_ratios
+from tools.config_types import CapacityConfig
 from tools.records import Allocation, EffortUnit, OutOfOffice, Person, Workspace
 
 ALLOCATION_HOURS_PER_WEEK = True  # see the module docstring: an "hours" effort is hours per week

@@ -20,9 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from agent.config import CapacityConfig
 from tools.analytics.calendar import WorkCalendar, build_calendar, capacity_hours
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of
+from tools.config_types import CapacityConfig
 from tools.records import Person, Workspace
 
 _FLOOR = 0.1  # an open task already past its sampled total still needs this share of it

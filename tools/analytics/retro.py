@@ -7,13 +7,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.config import CapacityConfig, FieldMapping
 from tools.analytics.anomalies import (
     AnomalyConfig,
     AnomalySummary,
@@ -28,6 +27,7 @@ from tools.analytics.forecast import ForecastReport, forecast_projects
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of
 from tools.analytics.stats import finite_number, median_interval
 from tools.analytics.variance import Dimension, VarianceReport, group_keys, variance_report
+from tools.config_types import CapacityConfig, FieldMapping
 from tools.records import Task, Workspace
 
 
@@ -514,14 +514,6 @@ def _highlights(report: RetroReport) -> list[str]:
     return out
 
 
-def period_bounds(now: datetime | None = None) -> tuple[date, date]:
-    """The previous calendar month relative to ``now`` (the default retro period)."""
-    now = now or datetime.now(UTC)
-    first_this = date(now.year, now.month, 1)
-    last_prev = date.fromordinal(first_this.toordinal() - 1)
-    return date(last_prev.year, last_prev.month, 1), last_prev
-
-
 __all__ = [
     "BiasTrend",
     "BillingSummary",
@@ -531,7 +523,6 @@ __all__ = [
     "ScopeCreep",
     "admin_overhead",
     "bias_trends",
-    "period_bounds",
     "retrospective",
     "scope_creep",
 ]

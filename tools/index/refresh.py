@@ -13,15 +13,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from tools.config_types import IndexConfig
 from tools.index.store import TaskIndex, task_fingerprint
 from tools.records import Task
-
-if TYPE_CHECKING:
-    from agent.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +64,28 @@ def refresh_index(index: TaskIndex, tasks: Iterable[Task], *, rebuild: bool = Fa
     return result
 
 
-def refresh_from_store(settings: Settings, *, rebuild: bool = False) -> IndexRefresh:
-    """Open the configured store and index and bring the index up to date with the store."""
+def refresh_from_store(database_url: str, config: IndexConfig, *, rebuild: bool = False) -> IndexRefresh:
+    """Open the store and the index and bring the index up to date with the store."""
     from tools.store import Store  # type: ignore[attr-defined,unused-ignore]
 
-    store = Store.open(settings.database_url)
+    store = Store.open(database_url)
     try:
         tasks = store.tasks()  # tasks only: a whole workspace would also read every time entry
     finally:
         store.close()
-    return refresh_index(TaskIndex.open(settings), tasks, rebuild=rebuild)
+    return refresh_index(TaskIndex.open(config), tasks, rebuild=rebuild)
 
 
-def refresh_after_sync(settings: Settings) -> IndexRefresh | None:
-    """The refresh that follows a sync when ``index_on_sync`` is on. A failure is logged, not raised:
-    the sync itself succeeded and the store is the source of truth; the next refresh catches up."""
-    if not settings.index_on_sync:
+def refresh_after_sync(
+    database_url: str, config: IndexConfig, *, enabled: bool = True
+) -> IndexRefresh | None:
+    """The refresh that follows a sync (``enabled``: the ``index_on_sync`` setting). A failure is
+    logged, not raised: the sync itself succeeded and the store is the source of truth; the next
+    refresh catches up."""
+    if not enabled:
         return None
     try:
-        return refresh_from_store(settings)
+        return refresh_from_store(database_url, config)
     except Exception as exc:  # the index is derived data: never fail a sync because of it
         log.warning("similar-task index not refreshed (%s); run `effort index refresh`", exc)
         return None

@@ -1,6 +1,6 @@
 """The similar-task index: a Chroma collection of tasks, embedded offline, queried by text or task.
 
-Embedded ``chromadb.PersistentClient`` at ``settings.chroma_path`` by default; ``chromadb.HttpClient``
+Embedded ``chromadb.PersistentClient`` at ``IndexConfig.chroma_path`` by default; ``chromadb.HttpClient``
 when ``EFFORT_CHROMA_URL`` is set. Documents are title + description + project type + section + tags;
 metadata carry what the estimator needs (actuals, estimate, assignee, project type, completion epoch)
 so a query returns evidence without a second lookup.
@@ -23,7 +23,7 @@ from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from pydantic import BaseModel, ConfigDict
 
-from agent.config import Settings, load_settings
+from tools.config_types import IndexConfig
 from tools.index.embedding import MiniLMInt8, OpenAIEmbedder
 from tools.records import Task
 
@@ -110,33 +110,25 @@ def task_fingerprint(task: Task) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
-def make_embedder(settings: Settings | None = None, choice: EmbeddingChoice = "auto") -> Embedder:
-    """The embedding function to use: MiniLM offline unless OpenAI is chosen (or configured, for auto).
+def make_embedder(config: IndexConfig, choice: EmbeddingChoice = "auto") -> Embedder:
+    """The embedding function to use: ``config.embeddings`` for auto (offline MiniLM by default).
 
-    ``auto`` uses OpenAI only when ``EFFORT_EMBEDDINGS=openai`` is set, because switching models
-    changes the vector space and needs a different collection; offline MiniLM is the default.
-    """
-    import os
-
+    Switching models changes the vector space, so each model has its own collection."""
     if choice == "auto":
-        choice = "openai" if os.environ.get("EFFORT_EMBEDDINGS", "").lower() == "openai" else "minilm"
+        choice = config.embeddings
     if choice == "openai":
-        settings = settings or load_settings()
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-        model = os.environ.get("EFFORT_EMBEDDING_MODEL", "text-embedding-3-small")
-        return OpenAIEmbedder(model=model, base_url=settings.openai_base_url, api_key=key)
+        key = config.openai_api_key.get_secret_value() if config.openai_api_key else ""
+        return OpenAIEmbedder(model=config.embedding_model, base_url=config.openai_base_url, api_key=key)
     return MiniLMInt8()
 
 
-def make_client(settings: Settings) -> ClientAPI:
+def make_client(config: IndexConfig) -> ClientAPI:
     """Embedded persistent client, or an HTTP client when ``EFFORT_CHROMA_URL`` is set."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
+    if config.chroma_url:
+        url = urlparse(config.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise IndexError_(
-                f"EFFORT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}"
-            )
+            raise IndexError_(f"EFFORT_CHROMA_URL must look like http://host:port, got {config.chroma_url!r}")
         port = url.port or (443 if url.scheme == "https" else 8000)
         try:
             return chromadb.HttpClient(
@@ -144,7 +136,7 @@ def make_client(settings: Settings) -> ClientAPI:
             )
         except Exception as exc:  # chromadb raises plain ValueError/ConnectError when the server is down
             raise IndexError_(f"cannot reach the Chroma server at {url.hostname}:{port}: {exc}") from None
-    path = settings.chroma_path
+    path = config.chroma_path
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
@@ -169,23 +161,22 @@ class TaskIndex:
     @classmethod
     def open(
         cls,
-        settings: Settings | None = None,
+        config: IndexConfig,
         *,
         embedding: EmbeddingChoice = "auto",
         collection: str = DEFAULT_COLLECTION,
     ) -> TaskIndex:
-        """Open (or create) the index configured by ``settings`` (default: ``load_settings()``)."""
-        settings = settings or load_settings()
-        return cls(make_client(settings), make_embedder(settings, embedding), collection)
+        """Open (or create) the index ``config`` describes."""
+        return cls(make_client(config), make_embedder(config, embedding), collection)
 
     @classmethod
-    def open_existing(cls, settings: Settings, *, embedding: EmbeddingChoice = "auto") -> TaskIndex | None:
+    def open_existing(cls, config: IndexConfig, *, embedding: EmbeddingChoice = "auto") -> TaskIndex | None:
         """The configured index if one has been built and can be opened, else None (logged): callers
         then do without it (word-overlap search, or embedding what they need themselves)."""
-        if not settings.chroma_url and not settings.chroma_path.exists():
+        if not config.configured:
             return None
         try:
-            return cls.open(settings, embedding=embedding)
+            return cls.open(config, embedding=embedding)
         except Exception as exc:  # the index is derived data: never fatal for its readers
             log.warning("similar-task index not usable (%s)", exc)
             return None

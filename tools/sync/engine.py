@@ -48,6 +48,8 @@ from tools.gateway.errors import (
     SyncTokenExpired,
 )
 from tools.records import Comment, FieldChange, Person, Project, Task, TimeEntry
+from tools.scope import ScopeRule
+from tools.scope import key as scope_key
 from tools.store import CustomFieldDef, EnumOptionDef, Store, SyncState
 from tools.sync.mapping import (
     FieldMappingRules,
@@ -157,6 +159,7 @@ class _Sync:
         self.rules = FieldMappingRules.from_settings(settings.fields)
         self.skips = SkipLog()
         self.warnings: list[str] = []
+        self.rule: ScopeRule | None = None  # resolved by the full crawl, else on first use
         self.counts: dict[str, KindCounts] = {}
         self.started = datetime.now(UTC)
         self.req0 = dict(gw.stats.requests)
@@ -317,36 +320,38 @@ class _Sync:
     def _resolve_scope(
         self, ws: str, projects: list[dict[str, Any]]
     ) -> tuple[set[str] | None, dict[str, tuple[str, ...]]]:
+        """Which projects to read (None = all) and each project's listed portfolios. The decision is
+        the one scope rule's (tools/scope.py); this method only fetches what it needs to decide."""
         sc = self.settings.scope
-        portfolios_by_project: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        members: dict[str, set[str]] = {}
         if sc.portfolios:
-            known = (
-                {p["gid"]: p.get("name") for p in self.gw.iter_portfolios(ws)}
-                if any(not x.isdigit() for x in sc.portfolios)
-                else {}
-            )
-            by_name = {str(n).lower(): g for g, n in known.items() if n}
-            for ref in sc.portfolios:
-                pf = ref if ref.isdigit() else by_name.get(ref.lower())
-                if pf is None:
-                    self.warnings.append(f"portfolio {ref!r} not found")
-                    continue
-                for item in self.gw.iter_portfolio_items(pf):
-                    if item.get("resource_type", "project") == "project":
-                        portfolios_by_project.setdefault(item["gid"], []).append(pf)
-        pbp = {k: tuple(v) for k, v in portfolios_by_project.items()}
-        if not sc.projects and not sc.portfolios and not sc.tags:
+            if any(not x.isdigit() for x in sc.portfolios):
+                names = {str(p["gid"]): str(p.get("name") or "") for p in self.gw.iter_portfolios(ws)}
+            listed = {scope_key(ref) for ref in sc.portfolios}
+            wanted = {ref for ref in sc.portfolios if ref.isdigit()}
+            wanted |= {gid for gid, name in names.items() if scope_key(name) in listed}
+            for pf in sorted(wanted):
+                members[pf] = {
+                    str(item["gid"])
+                    for item in self.gw.iter_portfolio_items(pf)
+                    if item.get("resource_type", "project") == "project"
+                }
+        self.rule = ScopeRule.resolve(
+            sc,
+            [(str(p["gid"]), str(p.get("name") or "")) for p in projects],
+            portfolio_projects=members,
+            portfolio_names=names,
+        )
+        self.warnings += [f"{ref} not found" for ref in self.rule.unresolved]
+        portfolios_by_project: dict[str, list[str]] = {}
+        for pf, project_gids in members.items():
+            for gid in project_gids:
+                portfolios_by_project.setdefault(gid, []).append(pf)
+        pbp = {k: tuple(sorted(v)) for k, v in portfolios_by_project.items()}
+        if not self.rule.configured or self.rule.all_projects:
             return None, pbp
-        by_name = {str(p.get("name", "")).lower(): p["gid"] for p in projects}
-        gids = {p["gid"] for p in projects}
-        chosen: set[str] = set(pbp)
-        for ref in sc.projects:
-            gid = ref if ref in gids else by_name.get(ref.lower())
-            if gid is None:
-                self.warnings.append(f"project {ref!r} not found")
-            else:
-                chosen.add(gid)
-        return chosen, pbp
+        return set(self.rule.project_gids), pbp
 
     def _crawl_projects(self, crawl: _Crawl, project_gids: list[str]) -> None:
         def one(pgid: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -375,9 +380,9 @@ class _Sync:
         if not tags:
             return
         known = {t["gid"]: t.get("name") for t in self.gw.iter_tags(ws)}
-        by_name = {str(n).lower(): g for g, n in known.items() if n}
+        by_name = {scope_key(str(n)): g for g, n in known.items() if n}
         for ref in tags:
-            tg = ref if ref in known else by_name.get(ref.lower())
+            tg = ref if ref in known else by_name.get(scope_key(ref))
             if tg is None:
                 self.warnings.append(f"tag {ref!r} not found")
                 continue
@@ -843,15 +848,22 @@ class _Sync:
                 return True
         elif member_of & scope_projects:
             return True
-        wanted = {t.lower() for t in self.settings.scope.tags}
-        if not wanted:
-            return False
-        tags = list_field(payload, "tags")
-        return any(
-            isinstance(tg, dict)
-            and (str(tg.get("gid")) in wanted or str(tg.get("name", "")).lower() in wanted)
-            for tg in tags
-        ) or bool(set(task.tags) & wanted)
+        tags = [
+            str(v)
+            for tg in list_field(payload, "tags")
+            if isinstance(tg, dict)
+            for v in (tg.get("gid"), tg.get("name"))
+            if v
+        ]
+        return self._rule().tag_matches([*tags, *task.tags])
+
+    def _rule(self) -> ScopeRule:
+        """The scope rule, resolved against the stored projects when this run did not crawl them."""
+        if self.rule is None:
+            self.rule = ScopeRule.resolve(
+                self.settings.scope, [(p.gid, p.name) for p in self.store.projects()]
+            )
+        return self.rule
 
     def _estimate_field_name(self, crawl: _Crawl) -> str:
         for d in list(crawl.field_defs.values()):
