@@ -291,3 +291,25 @@ def test_http_without_a_token_refuses_to_start(mcp_env: McpEnv) -> None:
         result = CliRunner().invoke(app, ["mcp", "--transport", "http"])
     assert result.exit_code == 2
     assert "EFFORT_MCP_TOKEN is not set" in result.output
+
+
+def test_a_new_sync_is_seen_without_restarting_the_server(mcp_env: McpEnv) -> None:
+    """The read context is rebuilt when a newer sync run lands in the store, not before."""
+    settings = mcp_env.settings()
+    built: list[Any] = []
+
+    def factory(s: Any) -> Any:
+        from agent.context import AgentContext
+
+        built.append(AgentContext.from_settings(s))
+        return built[-1]
+
+    with open_checkpointer(settings) as saver:
+        backend = EffortBackend(settings, saver, context_factory=factory)
+        assert not backend.call("task_lookup", {"query": mcp_env.task_gids[5]}).is_error
+        assert not backend.call("variance", {}).is_error
+        assert len(built) == 1
+        synced = mcp_env.cli("sync")
+        assert synced.exit_code == 0, synced.output
+        assert not backend.call("variance", {}).is_error
+        assert len(built) == 2

@@ -225,3 +225,54 @@ def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"effort-copilot {version('effort-copilot')}"
+
+
+def test_otlp_export_from_a_real_command_reaches_a_collector_without_secrets(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    """`effort sync` with OTEL_EXPORTER_OTLP_ENDPOINT set, in its own process, posts its spans over
+    OTLP/HTTP to a collector on loopback (a recording HTTP server here); the token is not in them."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.path, self.rfile.read(int(self.headers.get("content-length") or 0))))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EFFORT_", "ASANA_", "OTEL_"))}
+    env |= {
+        "ASANA_ACCESS_TOKEN": sandbox.token,
+        "EFFORT_ASANA_BASE_URL": sandbox.base_url,
+        "EFFORT_DATABASE_URL": f"sqlite:///{tmp_path / 'effort.db'}",
+        "EFFORT_INDEX_ON_SYNC": "false",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}",
+    }
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("effort")), "sync", "--full"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        collector.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert received and {path for path, _ in received} == {"/v1/traces"}
+    body = b"".join(data for _, data in received)
+    assert b"effort.sync" in body and b"GET /projects/{gid}/tasks" in body and b"effort-copilot" in body
+    assert sandbox.token.encode() not in body
