@@ -12,6 +12,7 @@ writes after it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -25,6 +26,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import get_runtime
 from pydantic import BaseModel, ConfigDict
 
 from agent.approval import apply_node, approval_node, route_pending
@@ -97,6 +99,11 @@ class RetroContext:
 
 def _ctx(config: RunnableConfig) -> RetroContext:
     ctx = (config.get("configurable") or {}).get("retro")
+    if (
+        ctx is None
+    ):  # on a LangGraph server it is the run's context (agent/graphs.py): objects cannot be configurable
+        with contextlib.suppress(KeyError, RuntimeError):
+            ctx = get_runtime().context
     if not isinstance(ctx, RetroContext):
         raise RuntimeError("retro graph needs configurable={'retro': RetroContext(...)}")
     return ctx

@@ -7,8 +7,10 @@ from agent.cli import (
     chat_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
     index_cmd,  # noqa: F401
+    mcp_cmd,  # noqa: F401
     retro_cmd,  # noqa: F401
     sandbox_cmd,  # noqa: F401
     serve_cmd,  # noqa: F401
     sync_cmd,  # noqa: F401
+    version,  # noqa: F401
 )

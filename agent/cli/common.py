@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.config import ConfigError, Settings, load_settings
+from agent.telemetry import setup_telemetry
 from tools.redact import install_redaction
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
@@ -53,5 +54,6 @@ def settings_or_exit(
         settings = load_settings(config, **overrides)
     except ConfigError as exc:
         raise fail(str(exc), console=console) from None
+    setup_telemetry(settings)  # one log format (EFFORT_LOG_FORMAT); traces when OTLP is configured
     install_redaction(settings.secrets())
     return settings
