@@ -1,4 +1,11 @@
-"""The `effort` command line. Each command group lives in its own module and registers itself here."""
+"""The `effort` command line.
+
+Each command module builds its own small ``typer.Typer`` (named ``app``); `agent/cli/commands.py` lists
+the modules in reading order and merges them into the one ``app`` here. Command modules import only
+typer, rich and light helpers at the top: anything heavy (langgraph, chromadb, sqlalchemy, numpy, the
+settings loader) is imported inside the command that needs it, so `effort --help` and a mistyped option
+answer at once.
+"""
 
 from __future__ import annotations
 
@@ -11,5 +18,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals could hold a token
 )
 
-# Command modules register their commands on `app` when imported.
-from agent.cli import commands  # noqa: E402,F401
+from agent.cli.commands import register  # noqa: E402  (the modules may still import `app` from here)
+
+register(app)

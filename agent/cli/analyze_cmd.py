@@ -11,17 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
-from agent.config import Settings
-from tools.redact import Redactor
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from agent.config import Settings
     from tools.analytics.capacity import PersonCapacity
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only).", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
@@ -71,6 +72,7 @@ def _parse_as_of(text: str | None, settings: Settings) -> datetime | None:
 def _load(config: Path | None, projects: list[str] | None, as_of: str | None) -> tuple[Settings, Any]:
     """Settings plus the store's Workspace (a clear error if either is unusable). ``--project`` takes
     names or gids (names case-insensitive); an unknown one is an error, never a silent empty answer."""
+    from tools.redact import Redactor
     from tools.store import Store
 
     settings = settings_or_exit(config)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent.config import ConfigError, Settings, load_settings
-from tools.redact import install_redaction
+if TYPE_CHECKING:  # the settings loader (pydantic-settings) costs 0.3 s: loaded by the command that runs
+    from agent.config import Settings
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file (default effort.toml)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -43,6 +43,9 @@ def settings_or_exit(
     """The settings, or the config error on ``console`` (stderr by default) and exit code 2. From here
     on, log records have the settings' secrets redacted. ``as_of`` (``--as-of``) overrides the
     configured "today"."""
+    from agent.config import ConfigError, load_settings
+    from tools.redact import install_redaction
+
     overrides: dict[str, date] = {}
     if as_of is not None:
         try:

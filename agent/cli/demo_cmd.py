@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli import app
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 
 @app.command("demo")

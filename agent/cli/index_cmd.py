@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, fail, settings_or_exit
-from agent.config import Settings
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 index_app = typer.Typer(help="The similar-task index (Chroma) of past tasks.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
