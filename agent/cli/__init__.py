@@ -9,6 +9,10 @@ answer at once.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -17,6 +21,22 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals could hold a token
 )
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML config file for every command (like EFFORT_CONFIG; a command's own --config wins).",
+        ),
+    ] = None,
+) -> None:
+    """Effort Copilot: plan from your team's own Asana time-tracking history."""
+    if config is not None:  # the one place the settings loader looks besides an explicit --config
+        os.environ["EFFORT_CONFIG"] = str(config)
+
 
 from agent.cli.commands import register  # noqa: E402  (the modules may still import `app` from here)
 
