@@ -18,7 +18,7 @@ import shutil
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -121,7 +121,7 @@ def _run(directory: Path, seed: int, tasks: int, console: Console) -> int:
     return 0
 
 
-def _demo_values(base_url: str, directory: Path, today: date) -> dict[str, object]:
+def _demo_values(base_url: str, directory: Path, today: date) -> dict[str, Any]:
     """The demo's settings (no secrets): what the demo runs with and what its config file holds."""
     home = directory.resolve()
     return {
