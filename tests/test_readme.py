@@ -54,6 +54,15 @@ def _check(group: Any, tokens: list[str], shown: str, problems: list[str]) -> No
     if hasattr(group, "commands"):  # a group (typer vendors its own click)
         if not tokens:
             return
+        if tokens[0].startswith("-"):  # a group's own option (`effort --config FILE ask …`)
+            option = tokens[0].split("=", 1)[0]
+            param = next((p for p in group.params if option in (*p.opts, *p.secondary_opts)), None)
+            if param is None and option != "--help":
+                problems.append(f"`effort {shown}`: `{group.name}` has no option {option}")
+                return
+            takes_value = param is not None and not param.is_flag and "=" not in tokens[0]
+            _check(group, tokens[2 if takes_value else 1 :], shown, problems)
+            return
         head = group.commands.get(tokens[0])
         if head is not None and hasattr(head, "commands"):  # a sub-group: the alternatives are below it
             _check(head, tokens[1:], shown, problems)
@@ -110,9 +119,10 @@ def test_the_checker_catches_drift() -> None:
         "no-such-command --json",
         "index status | refresh --rebuild | frobnicate",
         "analyze variance|forecast --rebuild",
+        "--no-such-root-option ask x",
     ):
         _check(root, _tokens(command), command, problems)
-    assert len(problems) == 5, problems
+    assert len(problems) == 6, problems
     ok: list[str] = []
     for command in (
         "analyze variance|forecast [--json]",
