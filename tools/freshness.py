@@ -8,6 +8,7 @@ answering "0 people". The time is the end of the last successful sync run the st
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -41,6 +42,15 @@ class Freshness(BaseModel):
         when = self.synced_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         kind = "full" if self.full else "incremental"
         return f"data as of {when} (last {kind} sync; {counts})"
+
+
+def never_synced(database_url: str) -> bool:
+    """True when the store cannot hold anything yet: its SQLite file does not exist. Checked before
+    opening, because opening a SQLite store creates the file (a question should not leave one behind)."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url == prefix + ":memory:":
+        return False
+    return not Path(database_url[len(prefix) :].split("?", 1)[0]).exists()
 
 
 def store_freshness(store: Store) -> Freshness:

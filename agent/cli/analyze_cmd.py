@@ -84,11 +84,13 @@ def _load(config: Path | None, projects: list[str] | None, as_of: str | None) ->
     """Settings, the store's Workspace and its freshness (a clear error if any is unusable: an empty
     store says to sync). ``--project`` takes names or gids (names case-insensitive); an unknown one is
     an error, never a silent empty answer."""
-    from tools.freshness import store_freshness
+    from tools.freshness import NOTHING_SYNCED, never_synced, store_freshness
     from tools.redact import Redactor
     from tools.store import Store
 
     settings = settings_or_exit(config)
+    if never_synced(settings.database_url):
+        raise fail(f"{NOTHING_SYNCED} (no store at {settings.database_url})", code=1)
     pinned = _parse_as_of(as_of, settings)
     if pinned is not None:
         settings = settings.model_copy(update={"as_of": pinned.date()})
@@ -171,7 +173,7 @@ def _emit_json(model: BaseModel, loaded: Loaded) -> None:
 
 
 def _print_freshness(console: Console, loaded: Loaded) -> None:
-    console.print(f"[dim]{_freshness_line(loaded)}[/dim]", soft_wrap=True)
+    console.print(f"[dim]{_freshness_line(loaded)}[/dim]", soft_wrap=True, highlight=False)
 
 
 def _console() -> Console:
