@@ -231,17 +231,26 @@ def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) 
         flags.add_row(str(f.kind), f"{f.score:.2f}", f.reason)
     console.print(flags)
 
-    sugg = _table("Suggested estimates for open tasks", "task", "human", "AI", "P10–P90", "confidence")
-    for s in outcome.values.get("suggestions", [])[:6]:
+    rows = outcome.values.get("suggestions", [])[:6]
+    # One confidence for every row says nothing per task (see ReportData.shared_confidence): say it once.
+    shared = {s["confidence"] for s in rows}
+    columns = ("task", "human", "AI", "P10–P90") + (("confidence",) if len(shared) > 1 else ())
+    sugg = _table("Suggested estimates for open tasks", *columns)
+    for s in rows:
         human = "—" if s["human_estimate_hours"] is None else f"{s['human_estimate_hours']:g} h"
-        sugg.add_row(
+        cells = [
             s["task_name"][:48],
             human,
             f"{s['estimate_hours']:g} h",
             f"{s['p10_hours']:g}–{s['p90_hours']:g} h",
-            f"{s['confidence']:.0%}",
-        )
+        ]
+        sugg.add_row(*cells, *([f"{s['confidence']:.0%}"] if len(shared) > 1 else []))
     console.print(sugg)
+    if len(shared) == 1:
+        console.print(
+            f"Confidence {shared.pop():.0%} for each: the share of recent tasks whose actual landed within "
+            "±25% of the model's estimate (one figure until the history can tell tasks apart)."
+        )
     for path in outcome.report_paths:
         console.print(f"Report written: [link=file://{Path(path).resolve()}]{path}[/link]")
 

@@ -224,6 +224,23 @@ class ReportData(_Model):
 
         return value if isinstance(value, str) and is_web_url(value) else None
 
+    @property
+    def shared_confidence(self) -> float | None:
+        """The one confidence every suggestion has, if they all have the same (None otherwise).
+
+        The estimator's confidence is the share of recent tasks whose actual landed within +-25% of
+        its estimate, measured per mode and per similarity bin; with a small history there is one bin,
+        so every suggestion of a kind carries the same number. A column repeating it reads as if it
+        said something about each task: the renderers state it once instead."""
+        values = {round(s.confidence, 3) for s in self.suggestions if s.confidence is not None}
+        if (
+            len(self.suggestions) > 1
+            and len(values) == 1
+            and all(s.confidence is not None for s in self.suggestions)
+        ):
+            return values.pop()
+        return None
+
     def task_url(self, task_gid: str, permalink_url: str | None = None) -> str | None:
         """Where a row about this task links to (tools/links.py)."""
         from tools.links import task_link
