@@ -18,7 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
+from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit, stderr_console, working
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -198,21 +198,22 @@ def variance_command(
     config: ConfigOpt = None,
 ) -> None:
     """Actual vs estimate: bias (median ratio), spread, overrun share by type, assignee, tag, section, month."""
-    from tools.analytics.variance import Dimension, variance_report
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.variance import Dimension, variance_report
 
-    dims = [d.strip() for d in by.split(",") if d.strip()]
-    allowed = {"project_type", "assignee", "tag", "section", "month", "project", "team"}
-    if bad := [d for d in dims if d not in allowed]:
-        raise fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
-    loaded = _load(config, project, as_of)
-    workspace = loaded.workspace
-    report = variance_report(
-        workspace,
-        start=_parse_date(since, "--since"),
-        end=_parse_date(until, "--until"),
-        dimensions=cast("list[Dimension]", dims),
-        top=top,
-    )
+        dims = [d.strip() for d in by.split(",") if d.strip()]
+        allowed = {"project_type", "assignee", "tag", "section", "month", "project", "team"}
+        if bad := [d for d in dims if d not in allowed]:
+            raise fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
+        loaded = _load(config, project, as_of)
+        workspace = loaded.workspace
+        report = variance_report(
+            workspace,
+            start=_parse_date(since, "--since"),
+            end=_parse_date(until, "--until"),
+            dimensions=cast("list[Dimension]", dims),
+            top=top,
+        )
     if as_json:
         return _emit_json(report, loaded)
     console = _console()
@@ -252,25 +253,31 @@ def anomalies_command(
     config: ConfigOpt = None,
 ) -> None:
     """Suspicious time entries, each with a score and a reason."""
-    from tools.analytics.anomalies import AnomalyConfig, AnomalyKind, detect_anomalies, summarize_anomalies
-    from tools.analytics.frame import build_frame
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.anomalies import (
+            AnomalyConfig,
+            AnomalyKind,
+            detect_anomalies,
+            summarize_anomalies,
+        )
+        from tools.analytics.frame import build_frame
 
-    try:
-        kinds = tuple(AnomalyKind(k) for k in kind) if kind else tuple(AnomalyKind)
-    except ValueError:
-        raise fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
-    loaded = _load(config, project, as_of)
-    settings, workspace = loaded.settings, loaded.workspace
-    frame = build_frame(workspace)
-    flags = detect_anomalies(
-        workspace,
-        calendar=_calendar(settings, workspace),
-        config=AnomalyConfig(min_score=min_score, kinds=kinds),
-        start=_parse_date(since, "--since"),
-        end=_parse_date(until, "--until"),
-        frame=frame,
-    )
-    summary = summarize_anomalies(flags, top=top, frame=frame)
+        try:
+            kinds = tuple(AnomalyKind(k) for k in kind) if kind else tuple(AnomalyKind)
+        except ValueError:
+            raise fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        frame = build_frame(workspace)
+        flags = detect_anomalies(
+            workspace,
+            calendar=_calendar(settings, workspace),
+            config=AnomalyConfig(min_score=min_score, kinds=kinds),
+            start=_parse_date(since, "--since"),
+            end=_parse_date(until, "--until"),
+            frame=frame,
+        )
+        summary = summarize_anomalies(flags, top=top, frame=frame)
     if as_json:
         return _emit_json(summary, loaded)
     console = _console()
@@ -298,13 +305,14 @@ def capacity_command(
     config: ConfigOpt = None,
 ) -> None:
     """Per person per week: planned load vs capacity, over/under-allocation and burnout signals."""
-    from tools.analytics.capacity import capacity_report
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.capacity import capacity_report
 
-    loaded = _load(config, project, as_of)
-    settings, workspace = loaded.settings, loaded.workspace
-    report = capacity_report(
-        workspace, config=settings.capacity, calendar=_calendar(settings, workspace), weeks=weeks, top=top
-    )
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        report = capacity_report(
+            workspace, config=settings.capacity, calendar=_calendar(settings, workspace), weeks=weeks, top=top
+        )
     if as_json:
         return _emit_json(report, loaded)
     console = _console()
@@ -372,19 +380,20 @@ def forecast_command(
     config: ConfigOpt = None,
 ) -> None:
     """Completion forecast per project: P50/P80/P95 finish dates, at-risk when P80 is past the due date."""
-    from tools.analytics.forecast import forecast_projects
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.forecast import forecast_projects
 
-    loaded = _load(config, project, as_of)
-    settings, workspace = loaded.settings, loaded.workspace
-    report = forecast_projects(
-        workspace,
-        project_gids=None,  # the workspace is already limited to --project (names or gids)
-        simulations=simulations,
-        seed=seed,
-        config=settings.capacity,
-        calendar=_calendar(settings, workspace),
-        top=top,
-    )
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        report = forecast_projects(
+            workspace,
+            project_gids=None,  # the workspace is already limited to --project (names or gids)
+            simulations=simulations,
+            seed=seed,
+            config=settings.capacity,
+            calendar=_calendar(settings, workspace),
+            top=top,
+        )
     if as_json:
         return _emit_json(report, loaded)
     table = Table(
@@ -423,22 +432,23 @@ def billing_command(
     config: ConfigOpt = None,
 ) -> None:
     """Draft billing lines for a period (billable hours by client and project). Nothing is sent."""
-    from tools.analytics.billing import billing_draft, to_csv, to_json, to_markdown
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.billing import billing_draft, to_csv, to_json, to_markdown
 
-    if fmt not in ("csv", "md", "json"):
-        raise fail(f"--format must be csv, md or json, got {fmt!r}")
-    loaded = _load(config, project, None)
-    settings, workspace = loaded.settings, loaded.workspace
-    start, end = _parse_period(period, settings)
-    draft = billing_draft(workspace, start, end, clients=client)
+        if fmt not in ("csv", "md", "json"):
+            raise fail(f"--format must be csv, md or json, got {fmt!r}")
+        loaded = _load(config, project, None)
+        settings, workspace = loaded.settings, loaded.workspace
+        start, end = _parse_period(period, settings)
+        draft = billing_draft(workspace, start, end, clients=client)
     if as_json:
         fmt = "json"
     text = {"csv": to_csv, "md": to_markdown, "json": to_json}[fmt](draft)
     # The draft itself stays a clean CSV / Markdown / JSON document: freshness goes to stderr.
-    _print_freshness(Console(stderr=True), loaded)
+    _print_freshness(stderr_console(), loaded)
     if out is not None:
         out.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(
+        stderr_console().print(
             f"wrote {out} ({len(draft.lines)} lines, {draft.total_minutes / 60:.2f} h). Draft only: nothing was sent."
         )
     else:
@@ -457,19 +467,20 @@ def retro_command(
     config: ConfigOpt = None,
 ) -> None:
     """A full retrospective for a period: variance, scope creep, overhead, anomalies, capacity, forecasts."""
-    from tools.analytics.retro import retrospective
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.retro import retrospective
 
-    loaded = _load(config, project, as_of)
-    settings, workspace = loaded.settings, loaded.workspace
-    start, end = _parse_period(period or "last-month", settings)
-    report = retrospective(
-        workspace,
-        start,
-        end,
-        capacity_config=settings.capacity,
-        calendar=_calendar(settings, workspace),
-        top=top,
-    )
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        start, end = _parse_period(period or "last-month", settings)
+        report = retrospective(
+            workspace,
+            start,
+            end,
+            capacity_config=settings.capacity,
+            calendar=_calendar(settings, workspace),
+            top=top,
+        )
     if as_json:
         return _emit_json(report, loaded)
     console = _console()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,10 +28,29 @@ AsOfOpt = Annotated[
 ]
 
 
+@cache
+def stderr_console() -> Console:
+    """One stderr console per process: rich keeps a live spinner tidy only for prints through the
+    console object that draws it, so errors printed while one runs land above it."""
+    return Console(stderr=True)
+
+
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """A transient spinner on stderr while something slow loads (the heavy stack, the store), so a
+    person at a terminal sees an answer start at once. Scripts (no terminal) see nothing."""
+    err = stderr_console()
+    if not err.is_terminal:
+        yield
+        return
+    with err.status(message):
+        yield
+
+
 def print_error(message: str, console: Console | None = None) -> None:
     """``error: message`` on ``console`` (stderr by default); the message is not read as markup, and
     the line is not folded at the terminal width (paths stay whole, greppable)."""
-    (console or Console(stderr=True)).print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    (console or stderr_console()).print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
 
 
 def fail(message: str, code: int = 2, console: Console | None = None) -> typer.Exit:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
+from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit, stderr_console, working
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -73,14 +73,15 @@ def refresh(
         TimeRemainingColumn,
     )
 
-    from tools.index.refresh import refresh_from_store
-    from tools.index.store import IndexError_
+    with working("reading the store…"):
+        from tools.index.refresh import refresh_from_store
+        from tools.index.store import IndexError_
 
-    settings = settings_or_exit(config)
-    freshness = _freshness(settings)
+        settings = settings_or_exit(config)
+        freshness = _freshness(settings)
     if freshness.empty:
         raise fail(f"{freshness.describe()}: the index is built from the store", 1)
-    err = Console(stderr=True)
+    err = stderr_console()
     err.print(f"[dim]{freshness.describe()}[/dim]", soft_wrap=True, highlight=False)
     columns = (
         SpinnerColumn(),
@@ -121,18 +122,19 @@ def refresh(
 @index_app.command("status")
 def status(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Where the index is, how many tasks it holds, and how fresh the store behind it is."""
-    from tools.index.store import IndexError_, TaskIndex
+    with working("opening the store and the index…"):
+        from tools.index.store import IndexError_, TaskIndex
 
-    settings = settings_or_exit(config)
-    freshness = _freshness(settings)
-    tasks: int | None = None
-    model: str | None = None
-    if not _no_index(settings):
-        try:
-            index = TaskIndex.open(settings.index)
-        except IndexError_ as exc:
-            raise fail(str(exc)) from None
-        tasks, model = index.count(), index.embedder.name()
+        settings = settings_or_exit(config)
+        freshness = _freshness(settings)
+        tasks: int | None = None
+        model: str | None = None
+        if not _no_index(settings):
+            try:
+                index = TaskIndex.open(settings.index)
+            except IndexError_ as exc:
+                raise fail(str(exc)) from None
+            tasks, model = index.count(), index.embedder.name()
     if as_json:
         return _echo_json(
             {
@@ -166,18 +168,19 @@ def similar(
     config: ConfigOpt = None,
 ) -> None:
     """The past tasks most similar to TEXT, with their estimates and actual hours."""
-    from tools.index.store import IndexError_, TaskIndex
+    with working("searching the index…"):
+        from tools.index.store import IndexError_, TaskIndex
 
-    settings = settings_or_exit(config)
-    freshness = _freshness(settings)
-    if freshness.empty:
-        raise fail(freshness.describe(), 1)
-    if _no_index(settings):
-        raise fail(f"no index at {settings.chroma_path}: run `effort index refresh` first", 1)
-    try:
-        hits = TaskIndex.open(settings.index).similar(text, k, completed_only=not include_open)
-    except IndexError_ as exc:
-        raise fail(str(exc)) from None
+        settings = settings_or_exit(config)
+        freshness = _freshness(settings)
+        if freshness.empty:
+            raise fail(freshness.describe(), 1)
+        if _no_index(settings):
+            raise fail(f"no index at {settings.chroma_path}: run `effort index refresh` first", 1)
+        try:
+            hits = TaskIndex.open(settings.index).similar(text, k, completed_only=not include_open)
+        except IndexError_ as exc:
+            raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
         return
