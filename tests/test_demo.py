@@ -42,3 +42,12 @@ def test_demo_report_links_to_the_sandbox_and_states_freshness(tmp_path: Path) -
     assert settings.as_of is not None and settings.scope.projects == ["*"]
     out = console.export_text()
     assert "--config" in out and "effort.toml ask" in out
+
+
+def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine", encoding="utf-8")
+    console = Console(record=True, width=100, color_system=None)
+    assert run_demo(tmp_path, tasks=40, console=console) == 2
+    assert keep.read_text(encoding="utf-8") == "mine"
+    assert "was not made by `effort demo`" in " ".join(console.export_text().split())
