@@ -37,6 +37,8 @@ from agent.reports.render import write_report
 from agent.state import ChatState
 from tools.analytics.estimator import Estimate, fit_estimator
 from tools.analytics.retro import RetroReport, retrospective
+from tools.freshness import store_freshness
+from tools.links import asana_web_root
 from tools.proposals import Proposal, ProposalKind
 from tools.records import Task, Workspace
 from tools.store import Store
@@ -144,6 +146,8 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         workspace=workspace,
         suggestions=suggestions,
         notes=[] if ctx.narrate else ["Narrative from templates (no LLM configured)."],
+        link_base=asana_web_root(ctx.settings.asana_base_url),
+        data_freshness=store_freshness(ctx.store).describe(),
     )
     directory = ctx.report_dir or ctx.settings.data_dir / "reports"
     stem = f"{kind}-{state['period_start'].isoformat()}-{state['period_end'].isoformat()}"

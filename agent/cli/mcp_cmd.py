@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, fail, settings_or_exit
+
+app = typer.Typer()
 
 MIN_TOKEN_CHARS = 16
 TOKEN_HINT = "export EFFORT_MCP_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"

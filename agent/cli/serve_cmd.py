@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, settings_or_exit
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 webhooks_app = typer.Typer(help="Asana webhooks that feed `effort serve`.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
