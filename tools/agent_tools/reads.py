@@ -53,6 +53,8 @@ class ToolEnv(Protocol):
 
     def get_frame(self) -> Any: ...
 
+    def freshness(self) -> str: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class VarianceArgs(BaseModel):
     tag: str | None = Field(None, description="Only tasks with this tag.")
     section: str | None = Field(None, description="Only tasks in this section.")
     project_type: str | None = Field(None, description="Only tasks of this project type.")
+    client: str | None = Field(None, description="Only tasks of projects of this client.")
+    top_n: int = Field(TOP_N, ge=1, le=25, description="Groups to show.")
 
 
 class EstimateArgs(BaseModel):
@@ -92,6 +96,19 @@ class AnomaliesArgs(BaseModel):
     )
     assignee: str | None = Field(None, description="Only entries of this person.")
     project: str | None = Field(None, description="Only entries on this project.")
+    kind: (
+        Literal[
+            "weekend",
+            "duplicate",
+            "implausible_duration",
+            "future_date",
+            "variance",
+            "pace",
+            "holiday",
+            "missing_log",
+        ]
+        | None
+    ) = Field(None, description="Only flags of this kind (weekend, duplicate, future_date, ...).")
 
 
 class CapacityArgs(BaseModel):
@@ -126,7 +143,9 @@ def _period_or_default(text: str | None, today: date, days: int) -> Period:
     return parsed or Period(start=today - timedelta(days=days), end=today, label=f"last {days} days")
 
 
-def _filtered(tasks: Iterable[Task], args: VarianceArgs, period: Period | None) -> list[Task]:
+def _filtered(
+    tasks: Iterable[Task], args: VarianceArgs, period: Period | None, clients: dict[str, str | None]
+) -> list[Task]:
     out = []
     for t in tasks:
         if period is not None and not period.contains(t.completed_at):
@@ -141,12 +160,16 @@ def _filtered(tasks: Iterable[Task], args: VarianceArgs, period: Period | None) 
             continue
         if args.project_type and not match_name(args.project_type, [t.project_type]):
             continue
+        if args.client and norm(clients.get(t.project_gid or "")) != norm(args.client):
+            continue
         out.append(t)
     return out
 
 
 def _filters_line(args: BaseModel) -> str:
-    parts = [f"{k}={v}" for k, v in args.model_dump(exclude_none=True).items() if k != "group_by"]
+    parts = [
+        f"{k}={v}" for k, v in args.model_dump(exclude_none=True).items() if k not in ("group_by", "top_n")
+    ]
     return ", ".join(parts) or "none"
 
 
@@ -175,7 +198,8 @@ def _similar_fallback(ws: Workspace, text: str, k: int, exclude: str | None) -> 
 
 
 def _similar(env: ToolEnv, text: str, k: int, exclude: str | None) -> list[tuple[Task, float]]:
-    index = env.index
+    getter = getattr(env, "get_index", None)
+    index = getter() if callable(getter) else env.index
     if index is not None and hasattr(index, "similar"):
         try:
             hits = index.similar(text, k=k + 1)
@@ -295,8 +319,13 @@ def variance(env: ToolEnv, args: VarianceArgs) -> str:
 
     def view() -> str:
         ws = env.workspace
-        if any((args.project, args.assignee, args.tag, args.section, args.project_type)):
-            ws = ws.model_copy(update={"tasks": tuple(_filtered(ws.tasks, args, None))})
+        if args.client and not any(norm(p.client) == norm(args.client) for p in ws.projects):
+            return f"variance: no client matches {args.client!r}; nothing was computed."
+        if args.assignee and not find_person(ws, args.assignee):
+            return f"variance: no person matches {args.assignee!r}; nothing was computed."
+        if any((args.project, args.assignee, args.tag, args.section, args.project_type, args.client)):
+            clients = {p.gid: p.client for p in ws.projects}
+            ws = ws.model_copy(update={"tasks": tuple(_filtered(ws.tasks, args, None, clients))})
         return views.variance_view(env, args, ws, period, _filters_line(args))
 
     return _run_view(env, "variance", view)
@@ -349,7 +378,13 @@ def estimate_task(env: ToolEnv, args: EstimateArgs) -> str:
 
 def anomalies(env: ToolEnv, args: AnomaliesArgs) -> str:
     """Suspicious time entries and tasks, scored, highest first."""
-    period = _period_or_default(args.period, env.today(), 90)
+    today = env.today()
+    if args.kind == "future_date" and not args.period:  # future-dated entries lie after today
+        period = Period(
+            start=today - timedelta(days=90), end=today + timedelta(days=366), label="from 90 days ago on"
+        )
+    else:
+        period = _period_or_default(args.period, today, 90)
     return _run_view(env, "anomalies", lambda: views.anomalies_view(env, args, period))
 
 

@@ -1,0 +1,741 @@
+"""Slots: the filters a question names, found against the synced workspace, and the masked question.
+
+People (full name, first or last name; case- and typo-tolerant), projects, clients, tags, sections,
+project types, tasks (gid, quoted name, "task <name>"), periods (the one grammar, tools/periods.py),
+comparisons, grouping, top-N, billable, task status, entry kinds and a capacity horizon. Each value
+found is replaced in the question by a placeholder (``[person]`` …) before the intent is classified,
+so names never sway the intent, and a task title that says "invoice" does not make a billing question.
+
+A name that looks like a filter but matches nothing (``did Zed log``) is kept in ``unknown``: the
+router asks about it instead of answering for everyone. ``ambiguous`` holds a first name shared by
+several people.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from agent.chat.intents import INTENTS
+from tools.periods import Period, PeriodError, find_period_spans, normalise
+from tools.records import Person, Task, Workspace
+
+GID = re.compile(r"(?<![\w])(\d{5,20})(?![\w])")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = set(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "please",
+        "show",
+        "tell",
+        "give",
+        "list",
+        "find",
+        "get",
+        "me",
+        "us",
+        "much",
+        "many",
+        "hours",
+        "hour",
+        "time",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "day",
+        "days",
+        "today",
+        "yesterday",
+        "last",
+        "next",
+        "this",
+        "previous",
+        "past",
+        "team",
+        "people",
+        "person",
+        "project",
+        "projects",
+        "client",
+        "clients",
+        "task",
+        "tasks",
+        "tag",
+        "tags",
+        "section",
+        "sections",
+        "total",
+        "number",
+        "work",
+        "worked",
+        "logged",
+        "log",
+        "spent",
+        "spend",
+        "entries",
+        "entry",
+        "open",
+        "closed",
+        "done",
+        "completed",
+        "overdue",
+        "new",
+        "created",
+        "added",
+        "estimate",
+        "estimates",
+        "estimated",
+        "actual",
+        "actuals",
+        "billable",
+        "bill",
+        "billing",
+        "invoice",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "help",
+        "okay",
+        "ok",
+        "yes",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "weekend",
+        "weekday",
+        "vs",
+        "versus",
+        "compared",
+        "compare",
+        "top",
+        "biggest",
+        "largest",
+        "most",
+        "least",
+        "highest",
+        "lowest",
+        "first",
+        "best",
+        "worst",
+        "average",
+        "mean",
+        "per",
+        "by",
+        "each",
+        "across",
+    ]
+)
+_MONTHS = set(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "h1",
+        "h2",
+        "ytd",
+    ]
+)
+
+
+def _vocabulary() -> set[str]:
+    """Words of the intent examples and common words: never read as a fuzzy name."""
+    words = set(_STOP) | _MONTHS
+    for intent in INTENTS:
+        for example in intent.examples:
+            words.update(_WORD.findall(re.sub(r"\[[a-z]+\]", " ", example.lower())))
+    return words
+
+
+VOCABULARY = frozenset(_vocabulary())
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+}
+_NUM = r"(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A workspace value a question can name: kind (person, project, ...), canonical value, gid."""
+
+    kind: str
+    value: str
+    gid: str | None = None
+
+
+@dataclass
+class EntityIndex:
+    """Names of the workspace, normalised, built once per workspace."""
+
+    names: list[tuple[str, Entity]]  # (normalised full name, entity), longest first
+    first_names: dict[str, list[Entity]]
+    last_names: dict[str, list[Entity]]
+    tasks_by_gid: dict[str, Task]
+    projects_by_gid: dict[str, Entity]
+    people_by_gid: dict[str, Entity]
+    task_names: list[tuple[str, Task]]  # (normalised name, task)
+
+    @classmethod
+    def build(cls, ws: Workspace) -> EntityIndex:
+        names: dict[str, Entity] = {}
+
+        def add(kind: str, value: str | None, gid: str | None = None) -> None:
+            key = normalise(value or "")
+            if len(key) >= 2 and key not in names:
+                names[key] = Entity(kind, value or "", gid)
+
+        for p in ws.people:
+            add("person", p.name, p.gid)
+        for pr in ws.projects:
+            add("project", pr.name, pr.gid)
+        for client in sorted({pr.client for pr in ws.projects if pr.client}):
+            add("client", client)
+        for ptype in sorted({pr.project_type for pr in ws.projects if pr.project_type}):
+            add("project_type", ptype)
+        tags = sorted({tag for t in ws.tasks for tag in t.tags})
+        sections = sorted({t.section for t in ws.tasks if t.section})
+        for tag in tags:
+            add("tag", tag)
+        for section in sections:
+            add("section", section)
+        first: dict[str, list[Entity]] = {}
+        last: dict[str, list[Entity]] = {}
+        for person in ws.people:
+            parts = normalise(person.name).split()
+            if len(parts) >= 2:
+                first.setdefault(parts[0], []).append(Entity("person", person.name, person.gid))
+                last.setdefault(parts[-1], []).append(Entity("person", person.name, person.gid))
+        return cls(
+            names=sorted(names.items(), key=lambda kv: -len(kv[0])),
+            first_names=first,
+            last_names=last,
+            tasks_by_gid={t.gid: t for t in ws.tasks},
+            projects_by_gid={p.gid: Entity("project", p.name, p.gid) for p in ws.projects},
+            people_by_gid={p.gid: Entity("person", p.name, p.gid) for p in ws.people},
+            task_names=[(normalise(t.name), t) for t in ws.tasks],
+        )
+
+
+@dataclass
+class Slots:
+    """What a question names. Lists keep every value found (two projects compared, say)."""
+
+    person: list[Entity] = field(default_factory=list)
+    project: list[Entity] = field(default_factory=list)
+    client: list[Entity] = field(default_factory=list)
+    tag: list[Entity] = field(default_factory=list)
+    section: list[Entity] = field(default_factory=list)
+    project_type: list[Entity] = field(default_factory=list)
+    task: list[Task] = field(default_factory=list)
+    task_candidates: list[Task] = field(default_factory=list)  # a task phrase matching several tasks
+    task_phrase: str | None = None  # words after "task" that matched no task (a new task's title)
+    periods: list[Period] = field(default_factory=list)
+    compare: bool = False
+    group_by: str | None = None
+    top_n: int | None = None
+    billable: str | None = None  # "billable" | "non_billable"
+    status: str | None = None  # "open" | "completed" | "created" | "overdue"
+    entry_kind: str | None = None  # weekend | future_date | duplicate | implausible_duration | zero_duration
+    horizon_weeks: int | None = None
+    unknown: list[str] = field(default_factory=list)  # names that look like filters and match nothing
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)  # "ana" -> ["Ana Lima", "Ana Costa"]
+    period_error: str | None = None
+    masked: str = ""
+
+    # The filter slots a tool must apply or the answer must name (routing.FILTER_SLOTS).
+    def filters(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for kind in ("person", "project", "client", "tag", "section", "project_type"):
+            values = [e.value for e in getattr(self, kind)]
+            if values:
+                out[kind] = values
+        if self.task:
+            out["task"] = [t.gid for t in self.task]
+        if self.periods:
+            out["period"] = [p.label for p in self.periods]
+        for kind in ("billable", "status", "entry_kind"):
+            if getattr(self, kind):
+                out[kind] = [str(getattr(self, kind))]
+        if self.top_n:
+            out["top_n"] = [str(self.top_n)]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The seam's ``Routed.slots``: plain values (names, gids, period labels with dates)."""
+        out: dict[str, Any] = {}
+        for kind in ("person", "project", "client", "tag", "section", "project_type"):
+            values = [e.value for e in getattr(self, kind)]
+            if values:
+                out[kind] = values[0] if len(values) == 1 else values
+        if self.task:
+            out["task"] = self.task[0].gid if len(self.task) == 1 else [t.gid for t in self.task]
+        if self.periods:
+            out["period"] = self.periods[0].describe()
+            if len(self.periods) > 1:
+                out["compare_period"] = self.periods[1].describe()
+        for key in ("compare", "group_by", "top_n", "billable", "status", "entry_kind", "horizon_weeks"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        if self.unknown:
+            out["unknown"] = list(self.unknown)
+        return out
+
+
+# --- extraction ------------------------------------------------------------------------------------
+
+_GROUPS = (
+    (r"(?:person|people|assignee|member|teammate|employee|who)", "person"),
+    (r"projects?", "project"),
+    (r"(?:clients?|customers?)", "client"),
+    (r"tags?", "tag"),
+    (r"sections?", "section"),
+    (r"(?:types?|kinds?|categor(?:y|ies))(?: of (?:project|work|task)s?)?", "project_type"),
+    (r"(?:months?|monthly)", "month"),
+    (r"(?:weeks?|weekly)", "week"),
+    (r"(?:days?|daily)", "day"),
+    (r"tasks?", "task"),
+)
+_GROUP_CUE = re.compile(
+    r"\b(?:by|per|for each|each|across|broken down by|grouped by|split by)\s+(?:the\s+)?(\w+(?:\s+of\s+\w+)?)"
+)
+_RANK_CUE = re.compile(r"\b(?:which|what|whose)\s+(\w+)|\bwho\b")
+_TOP = re.compile(
+    rf"\b(?:top|first|best|worst)\s+{_NUM}\b|\b{_NUM}\s+(?:biggest|largest|most|highest|worst|best|riskiest|busiest)\b"
+)
+_HORIZON = re.compile(rf"\b(?:next|coming|following)\s+{_NUM}\s+weeks?\b")
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|compare|against|than)\b")
+_TASK_CUE = re.compile(
+    r"\b(?:task|ticket|card)s?\s+(?:called\s+|named\s+|titled\s+)?(?P<x>.+?)\s*(?:$|[?!.:]|\s+(?:for review|take|due|done)\b)"
+)
+_QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,200})[\"”'’]")
+_FILTER_CUE = re.compile(
+    r"\b(?:did|does|for|by|of|from|has|is|was)\s+([A-Z][a-z]{2,})\b|\b([A-Za-z]{3,})'s\b"
+)
+_DAYS_OFF = {"saturday", "sunday", "weekend", "weekends"}
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else _NUMBER_WORDS[text]
+
+
+def _free(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    return all(end <= s or start >= e for s, e in taken)
+
+
+def _find_all(text: str, needle: str) -> list[tuple[int, int]]:
+    pattern = rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])"
+    return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _group_by(text: str) -> str | None:
+    if re.search(r"\b(?:project|task|work)\s+types?\b|\bkinds? of (?:project|work|task)s?\b|\btypes? of (?:project|work|task)s?\b", text):
+        return "project_type"
+    for m in _GROUP_CUE.finditer(text):
+        word = m.group(1)
+        for pattern, group in _GROUPS:
+            if re.fullmatch(pattern, word) or re.fullmatch(pattern, word.split()[0]):
+                return group
+    for m in _RANK_CUE.finditer(text):
+        word = m.group(1) if m.lastindex else "who"
+        for pattern, group in _GROUPS[:6]:
+            if word and re.fullmatch(pattern, word):
+                return group
+    return None
+
+
+def _flags(text: str, slots: Slots) -> None:
+    if re.search(r"\bnon[- ]?billable\b|\bnot billable\b|\bunbillable\b", text):
+        slots.billable = "non_billable"
+    elif re.search(r"\bbill?abl?e\b|\bbillabel\b|\bchargeable\b|\bcharge to clients\b", text):
+        slots.billable = "billable"
+    if re.search(r"\boverdue\b|\blate tasks\b", text):
+        slots.status = "overdue"
+    elif re.search(r"\b(?:completed?|finished|closed|done|delivered)\b", text):
+        slots.status = "completed"
+    elif re.search(r"\b(?:open|remaining|outstanding|still to do|not done)\b", text):
+        slots.status = "open"
+    elif re.search(r"\b(?:created|added|new tasks)\b", text):
+        slots.status = "created"
+    words = set(_WORD.findall(text))
+    if words & _DAYS_OFF:
+        slots.entry_kind = "weekend"
+    elif re.search(r"\bfuture(?:[- ]dated)?\b|\bin the future\b|\bfrom next week already\b", text):
+        slots.entry_kind = "future_date"
+    elif re.search(r"\bdup+l?i?c?ates?\b|\bdupliate\b|\btwice\b|\bdouble[- ]logged\b|\bdouble\b", text):
+        slots.entry_kind = "duplicate"
+    elif re.search(r"\bzero[- ](?:minute|hour|duration)", text):
+        slots.entry_kind = "zero_duration"
+    elif re.search(r"\blonger than a (?:working )?day\b|\bimplausible\b|\btoo long\b", text):
+        slots.entry_kind = "implausible_duration"
+
+
+def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Slots:
+    """Every slot ``question`` names, and the question with them masked (see module doc)."""
+    text = normalise(question)
+    slots = Slots()
+    masks: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def claim(start: int, end: int, placeholder: str) -> None:
+        masks.append((start, end, placeholder))
+        taken.append((start, end))
+
+    # Periods: the one grammar; "next 3 weeks" is a capacity horizon, not a past period.
+    for m in _HORIZON.finditer(text):
+        slots.horizon_weeks = _number(m.group(1))
+        claim(m.start(), m.end(), "the next [number] weeks")
+    if slots.horizon_weeks is None and re.search(r"\bnext month\b", text):
+        slots.horizon_weeks = 4
+    try:
+        for start, end, period in find_period_spans(question, today):
+            if _free(taken, start, end):
+                slots.periods.append(period)
+                claim(start, end, "[period]")
+    except PeriodError as exc:
+        slots.period_error = str(exc)
+    if re.search(r"\bnext (?:week|month)\b", text) and slots.horizon_weeks is None:
+        slots.horizon_weeks = 1 if "next week" in text else 4
+
+    # Tasks by gid; a gid of a project or person counts as that.
+    for m in GID.finditer(text):
+        gid = m.group(1)
+        if gid in index.tasks_by_gid:
+            slots.task.append(index.tasks_by_gid[gid])
+            claim(m.start(), m.end(), "[task]")
+        elif gid in index.projects_by_gid:
+            slots.project.append(index.projects_by_gid[gid])
+            claim(m.start(), m.end(), "[project]")
+        elif gid in index.people_by_gid:
+            slots.person.append(index.people_by_gid[gid])
+            claim(m.start(), m.end(), "[person]")
+        else:
+            slots.unknown.append(f"gid {gid}")
+            claim(m.start(), m.end(), "[task]")
+
+    # Whole names: people, projects, clients, project types; tags and sections need a cue word
+    # ("tagged design", "the QA section") because they are ordinary words otherwise.
+    for key, entity in index.names:
+        for start, end in _find_all(text, key):
+            if not _free(taken, start, end):
+                continue
+            if entity.kind in ("tag", "section") and not _cued(text, start, end, entity.kind):
+                continue
+            if entity.kind == "project_type" and not _type_cued(text, start, end):
+                continue
+            bucket = getattr(slots, entity.kind)
+            if entity not in bucket:
+                bucket.append(entity)
+            claim(start, end, f"[{'type' if entity.kind == 'project_type' else entity.kind}]")
+
+    # Quoted task names and "task <name>" phrases.
+    _tasks_from_phrases(question, text, index, slots, taken, claim)
+
+    # First and last names, then near misses (typos) of names and single-word projects or clients.
+    for m in _WORD.finditer(text):
+        start, end, word = m.start(), m.end(), m.group(0)
+        if not _free(taken, start, end) or word.isdigit():
+            continue
+        hits = index.first_names.get(word) or index.last_names.get(word)
+        capital = _capitalised(question, word)
+        if hits and (word not in VOCABULARY or capital):
+            _person_hit(slots, word, hits)
+            claim(start, end, "[person]")
+            continue
+        if len(word) < 4 or word in VOCABULARY:
+            continue
+        fuzzy = _fuzzy(word, index)
+        if fuzzy is not None:
+            kind, entities = fuzzy
+            if kind == "person":
+                _person_hit(slots, word, entities)
+            else:
+                bucket = getattr(slots, kind)
+                if entities[0] not in bucket:
+                    bucket.append(entities[0])
+            claim(start, end, f"[{kind}]")
+
+    # Names in filter position that matched nothing ("did Zed log", "Zed's hours").
+    for m in _FILTER_CUE.finditer(question):
+        word = m.group(1) or m.group(2)
+        low = word.lower()
+        if low in VOCABULARY or low in _MONTHS:
+            continue
+        spans = _find_all(text, low)
+        if spans and all(_free(taken, s, e) for s, e in spans):
+            slots.unknown.append(word)
+            for s, e in spans:
+                claim(s, e, "[person]")
+
+    m = _TOP.search(text)
+    if m:
+        slots.top_n = max(1, min(_number(m.group(1) or m.group(2)), 50))
+    slots.compare = bool(_COMPARE.search(text)) or len(slots.periods) > 1
+    slots.group_by = _group_by(text)
+    _flags(text, slots)
+    masked = text
+    for start, end, placeholder in sorted(masks, key=lambda x: -x[0]):
+        masked = masked[:start] + placeholder + masked[end:]
+    slots.masked = re.sub(r"\d+", "[number]", masked)
+    return slots
+
+
+def _capitalised(question: str, word: str) -> bool:
+    return re.search(rf"(?<![A-Za-z]){re.escape(word.capitalize())}(?![a-z])", question) is not None
+
+
+def _cued(text: str, start: int, end: int, kind: str) -> bool:
+    before, after = text[max(0, start - 20) : start], text[end : end + 12]
+    if kind == "tag":
+        return bool(
+            re.search(r"(?:tag(?:ged)?|label(?:led)?|#)\s*(?:as\s+|with\s+)?$", before)
+            or re.match(r"\s*(?:tag|tags|label|tasks|work|items)\b", after)
+        )
+    return bool(
+        re.search(r"(?:section|column|stage)\s*$", before)
+        or re.match(r"\s*(?:section|column|stage)\b", after)
+    )
+
+
+def _type_cued(text: str, start: int, end: int) -> bool:
+    after = text[end : end + 14]
+    before = text[max(0, start - 12) : start]
+    return bool(
+        re.match(r"\s*(?:projects?|work|tasks?|type|estimates?|clients?)\b", after)
+        or re.search(r"type\s*$", before)
+        or " " in text[start:end]  # a two-word type ("client build", "internal tool") is distinctive
+    )
+
+
+def _person_hit(slots: Slots, word: str, hits: list[Entity]) -> None:
+    if len(hits) == 1:
+        if hits[0] not in slots.person:
+            slots.person.append(hits[0])
+    else:
+        slots.ambiguous[word] = sorted(e.value for e in hits)
+
+
+def _fuzzy(word: str, index: EntityIndex) -> tuple[str, list[Entity]] | None:
+    """A typo of a first or last name, or of a one-word project, client or tag name (ratio >= 0.8)."""
+    best: tuple[float, str, list[Entity]] | None = None
+    for table in (index.first_names, index.last_names):
+        for name, entities in table.items():
+            score = _similar(word, name)
+            if score >= 0.8 and (best is None or score > best[0]):
+                best = (score, "person", entities)
+    for key, entity in index.names:
+        if " " in key or entity.kind in ("tag", "section", "project_type", "person"):
+            continue
+        score = _similar(word, key)
+        if score >= 0.85 and (best is None or score > best[0]):
+            best = (score, entity.kind, [entity])
+    return (best[1], best[2]) if best else None
+
+
+def _tasks_from_phrases(
+    question: str,
+    text: str,
+    index: EntityIndex,
+    slots: Slots,
+    taken: list[tuple[int, int]],
+    claim: Any,
+) -> None:
+    phrases: list[tuple[int, int, str]] = []
+    for m in _QUOTED.finditer(question):
+        phrase = normalise(m.group(1))
+        for start, end in _find_all(text, phrase):
+            phrases.append((start, end, phrase))
+    for m in _TASK_CUE.finditer(text):
+        phrases.append((m.start("x"), m.end("x"), m.group("x").strip(" '\"")))
+    for start, end, phrase in phrases:
+        if not phrase or not _free(taken, start, end) or GID.fullmatch(phrase):
+            continue
+        exact = [t for name, t in index.task_names if name == phrase]
+        found = exact or [t for name, t in index.task_names if phrase in name]
+        if len(found) == 1 or (found and len({t.name for t in found}) == 1 and exact):
+            slots.task.append(found[0])
+            claim(start, end, "[task]")
+        elif found:
+            slots.task_candidates = found
+            claim(start, end, "[task]")
+        else:
+            slots.task_phrase = phrase
+    # A task named in full without a cue ("how long did Fix login page take?").
+    if not slots.task and not slots.task_candidates:
+        for name, task in index.task_names:
+            if len(name) >= 12 and name in text:
+                spans = [s for s in _find_all(text, name) if _free(taken, *s)]
+                if spans:
+                    slots.task.append(task)
+                    claim(spans[0][0], spans[0][1], "[task]")
+                    break
+
+
+def people_named(ws: Workspace, names: list[str]) -> list[Person]:
+    wanted = {normalise(n) for n in names}
+    return [p for p in ws.people if normalise(p.name) in wanted]
