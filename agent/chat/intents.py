@@ -340,6 +340,8 @@ INTENTS: tuple[Intent, ...] = (
             "how big is [task]",
             "p10 p90 range for [task]",
             "how many hours would a landing page take",
+            "estimate this",
+            "give me an estimate",
         ),
     ),
     Intent(
@@ -476,6 +478,7 @@ INTENTS: tuple[Intent, ...] = (
             "propose ai estimated hours for [task]",
             "add an ai estimate to [task]",
             "prpose an estimate for [task]",
+            "propose an estimate",
         ),
         kind="propose",
     ),

@@ -70,8 +70,8 @@ def clean(question: str) -> tuple[str, str | None]:
         return "", "The question is empty. " + refusals.help_text()
     if len(text) > MAX_CHARS:
         return text[:MAX_CHARS], (
-            f"The question is {len(text):,} characters long; I answer one question at a time, up to "
-            f"{MAX_CHARS:,} characters. Ask the part you need first."
+            "The question is too long for me: I answer one question at a time, in a sentence or two. "
+            "Ask the part you need first."
         )
     words = re.findall(r"[^\W\d_]{3,}", text.lower())
     english = sum(1 for w in words if w in VOCABULARY or w in refusals.ENGLISH)

@@ -187,6 +187,7 @@ def billing(text: str, slots: Slots, ctx: AgentContext) -> Planned | str:
     return Planned(_split("billing_draft", slots, args), inherent=("billable",))
 
 
+_VAGUE = {"this", "that", "it", "one", "this one", "that one", "this task", "it for me"}
 _ESTIMATE_PHRASE = re.compile(
     r"(?:estimate(?:s)?(?:\s+a\s+new\s+task)?(?:\s+(?:for|of))?|how long (?:will|would|does|might|could)(?: it take to)?|"
     r"how many hours (?:should we plan for|would|will)|how much time (?:will|would) it take to|how big is|"
@@ -219,7 +220,7 @@ def estimate(text: str, slots: Slots, ctx: AgentContext) -> Planned | str:
     if slots.task_candidates:
         return _which_task(slots, "")
     phrase = slots.task_phrase or _phrase(_ESTIMATE_PHRASE, text)
-    if not phrase:
+    if not phrase or phrase.lower() in _VAGUE:
         return "Estimate for which task? Give a task gid or a new task's title."
     return Planned((("estimate_task", {"title": phrase}),))
 

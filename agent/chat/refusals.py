@@ -106,6 +106,7 @@ _WRITE_VERB = (
 )
 _EXTRA_HUMAN_FIELDS = ("Priority", "Status", "Due Date", "Start Date", "Assignee", "Due date")
 _GENERIC = {"type"}  # too common a word to read as a field name ("which task type ...")
+_ALWAYS_FIELDS = {"priority", "status", "assignee"}
 _SECRET = re.compile(
     r"\b(?:post|share|show|give|send|print|reveal|tell|display|paste|leak|expose|comment|what(?:'s| is))\b"
     r".{0,60}\b(?:access token|api key|token|password|secret|credentials?)\b",
@@ -119,7 +120,7 @@ _DESTRUCTIVE = re.compile(
 
 
 def help_text() -> str:
-    listed = "\n".join(f"- {q}" for q in readme_questions())
+    listed = "\n".join(f"- \u2018{q}\u2019" for q in readme_questions())
     return f"Offline, I can answer questions like:\n{listed}"
 
 
@@ -151,9 +152,16 @@ def human_field_asked(text: str, ctx: AgentContext) -> str | None:
     t = re.sub(r"\bai estimates?\b", " ", t)
     for name in _human_fields(ctx):
         field = re.escape(name.lower())
-        if re.search(rf"{_WRITE_VERB}[^.?!;]{{0,60}}?\b{field}\b", t) or (
+        named = re.search(rf"{_WRITE_VERB}[^.?!;]{{0,60}}?\b{field}\b", t) or (
             re.search(rf"\b{field}\b[^.?!;]{{0,30}}?\b(?:to|=|as)\s+\S+", t) and re.search(_WRITE_VERB, t)
-        ):
+        )
+        if not named:
+            continue
+        # A one-word field name is also an everyday word ("suggest an estimate", "re-estimate"): it
+        # names the field only as "the X field", with a value ("Estimate to 5") or "a value ... X".
+        if " " in name or norm(name) in _ALWAYS_FIELDS:
+            return name
+        if re.search(rf"\b{field}\s+field\b|\b{field}\b\s*(?:to|=|as)\s+\S|\bvalue\b[^.?!;]{{0,30}}\b{field}\b", t):
             return name
     return None
 

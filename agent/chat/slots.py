@@ -469,6 +469,10 @@ _COMPARE = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|compare|agains
 _TASK_CUE = re.compile(
     r"\b(?:task|ticket|card)s?\s+(?:called\s+|named\s+|titled\s+)?(?P<x>.+?)\s*(?:$|[?!.:]|\s+(?:for review|take|due|done)\b)"
 )
+_TITLE_CUE = re.compile(
+    r"\b(?:how long (?:will|would|might|could|does) it take to|how much time (?:will|would) it take to|"
+    r"estimate (?:a new task:?|for a new task:?)|how many hours would (?:it take to)?)\s+(?P<x>[^?!.]+?)\s*(?:$|[?!.])"
+)
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,200})[\"”'’]")
 _FILTER_CUE = re.compile(
     r"\b(?:did|does|for|by|of|from|has|is|was)\s+([A-Z][a-z]{2,})\b|\b([A-Za-z]{3,})'s\b"
@@ -546,6 +550,21 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
         masks.append((start, end, placeholder))
         taken.append((start, end))
 
+    # Whole names: people, projects, clients, project types; tags and sections need a cue word
+    # ("tagged design", "the QA section") because they are ordinary words otherwise.
+    for key, entity in index.names:
+        for start, end in _find_all(text, key):
+            if not _free(taken, start, end):
+                continue
+            if entity.kind in ("tag", "section") and not _cued(text, start, end, entity.kind):
+                continue
+            if entity.kind == "project_type" and not _type_cued(text, start, end):
+                continue
+            bucket = getattr(slots, entity.kind)
+            if entity not in bucket:
+                bucket.append(entity)
+            claim(start, end, f"[{'type' if entity.kind == 'project_type' else entity.kind}]")
+
     # Periods: the one grammar; "next 3 weeks" is a capacity horizon, not a past period.
     for m in _HORIZON.finditer(text):
         slots.horizon_weeks = _number(m.group(1))
@@ -577,21 +596,6 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
         else:
             slots.unknown.append(f"gid {gid}")
             claim(m.start(), m.end(), "[task]")
-
-    # Whole names: people, projects, clients, project types; tags and sections need a cue word
-    # ("tagged design", "the QA section") because they are ordinary words otherwise.
-    for key, entity in index.names:
-        for start, end in _find_all(text, key):
-            if not _free(taken, start, end):
-                continue
-            if entity.kind in ("tag", "section") and not _cued(text, start, end, entity.kind):
-                continue
-            if entity.kind == "project_type" and not _type_cued(text, start, end):
-                continue
-            bucket = getattr(slots, entity.kind)
-            if entity not in bucket:
-                bucket.append(entity)
-            claim(start, end, f"[{'type' if entity.kind == 'project_type' else entity.kind}]")
 
     # Quoted task names and "task <name>" phrases.
     _tasks_from_phrases(question, text, index, slots, taken, claim)
@@ -711,6 +715,8 @@ def _tasks_from_phrases(
         for start, end in _find_all(text, phrase):
             phrases.append((start, end, phrase))
     for m in _TASK_CUE.finditer(text):
+        phrases.append((m.start("x"), m.end("x"), m.group("x").strip(" '\"")))
+    for m in _TITLE_CUE.finditer(text):  # a new task's title: "how long would it take to <title>"
         phrases.append((m.start("x"), m.end("x"), m.group("x").strip(" '\"")))
     for start, end, phrase in phrases:
         if not phrase or not _free(taken, start, end) or GID.fullmatch(phrase):
