@@ -342,6 +342,8 @@ INTENTS: tuple[Intent, ...] = (
             "how many hours would a landing page take",
             "estimate this",
             "give me an estimate",
+            "how long would it take to [task]",
+            "how long will it take to [task]",
         ),
     ),
     Intent(

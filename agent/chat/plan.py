@@ -148,6 +148,9 @@ def plan_turn(question: str, ctx: AgentContext) -> TurnPlan:
         return _finish(
             TurnPlan(question=text, parts=parts, reply=replies[0] if replies else refusals.help_text())
         )
+    if any(p.intent == "deadline_risk" and p.calls for p in parts):
+        # "which project is most at risk, and when will it finish?": the risk list gives P50/P80 dates.
+        parts = [p for p in parts if not (p.intent == "forecast" and not p.calls)]
     for i, part in enumerate(parts, start=1):
         if not part.calls and len(parts) > 1:
             notes.append(

@@ -716,8 +716,8 @@ def _tasks_from_phrases(
             phrases.append((start, end, phrase))
     for m in _TASK_CUE.finditer(text):
         phrases.append((m.start("x"), m.end("x"), m.group("x").strip(" '\"")))
-    for m in _TITLE_CUE.finditer(text):  # a new task's title: "how long would it take to <title>"
-        phrases.append((m.start("x"), m.end("x"), m.group("x").strip(" '\"")))
+    titles = [(m.start("x"), m.end("x")) for m in _TITLE_CUE.finditer(text)]
+    phrases += [(start, end, text[start:end].strip(" '\"")) for start, end in titles]
     for start, end, phrase in phrases:
         if not phrase or not _free(taken, start, end) or GID.fullmatch(phrase):
             continue
@@ -731,6 +731,8 @@ def _tasks_from_phrases(
             claim(start, end, "[task]")
         else:
             slots.task_phrase = phrase
+            if (start, end) in titles:  # a new task's title is masked too ("... export for invoices")
+                claim(start, end, "[task]")
     # A task named in full without a cue ("how long did Fix login page take?").
     if not slots.task and not slots.task_candidates:
         for name, task in index.task_names:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from tools.agent_tools.common import norm
+from tools.agent_tools.common import norm, task_ref
 from tools.records import Task, TimeEntry, Workspace
 
 
@@ -135,5 +135,5 @@ def resolve(ws: Workspace, args: FilterArgs) -> Scope | str:
         if task is None:
             return f"no task with gid {args.task_gid[:40]!r}"
         scope.tasks = {task.gid}
-        scope.echo_parts.append(f"task={task.gid}")
+        scope.echo_parts.append(f"task={task_ref(task, 60)}")
     return scope

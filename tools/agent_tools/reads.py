@@ -371,7 +371,8 @@ def estimate_task(env: ToolEnv, args: EstimateArgs) -> str:
         if estimator is None:
             return "estimate_task: no estimator is available (no completed history to learn from)."
         est = estimator.predict(task, use_estimate=task.estimate_hours is not None)
-        return views.estimate_view(task, est, task_ref(task))
+        ref = task_ref(task) if task.gid != "new" else f"a new task {untrusted(task.name, 80)}"
+        return views.estimate_view(task, est, ref)
 
     return _run_view(env, "estimate_task", view)
 
