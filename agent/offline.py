@@ -16,19 +16,21 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.chat.intents import PROPOSE_INTENTS, readme_questions
 from agent.chat.plan import TurnPlan, plan_turn
 from agent.chat.refusals import OFFLINE_NOTE, help_text
 from agent.chat.render import compose
+from agent.config import Settings
+from agent.context import AgentContext
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, ToolMessage
     from langchain_core.runnables import RunnableConfig
     from langgraph.runtime import Runtime
 
-    from agent.context import AgentContext
     from prompts import Prompt
 
 # Quoted in the README ("Without an LLM"): what offline mode understands, one line per intent.
@@ -146,28 +148,74 @@ def needs_graph(plan: TurnPlan) -> bool:
     return any(p.intent in PROPOSE_INTENTS or p.follow_up for p in plan.parts)
 
 
+@dataclass
+class OfflineAnswer:
+    """A read-only turn answered without the graph: the plan, the answer, and each call's output."""
+
+    plan: TurnPlan
+    text: str
+    calls: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # name, args, output
+
+
 def answer_offline(question: str, ctx: AgentContext) -> tuple[TurnPlan, str | None]:
     """(plan, answer) without the graph for a read-only turn; answer None when the turn needs the graph
     (a proposal). The read tools run exactly as in the graph: same functions, same per-tool budget,
     and the turn's budget shared across the calls."""
+    result = run_offline(question, ctx)
+    return (result.plan, result.text) if isinstance(result, OfflineAnswer) else (result, None)
+
+
+def run_offline(question: str, ctx: AgentContext) -> OfflineAnswer | TurnPlan:
+    """``answer_offline`` with the tool calls and outputs; the plan alone when it needs the graph."""
     from tools.agent_tools.budget import TURN_BUDGET, fit
     from tools.agent_tools.registry import run_read
 
     plan = plan_turn(question, ctx)
     if plan.reply is not None:
-        return plan, reply_text(plan)
+        return OfflineAnswer(plan, reply_text(plan))
     if needs_graph(plan):
-        return plan, None
+        return plan
     calls = [(i, name, args) for i, part in enumerate(plan.parts) for name, args in part.calls]
     share = TURN_BUDGET // max(1, len(calls))
     outputs = []
+    done: list[tuple[str, dict[str, Any], str]] = []
     for i, name, args in calls:
         try:
             text = run_read(name, ctx, args)
         except Exception as exc:  # the graph's ToolNode reports a failing tool the same way
             text = f"Error: {type(exc).__name__}: {str(exc)[:200]}"
-        outputs.append((i, name, fit(text, share)))
-    return plan, answer_text(plan, outputs)
+        text = fit(text, share)
+        outputs.append((i, name, text))
+        done.append((name, args, text))
+    return OfflineAnswer(plan, answer_text(plan, outputs), done)
 
 
-__all__ = ["OFFLINE_NOTE", "SUPPORTED_QUESTIONS", "answer_offline", "make_offline_node", "needs_graph"]
+def ask_offline(settings: Settings, question: str, *, synthetic_tasks: int = 0) -> OfflineAnswer | None:
+    """One offline question for ``effort ask``, without LangGraph: the model loads in a background
+    thread while the store is read. None when the turn proposes something (the graph's approval gate
+    must hold it)."""
+    from agent.chat.classify import IntentClassifier
+
+    loading = IntentClassifier.shared().preload()
+    if synthetic_tasks:
+        from tools.agent_tools.synthetic import synthetic_workspace
+
+        ctx = AgentContext.for_workspace(synthetic_workspace(synthetic_tasks), settings)
+    else:
+        ctx = AgentContext.from_settings(settings)
+    _ = ctx.workspace
+    loading.join()
+    result = run_offline(question, ctx)
+    return result if isinstance(result, OfflineAnswer) else None
+
+
+__all__ = [
+    "OFFLINE_NOTE",
+    "SUPPORTED_QUESTIONS",
+    "OfflineAnswer",
+    "answer_offline",
+    "ask_offline",
+    "make_offline_node",
+    "needs_graph",
+    "run_offline",
+]

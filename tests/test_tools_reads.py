@@ -36,7 +36,10 @@ TYPICAL = [
     ("task_lookup", {"query": "login page"}),
     ("task_lookup", {"query": "10000040"}),
     ("time_logged", {"period": "last month", "group_by": "person"}),
-    ("time_logged", {"person": "Person 1", "billable": "billable", "compare_period": "previous", "period": "May"}),
+    (
+        "time_logged",
+        {"person": "Person 1", "billable": "billable", "compare_period": "previous", "period": "May"},
+    ),
     ("task_counts", {"status": "completed", "period": "last quarter", "group_by": "project"}),
     ("open_work", {"project": "Website Redesign", "group_by": "person"}),
     ("overhead", {"months": 6}),

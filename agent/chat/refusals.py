@@ -161,7 +161,9 @@ def human_field_asked(text: str, ctx: AgentContext) -> str | None:
         # names the field only as "the X field", with a value ("Estimate to 5") or "a value ... X".
         if " " in name or norm(name) in _ALWAYS_FIELDS:
             return name
-        if re.search(rf"\b{field}\s+field\b|\b{field}\b\s*(?:to|=|as)\s+\S|\bvalue\b[^.?!;]{{0,30}}\b{field}\b", t):
+        if re.search(
+            rf"\b{field}\s+field\b|\b{field}\b\s*(?:to|=|as)\s+\S|\bvalue\b[^.?!;]{{0,30}}\b{field}\b", t
+        ):
             return name
     return None
 

@@ -13,292 +13,17 @@ several people.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from agent.chat.intents import INTENTS
+from agent.chat.names import MONTHS, VOCABULARY, Entity, EntityIndex, capitalised, fuzzy
 from tools.periods import Period, PeriodError, find_period_spans, normalise
 from tools.records import Person, Task, Workspace
 
 GID = re.compile(r"(?<![\w])(\d{5,20})(?![\w])")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = set(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "done",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "please",
-        "show",
-        "tell",
-        "give",
-        "list",
-        "find",
-        "get",
-        "me",
-        "us",
-        "much",
-        "many",
-        "hours",
-        "hour",
-        "time",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "day",
-        "days",
-        "today",
-        "yesterday",
-        "last",
-        "next",
-        "this",
-        "previous",
-        "past",
-        "team",
-        "people",
-        "person",
-        "project",
-        "projects",
-        "client",
-        "clients",
-        "task",
-        "tasks",
-        "tag",
-        "tags",
-        "section",
-        "sections",
-        "total",
-        "number",
-        "work",
-        "worked",
-        "logged",
-        "log",
-        "spent",
-        "spend",
-        "entries",
-        "entry",
-        "open",
-        "closed",
-        "done",
-        "completed",
-        "overdue",
-        "new",
-        "created",
-        "added",
-        "estimate",
-        "estimates",
-        "estimated",
-        "actual",
-        "actuals",
-        "billable",
-        "bill",
-        "billing",
-        "invoice",
-        "hi",
-        "hello",
-        "thanks",
-        "thank",
-        "help",
-        "okay",
-        "ok",
-        "yes",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "weekend",
-        "weekday",
-        "vs",
-        "versus",
-        "compared",
-        "compare",
-        "top",
-        "biggest",
-        "largest",
-        "most",
-        "least",
-        "highest",
-        "lowest",
-        "first",
-        "best",
-        "worst",
-        "average",
-        "mean",
-        "per",
-        "by",
-        "each",
-        "across",
-    ]
-)
-_MONTHS = set(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "q1",
-        "q2",
-        "q3",
-        "q4",
-        "h1",
-        "h2",
-        "ytd",
-    ]
-)
-
-
-def _vocabulary() -> set[str]:
-    """Words of the intent examples and common words: never read as a fuzzy name."""
-    words = set(_STOP) | _MONTHS
-    for intent in INTENTS:
-        for example in intent.examples:
-            words.update(_WORD.findall(re.sub(r"\[[a-z]+\]", " ", example.lower())))
-    return words
-
-
-VOCABULARY = frozenset(_vocabulary())
 _NUMBER_WORDS = {
     "one": 1,
     "two": 2,
@@ -313,68 +38,6 @@ _NUMBER_WORDS = {
     "twenty": 20,
 }
 _NUM = r"(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")"
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A workspace value a question can name: kind (person, project, ...), canonical value, gid."""
-
-    kind: str
-    value: str
-    gid: str | None = None
-
-
-@dataclass
-class EntityIndex:
-    """Names of the workspace, normalised, built once per workspace."""
-
-    names: list[tuple[str, Entity]]  # (normalised full name, entity), longest first
-    first_names: dict[str, list[Entity]]
-    last_names: dict[str, list[Entity]]
-    tasks_by_gid: dict[str, Task]
-    projects_by_gid: dict[str, Entity]
-    people_by_gid: dict[str, Entity]
-    task_names: list[tuple[str, Task]]  # (normalised name, task)
-
-    @classmethod
-    def build(cls, ws: Workspace) -> EntityIndex:
-        names: dict[str, Entity] = {}
-
-        def add(kind: str, value: str | None, gid: str | None = None) -> None:
-            key = normalise(value or "")
-            if len(key) >= 2 and key not in names:
-                names[key] = Entity(kind, value or "", gid)
-
-        for p in ws.people:
-            add("person", p.name, p.gid)
-        for pr in ws.projects:
-            add("project", pr.name, pr.gid)
-        for client in sorted({pr.client for pr in ws.projects if pr.client}):
-            add("client", client)
-        for ptype in sorted({pr.project_type for pr in ws.projects if pr.project_type}):
-            add("project_type", ptype)
-        tags = sorted({tag for t in ws.tasks for tag in t.tags})
-        sections = sorted({t.section for t in ws.tasks if t.section})
-        for tag in tags:
-            add("tag", tag)
-        for section in sections:
-            add("section", section)
-        first: dict[str, list[Entity]] = {}
-        last: dict[str, list[Entity]] = {}
-        for person in ws.people:
-            parts = normalise(person.name).split()
-            if len(parts) >= 2:
-                first.setdefault(parts[0], []).append(Entity("person", person.name, person.gid))
-                last.setdefault(parts[-1], []).append(Entity("person", person.name, person.gid))
-        return cls(
-            names=sorted(names.items(), key=lambda kv: -len(kv[0])),
-            first_names=first,
-            last_names=last,
-            tasks_by_gid={t.gid: t for t in ws.tasks},
-            projects_by_gid={p.gid: Entity("project", p.name, p.gid) for p in ws.projects},
-            people_by_gid={p.gid: Entity("person", p.name, p.gid) for p in ws.people},
-            task_names=[(normalise(t.name), t) for t in ws.tasks],
-        )
 
 
 @dataclass
@@ -493,12 +156,11 @@ def _find_all(text: str, needle: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
 
 
-def _similar(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a, b).ratio()
-
-
 def _group_by(text: str) -> str | None:
-    if re.search(r"\b(?:project|task|work)\s+types?\b|\bkinds? of (?:project|work|task)s?\b|\btypes? of (?:project|work|task)s?\b", text):
+    if re.search(
+        r"\b(?:project|task|work)\s+types?\b|\bkinds? of (?:project|work|task)s?\b|\btypes? of (?:project|work|task)s?\b",
+        text,
+    ):
         return "project_type"
     for m in _GROUP_CUE.finditer(text):
         word = m.group(1)
@@ -606,16 +268,16 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
         if not _free(taken, start, end) or word.isdigit():
             continue
         hits = index.first_names.get(word) or index.last_names.get(word)
-        capital = _capitalised(question, word)
+        capital = capitalised(question, word)
         if hits and (word not in VOCABULARY or capital):
             _person_hit(slots, word, hits)
             claim(start, end, "[person]")
             continue
         if len(word) < 4 or word in VOCABULARY:
             continue
-        fuzzy = _fuzzy(word, index)
-        if fuzzy is not None:
-            kind, entities = fuzzy
+        near = fuzzy(word, index)
+        if near is not None:
+            kind, entities = near
             if kind == "person":
                 _person_hit(slots, word, entities)
             else:
@@ -628,7 +290,7 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
     for m in _FILTER_CUE.finditer(question):
         word = m.group(1) or m.group(2)
         low = word.lower()
-        if low in VOCABULARY or low in _MONTHS:
+        if low in VOCABULARY or low in MONTHS:
             continue
         spans = _find_all(text, low)
         if spans and all(_free(taken, s, e) for s, e in spans):
@@ -636,9 +298,9 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
             for s, e in spans:
                 claim(s, e, "[person]")
 
-    m = _TOP.search(text)
-    if m:
-        slots.top_n = max(1, min(_number(m.group(1) or m.group(2)), 50))
+    top = _TOP.search(text)
+    if top:
+        slots.top_n = max(1, min(_number(top.group(1) or top.group(2)), 50))
     slots.compare = bool(_COMPARE.search(text)) or len(slots.periods) > 1
     slots.group_by = _group_by(text)
     _flags(text, slots)
@@ -647,10 +309,6 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
         masked = masked[:start] + placeholder + masked[end:]
     slots.masked = re.sub(r"\d+", "[number]", masked)
     return slots
-
-
-def _capitalised(question: str, word: str) -> bool:
-    return re.search(rf"(?<![A-Za-z]){re.escape(word.capitalize())}(?![a-z])", question) is not None
 
 
 def _cued(text: str, start: int, end: int, kind: str) -> bool:
@@ -682,23 +340,6 @@ def _person_hit(slots: Slots, word: str, hits: list[Entity]) -> None:
             slots.person.append(hits[0])
     else:
         slots.ambiguous[word] = sorted(e.value for e in hits)
-
-
-def _fuzzy(word: str, index: EntityIndex) -> tuple[str, list[Entity]] | None:
-    """A typo of a first or last name, or of a one-word project, client or tag name (ratio >= 0.8)."""
-    best: tuple[float, str, list[Entity]] | None = None
-    for table in (index.first_names, index.last_names):
-        for name, entities in table.items():
-            score = _similar(word, name)
-            if score >= 0.8 and (best is None or score > best[0]):
-                best = (score, "person", entities)
-    for key, entity in index.names:
-        if " " in key or entity.kind in ("tag", "section", "project_type", "person"):
-            continue
-        score = _similar(word, key)
-        if score >= 0.85 and (best is None or score > best[0]):
-            best = (score, entity.kind, [entity])
-    return (best[1], best[2]) if best else None
 
 
 def _tasks_from_phrases(

@@ -13,10 +13,10 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from evals.reference import Reference
-from evals.scenarios.model import Fact, Scenario
+from evals.scenarios.model import Fact, Scenario, Slice
 from evals.scenarios.workspace import EvalWorkspace
 
 Period = tuple[str, date, date]  # (words, start, end)
@@ -83,10 +83,10 @@ class _Builder:
                 id=f"nat-{topic}-{self.n:03d}",
                 category="natural",
                 question=question,
-                slice=slice_,
+                slice=cast(Slice, slice_),
                 topic=topic,
                 **kw,
-            )  # type: ignore[arg-type]
+            )
         )
 
     # --- topics ------------------------------------------------------------------------------------
