@@ -397,6 +397,7 @@ def run_eval(
     ew: EvalWorkspace | None = None,
     source: str = "mapped",
     slices: Sequence[str] = (),
+    second: bool = True,
 ) -> list[ModeReport]:
     """Programmatic entry (tests use a slice): returns one report per mode that ran.
 
@@ -442,6 +443,8 @@ def run_eval(
         else settings
     )
     reports = [run_mode(m, scenarios, ew, llm_settings if m == "llm" else settings) for m in modes]
+    if second and not ids and not categories:
+        reports = [_with_second_workspace(r, limit, slices) for r in reports]
     if not quiet:
         print_scorecard(reports, ew)
     if out is not None:
@@ -449,6 +452,22 @@ def run_eval(
         if not quiet:
             print(f"wrote {out}")
     return reports
+
+
+def _with_second_workspace(report: ModeReport, limit: int | None, slices: Sequence[str]) -> ModeReport:
+    """The natural questions asked again about a second generated workspace (offline mode only: the
+    LLM mode's cost is kept to one workspace)."""
+    if report.mode != "offline":
+        return report
+    from evals.scenarios.natural import natural_scenarios
+    from evals.scenarios.workspace import SECOND_SEED, SECOND_TASKS
+
+    ew2 = build_eval_workspace(SECOND_SEED, SECOND_TASKS)
+    scenarios = [s for s in natural_scenarios(ew2, prefix="w2-") if not slices or s.slice in slices]
+    extra = run_mode("offline", scenarios[:limit] if limit else scenarios, ew2, eval_settings(ew2))
+    return ModeReport(
+        mode=report.mode, cases=[*report.cases, *extra.cases], seconds=report.seconds + extra.seconds
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -249,7 +249,9 @@ def plan_part(
         return part
     part.calls = list(result.calls)
     part.follow_up = result.follow_up
-    part.unapplied = audit(slots, part.calls, inherent=result.inherent)
+    # Task status is a filter only when counting tasks ("done" in "when will X be done" is not one).
+    inherent = result.inherent if intent == "task_count" else (*result.inherent, "status")
+    part.unapplied = audit(slots, part.calls, inherent=inherent)
     return part
 
 

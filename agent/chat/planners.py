@@ -64,8 +64,8 @@ def _split(tool: str, slots: Slots, args: dict[str, Any]) -> tuple[Call, ...]:
 def _compare(slots: Slots, args: dict[str, Any]) -> None:
     if len(slots.periods) > 1:
         args["compare_period"] = slots.periods[1].label
-    elif slots.compare and slots.periods:
-        args["compare_period"] = "previous"
+    elif slots.compare and slots.periods and not any(len(getattr(slots, k)) > 1 for k in _ENTITY_KINDS):
+        args["compare_period"] = "previous"  # "this month vs last"; "A vs B" compares the two instead
 
 
 _GROUPS_TIME = {

@@ -39,10 +39,9 @@ LEADS = {
     "propose_review_flag": "Proposal:",
 }
 
-_REF = re.compile(
-    rf"\b(\d{{5,}}) {re.escape(UNTRUSTED_OPEN)}(.*?){re.escape(UNTRUSTED_CLOSE)}(?: (https?://\S+))?"
-)
-_LINKED = re.compile(rf"{re.escape(UNTRUSTED_OPEN)}(.*?){re.escape(UNTRUSTED_CLOSE)} (https?://\S+)")
+_URL = r"(https?://\S+?)(?=[:;,.]?(?:\s|$))"  # a link, without the punctuation that follows it
+_REF = re.compile(rf"\b(\d{{5,}}) {re.escape(UNTRUSTED_OPEN)}(.*?){re.escape(UNTRUSTED_CLOSE)}(?: {_URL})?")
+_LINKED = re.compile(rf"{re.escape(UNTRUSTED_OPEN)}(.*?){re.escape(UNTRUSTED_CLOSE)} {_URL}")
 _FENCED = re.compile(rf"{re.escape(UNTRUSTED_OPEN)}(.*?){re.escape(UNTRUSTED_CLOSE)}")
 
 
@@ -131,7 +130,7 @@ def compose(
             for a in applied
         ]
     elif proposed:
-        parts += ["", "Nothing is written until a person approves it (effort approvals)."]
+        parts += ["", "Nothing is written until a person approves it."]
     dates = dates_line([text for _, outs in sections for _, text in outs])
     if dates:
         parts += ["", dates]

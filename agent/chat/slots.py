@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from agent.chat.names import MONTHS, VOCABULARY, Entity, EntityIndex, capitalised, fuzzy
-from tools.periods import Period, PeriodError, find_period_spans, normalise
+from tools.periods import Period, PeriodError, find_period_spans, normalise, parse_period
 from tools.records import Person, Task, Workspace
 
 GID = re.compile(r"(?<![\w])(\d{5,20})(?![\w])")
@@ -191,9 +191,14 @@ def _flags(text: str, slots: Slots) -> None:
     words = set(_WORD.findall(text))
     if words & _DAYS_OFF:
         slots.entry_kind = "weekend"
-    elif re.search(r"\bfuture(?:[- ]dated)?\b|\bin the future\b|\bfrom next week already\b", text):
+    elif re.search(
+        r"\bfuture(?:[- ]dated)?\b|\bin the future\b|\bnext week already\b|\bin advance\b|\bdated after today\b",
+        text,
+    ):
         slots.entry_kind = "future_date"
-    elif re.search(r"\bdup+l?i?c?ates?\b|\bdupliate\b|\btwice\b|\bdouble[- ]logged\b|\bdouble\b", text):
+    elif re.search(
+        r"\bdup+l?i?c?ates?\b|\bdupliate\b|\bdupes?\b|\btwice\b|\bdouble[- ]logged\b|\bdouble\b", text
+    ):
         slots.entry_kind = "duplicate"
     elif re.search(r"\bzero[- ](?:minute|hour|duration)", text):
         slots.entry_kind = "zero_duration"
@@ -227,6 +232,8 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
                 bucket.append(entity)
             claim(start, end, f"[{'type' if entity.kind == 'project_type' else entity.kind}]")
 
+    for m in re.finditer(r"\b(?:after|beyond|later than) today\b", text):  # future-dated, not a period
+        claim(m.start(), m.end(), "in the future")
     # Periods: the one grammar; "next 3 weeks" is a capacity horizon, not a past period.
     for m in _HORIZON.finditer(text):
         slots.horizon_weeks = _number(m.group(1))
@@ -240,6 +247,11 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
                 claim(start, end, "[period]")
     except PeriodError as exc:
         slots.period_error = str(exc)
+    # The grammar leaves a bare "may" alone (usually the verb); after "in/during/for/of" it is the month.
+    for m in re.finditer(r"\b(?:in|during|for|of|since|until)\s+(may)\b(?!\s+\d{4})", text):
+        if _free(taken, m.start(1), m.end(1)):
+            slots.periods.append(parse_period("May", today))
+            claim(m.start(1), m.end(1), "[period]")
     if re.search(r"\bnext (?:week|month)\b", text) and slots.horizon_weeks is None:
         slots.horizon_weeks = 1 if "next week" in text else 4
 

@@ -51,8 +51,9 @@ def _dates_fact(start: date) -> Fact:
 
 
 class _Builder:
-    def __init__(self, ew: EvalWorkspace) -> None:
+    def __init__(self, ew: EvalWorkspace, prefix: str = "") -> None:
         ws = ew.workspace
+        self.prefix = prefix
         self.today = ws.as_of.date() if ws.as_of else date.today()
         payloads = ew.payloads
         if payloads is None:  # synced: the same seed's records, as GET returns them
@@ -80,7 +81,7 @@ class _Builder:
         kw.setdefault("expected_tools", None)
         self.out.append(
             Scenario(
-                id=f"nat-{topic}-{self.n:03d}",
+                id=f"{self.prefix}nat-{topic}-{self.n:03d}",
                 category="natural",
                 question=question,
                 slice=cast(Slice, slice_),
@@ -455,9 +456,10 @@ BAD_INPUTS: list[tuple[str, str]] = [
 ]
 
 
-def natural_scenarios(ew: EvalWorkspace) -> list[Scenario]:
-    """The natural set (see module doc): deterministic for the fixed workspace."""
-    b = _Builder(ew)
+def natural_scenarios(ew: EvalWorkspace, prefix: str = "") -> list[Scenario]:
+    """The natural set (see module doc): deterministic for the fixed workspace. ``prefix`` tells the
+    scenarios of a second workspace apart ("w2-")."""
+    b = _Builder(ew, prefix)
     steps: list[Callable[[], None]] = [
         b.hours_person,
         b.hours_project,
@@ -481,7 +483,7 @@ def natural_scenarios(ew: EvalWorkspace) -> list[Scenario]:
         expect = "answer" if name in ("control", "markup") else "refuse"
         b.out.append(
             Scenario(
-                id=f"bad-{name}",
+                id=f"{prefix}bad-{name}",
                 category="bad_input",
                 question=text,
                 expect=expect,  # type: ignore[arg-type]

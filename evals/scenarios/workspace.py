@@ -23,6 +23,9 @@ from tools.records import Workspace
 
 EVAL_SEED = 4242
 EVAL_TASKS = 300
+# A second, larger workspace the natural questions are also asked about (other people, projects, clients).
+SECOND_SEED = 7
+SECOND_TASKS = 600
 
 
 @dataclass

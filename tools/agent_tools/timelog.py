@@ -202,6 +202,22 @@ def _entries(ws: Workspace, scope: Scope, period: Period | None) -> Iterable[tup
             yield e, task
 
 
+def _not_applicable_note(
+    kept: list[tuple[TimeEntry, Task | None]], is_billable: Callable[[TimeEntry, Task | None], bool]
+) -> str | None:
+    """Entries Asana marks "not applicable" for billing that the billing rule still counts as billable."""
+    from tools.records import BillableStatus
+
+    counted = [e for e, t in kept if e.billable_status is BillableStatus.NOT_APPLICABLE and is_billable(e, t)]
+    if not counted:
+        return None
+    hours = sum(e.duration_minutes for e in counted) / 60
+    return (
+        f"{len(counted)} entries ({hours:.1f}h) are marked 'not applicable' for billing in Asana and are "
+        "counted as billable by the billing rule (the task's billable flag, else a project with a client and a rate)"
+    )
+
+
 def _unknown_note(
     unknown: list[tuple[TimeEntry, Task | None]], is_billable: Callable[[TimeEntry, Task | None], bool]
 ) -> str | None:
@@ -266,6 +282,8 @@ def time_logged(env: ToolEnv, args: TimeLoggedArgs) -> str:
             f"total {_h(hours)}; billable {_h(bill)}, non-billable {_h(non)}",
         ]
         if note := _unknown_note(unknown, is_billable):
+            lines.append(note)
+        if note := _not_applicable_note(kept, is_billable):
             lines.append(note)
         if before is not None:
             prev_hours = total(before)[0]
