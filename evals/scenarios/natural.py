@@ -39,7 +39,13 @@ def periods(today: date) -> list[Period]:
         (f"in {calendar.month_name[two_back.month]}", two_back, two_back_end),
         ("over the last 30 days", today - timedelta(days=29), today),
         (f"{prev:%Y-%m}", prev, prev_end),
+        ("in May", *_latest_may(today)),
     ]
+
+
+def _latest_may(today: date) -> tuple[date, date]:
+    year = today.year if today.month >= 5 else today.year - 1
+    return date(year, 5, 1), date(year, 5, 31)
 
 
 def _hours_fact(label: str, hours: float) -> Fact:
