@@ -2,8 +2,8 @@
 
 Builds a SQLite store with a seeded synthetic workspace (10k tasks, ~100k entries by default), then
 runs ``effort ask "<question>"`` in a fresh process for a few common questions and reports each wall
-time, plus the time inside the process from the command's start (``--in-process``: what the chat code
-costs, without Python's and the CLI's imports).
+time and CPU time (user + system: what the machine's other load does not inflate much), plus the time
+inside the process from the chat code's start (without Python's and the CLI's imports).
 
     python -m evals.bench.ask_bench [--tasks 10000] [--entries-per-task 10] [--repeat 3]
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,13 +62,16 @@ def run(tasks: int, entries_per_task: int, repeat: int) -> dict[str, object]:
         subprocess.run([effort, "ask", "hello"], env=env, capture_output=True, check=False)  # warm-up
         rows = []
         for question in QUESTIONS:
-            walls = []
+            walls, cpus = [], []
             for _ in range(repeat):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
                 done = subprocess.run(
                     [effort, "ask", question], env=env, capture_output=True, text=True, check=False
                 )
                 walls.append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 if done.returncode != 0:
                     raise SystemExit(f"effort ask failed: {done.stderr[-500:]}")
             in_process = _in_process(env, question)
@@ -75,6 +79,7 @@ def run(tasks: int, entries_per_task: int, repeat: int) -> dict[str, object]:
                 {
                     "question": question,
                     "wall_s": round(statistics.median(walls), 2),
+                    "cpu_s": round(statistics.median(cpus), 2),  # less sensitive to other load
                     "in_process_s": round(in_process, 2),
                 }
             )
@@ -112,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.tasks, args.entries_per_task, args.repeat)
     for row in result["questions"]:  # type: ignore[attr-defined]
-        print(f"{row['wall_s']:5.2f} s wall, {row['in_process_s']:5.2f} s in process  {row['question']}")
+        print(
+            f"{row['wall_s']:5.2f} s wall, {row['cpu_s']:5.2f} s CPU, {row['in_process_s']:5.2f} s in process"
+            f"  {row['question']}"
+        )
     print(f"importing the CLI's commands alone: {result['cli_import_s']} s")
     print(json.dumps(result))
     return 0
