@@ -60,6 +60,18 @@ class _Classic:
     """The shared state of the classic scenario steps (the workspace, picked tasks, facts one step
     computes and a later one reuses); each step is a function below."""
 
+    # Set by _variance_wording and _other_reads, read by _multi_step and _hostile.
+    t_type: tuple[str, float, int]
+    type_facts: list[Fact]
+    truth_type: str
+    t_person: tuple[str, float, int]
+    med: float
+    over: list[str]
+    cap_facts: list[Fact]
+    billing: tuple[str, date, date, float] | None
+    b_start: date
+    lm: tuple[date, date]
+
     def __init__(self, ew: EvalWorkspace) -> None:
         self.ew = ew
         ws = ew.workspace
@@ -91,9 +103,6 @@ class _Classic:
 
     def add(self, **kwargs: Any) -> None:
         self.s.append(Scenario(**kwargs))
-
-    def __getattr__(self, name: str) -> Any:  # facts a step computed for a later one (set on c)
-        raise AttributeError(f"{name}: no earlier step computed it")
 
 
 def _variance_wording(c: _Classic) -> None:
@@ -325,7 +334,8 @@ def _other_reads(c: _Classic) -> None:
         expected_tools=["similar_tasks"],
         truth="tool choice only",
     )
-    c.b_start = b_start
+    if billing:
+        c.b_start = b_start
     c.billing = billing
     c.cap_facts = cap_facts
     c.lm = lm
