@@ -344,8 +344,8 @@ def _other_reads(c: _Classic) -> None:
 
 def _multi_step(c: _Classic) -> None:
     """Multi-step."""
-    b_start = c.b_start
     billing = c.billing
+    b_start = c.b_start if billing else date.min  # only read when there is a billing month
     cap_facts = c.cap_facts
     lm = c.lm
     med = c.med
