@@ -85,8 +85,17 @@ def humanize(text: str) -> str:
             if label:
                 out.append(f"{label[0].upper()}{label[1:]}:")
             continue
-        out.append(_names("; ".join(cells)) if len(cells) > 1 else _names(line))
+        text = _names("; ".join(cells)) if len(cells) > 1 else _names(line)
+        out.append(_sentence_case(text))
     return "\n".join(out)
+
+
+_SHOUT = re.compile(r"^([A-Z]{2,}(?: [A-Z]{2,})*)\b")
+
+
+def _sentence_case(line: str) -> str:
+    """A tool's upper-case heading ("HOURS LOGGED", "TASK COUNT") as a person writes it."""
+    return _SHOUT.sub(lambda m: m.group(1).capitalize(), line, count=1)
 
 
 def dates_line(tool_texts: Sequence[str]) -> str | None:

@@ -30,7 +30,7 @@ from tools.agent_tools.common import (
     words,
 )
 from tools.config_types import RuntimeSettings
-from tools.periods import Period, find_period
+from tools.periods import Period, PeriodError, find_period, parse_period
 from tools.records import Task, Workspace
 from tools.redact import Redactor
 
@@ -138,8 +138,19 @@ class LookupArgs(BaseModel):
 # --- shared filters --------------------------------------------------------------------------------
 
 
+def read_period(text: str | None, today: date) -> Period | None:
+    """A period argument: the whole value by the grammar ("May", "last month"), else the first period
+    inside it ("hours in May 2026"), else None. A senseless one ("2026-13") raises PeriodError."""
+    if not text:
+        return None
+    try:
+        return parse_period(text, today)
+    except PeriodError:
+        return find_period(text, today)
+
+
 def _period_or_default(text: str | None, today: date, days: int) -> Period:
-    parsed = find_period(text, today)
+    parsed = read_period(text, today)
     return parsed or Period(start=today - timedelta(days=days), end=today, label=f"last {days} days")
 
 
@@ -313,7 +324,7 @@ def _run_view(env: ToolEnv, tool: str, view: Callable[[], str]) -> str:
 
 def variance(env: ToolEnv, args: VarianceArgs) -> str:
     """Actual vs estimate by group: bias (median actual/estimate), spread, overrun share, sample size."""
-    period = find_period(args.period, env.today())
+    period = read_period(args.period, env.today())
     if args.period and period is None:
         return f"Could not read the period {args.period!r}. Try 'last quarter', '2026-03' or 'Q1 2026'."
 
@@ -418,7 +429,7 @@ def completion_forecast(env: ToolEnv, args: ForecastArgs) -> str:
 
 def billing_draft(env: ToolEnv, args: BillingArgs) -> str:
     """Billable hours and amounts for a period: a draft, nothing is sent."""
-    period = find_period(args.period, env.today())
+    period = read_period(args.period, env.today())
     if period is None:
         return f"billing_draft: could not read the period {args.period!r} (try 'March' or '2026-03')."
     return _run_view(env, "billing_draft", lambda: views.billing_view(env, args, period))
@@ -426,7 +437,7 @@ def billing_draft(env: ToolEnv, args: BillingArgs) -> str:
 
 def retrospective(env: ToolEnv, args: RetroArgs) -> str:
     """Period review: delivered vs estimated, bias and trend, scope creep, overhead, anomalies."""
-    period = find_period(args.period, env.today())
+    period = read_period(args.period, env.today())
     if period is None:
         return f"retrospective: could not read the period {args.period!r}."
 

@@ -20,8 +20,8 @@ from pydantic import Field
 from tools.agent_tools.budget import TOP_N, more_line, untrusted
 from tools.agent_tools.common import link
 from tools.agent_tools.filters import FilterArgs, Scope, resolve
-from tools.agent_tools.reads import ToolEnv, _run_view
-from tools.periods import Period, find_period
+from tools.agent_tools.reads import ToolEnv, _run_view, read_period
+from tools.periods import Period
 from tools.records import Project, Task, TimeEntry, Workspace
 
 Group = Literal[
@@ -74,7 +74,7 @@ class RiskArgs(FilterArgs):
 def _period(env: ToolEnv, text: str | None) -> Period | str | None:
     if not text:
         return None
-    period = find_period(text, env.today())
+    period = read_period(text, env.today())
     return (
         period if period is not None else f"could not read the period {text!r} (try 'last week', '2026-10')"
     )
@@ -156,6 +156,10 @@ def _rows(
     if left:
         lines.append(more_line(left, "earlier rows" if chronological else f"more {group} rows"))
     return lines
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
 
 
 def _h(hours: float) -> str:
@@ -278,7 +282,7 @@ def time_logged(env: ToolEnv, args: TimeLoggedArgs) -> str:
         filters = scope.echo() + (f", billable={args.billable}" if args.billable else "")
         lines = [
             f"HOURS LOGGED | period {_period_text(period, 'entry')} | filters: {filters} | "
-            f"{len(kept)} entries on {len({e.task_gid for e, _ in kept})} tasks by {len({e.user_gid for e, _ in kept})} people",
+            f"{len(kept)} entries on {len({e.task_gid for e, _ in kept})} tasks by {_people(len({e.user_gid for e, _ in kept}))}",
             f"total {_h(hours)}; billable {_h(bill)}, non-billable {_h(non)}",
         ]
         if note := _unknown_note(unknown, is_billable):
