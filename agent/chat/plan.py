@@ -42,6 +42,7 @@ class PartPlan:
     reply: str | None = None  # a clarifying question or a refusal for this part
     unapplied: list[str] = field(default_factory=list)
     follow_up: str | None = None  # "propose_estimate": propose the estimate once it is in
+    candidates: tuple[str, ...] = ()  # the two likeliest intents (their tools help an LLM ask back)
 
 
 @dataclass
@@ -165,8 +166,10 @@ def _finish(plan: TurnPlan) -> TurnPlan:
     parts = plan.parts
     first = next((p for p in parts if p.calls), parts[0] if parts else None)
     tools: list[str] = []
-    for name in [n for p in parts for n, _ in p.calls] + [
-        n for p in parts for n in (BY_NAME[p.intent].tools if p.intent in BY_NAME else ())
+    for name in [
+        *(n for p in parts for n, _ in p.calls),
+        *(n for p in parts for n in (BY_NAME[p.intent].tools if p.intent in BY_NAME else ())),
+        *(n for p in parts for c in p.candidates for n in (BY_NAME[c].tools if c in BY_NAME else ())),
     ]:
         if name not in tools:
             tools.append(name)
@@ -211,7 +214,13 @@ def plan_part(
         slots.periods = list(inherited.periods)
     ranking = classifier.rank(slots.masked)
     intent = ranking.best
-    part = PartPlan(text=text, intent=intent, confidence=ranking.confidence, slots=slots)
+    part = PartPlan(
+        text=text,
+        intent=intent,
+        confidence=ranking.confidence,
+        slots=slots,
+        candidates=(ranking.best, ranking.runner_up[0]),
+    )
     if slots.period_error:
         part.reply = f"I could not read the period: {slots.period_error}"
         return part

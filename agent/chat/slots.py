@@ -103,6 +103,8 @@ class Slots:
                 out[key] = value
         if self.unknown:
             out["unknown"] = list(self.unknown)
+        if self.ambiguous:
+            out["ambiguous"] = {k: list(v) for k, v in self.ambiguous.items()}
         return out
 
 
