@@ -190,13 +190,20 @@ def _finish(plan: TurnPlan) -> TurnPlan:
 
 
 def _clarify_two(ranking: Ranking) -> str:
-    first, second = ranking.best, ranking.runner_up[0]
-    a, b = BY_NAME[first], BY_NAME.get(second)
-    if b is None or not b.readme:
-        return f"Did you mean {a.reading} (e.g. \u2018{(a.readme or '').split(' / ')[0]}\u2019)?"
+    """One question that names the two likeliest readings (of the intents that answer something)."""
+    readings = [BY_NAME[name] for name, _ in ranking.scores if BY_NAME[name].readme][:2]
+    if not readings:
+        return refusals.help_text()
+
+    def example(intent_readme: str) -> str:
+        return f"\u2018{intent_readme.split(' / ')[0]}\u2019"
+
+    if len(readings) == 1:
+        return f"Did you mean {readings[0].reading} (e.g. {example(readings[0].readme or '')})?"
+    a, b = readings
     return (
-        f"Did you mean {a.reading} (e.g. \u2018{(a.readme or a.examples[0]).split(' / ')[0]}\u2019) or "
-        f"{b.reading} (e.g. \u2018{b.readme.split(' / ')[0]}\u2019)?"
+        f"Did you mean {a.reading} (e.g. {example(a.readme or '')}) or {b.reading} "
+        f"(e.g. {example(b.readme or '')})?"
     )
 
 
@@ -226,7 +233,7 @@ def plan_part(
         return part
     if ranking.best_score < MIN_SCORE:
         part.intent = UNKNOWN
-        part.reply = "I could not tell what you want to know. " + refusals.help_text()
+        part.reply = "I could not tell what you want to know. " + _clarify_two(ranking)
         return part
     if ranking.confidence < CLARIFY_CONFIDENCE and ranking.best_score - ranking.runner_up[1] < CLARIFY_MARGIN:
         second = BY_NAME.get(ranking.runner_up[0])
