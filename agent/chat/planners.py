@@ -92,7 +92,8 @@ def hours_logged(
         args["group_by"] = group_by
     inherent: tuple[str, ...] = ()
     flag = billable or slots.billable
-    if flag and not re.search(r"\bbillable\s+(?:vs\.?|versus|and|or)\s+non", text, re.I):
+    both = r"\bbillable\s+(?:vs\.?|versus|and|or)\s+non|\bratio\b|\bshare\b|\bpercent|%|\bproportion\b|\butili[sz]ation\b"
+    if flag and not re.search(both, text, re.I):  # a share needs both figures: the tool shows both
         args["billable"] = flag
     elif billable:
         inherent = ("billable",)
@@ -111,7 +112,9 @@ def work_summary(text: str, slots: Slots, ctx: AgentContext) -> Planned:
 
 def task_hours(text: str, slots: Slots, ctx: AgentContext) -> Planned | str:
     if not slots.task:
-        return _which_task(slots, "How many hours on which task? Give its name or gid.")
+        if slots.task_candidates or slots.task_phrase:
+            return _which_task(slots, "")
+        return hours_logged(text, slots, ctx, group="task")  # "which tasks took the most hours"
     args = _base("time_logged", slots)
     args["group_by"] = "person"
     return Planned(_split("time_logged", slots, args))
@@ -269,6 +272,9 @@ _LOOKUP_PHRASE = re.compile(
 def lookup(text: str, slots: Slots, ctx: AgentContext) -> Planned | str:
     if slots.task:
         return Planned((("task_lookup", {"query": slots.task[0].gid}),))
+    if not slots.task_candidates and any(getattr(slots, k) for k in _ENTITY_KINDS):
+        # "show me Dmitri's tasks": a list of someone's (or a project's) tasks, not a name search
+        return task_count(text, slots, ctx)
     phrase = slots.task_phrase or _phrase(_LOOKUP_PHRASE, text)
     if slots.task_candidates and phrase:
         return Planned((("task_lookup", {"query": phrase}),))

@@ -348,9 +348,12 @@ def task_counts(env: ToolEnv, args: TaskCountArgs) -> str:
 
         found = pick(period)
         when = "completed" if args.status == "completed" else "created"
+        if args.status in ("completed", "created") or period is not None:
+            dated = f"period {_period_text(period, 'task')} (by {when} date)"
+        else:
+            dated = f"as of {today.isoformat()}"
         lines = [
-            f"TASK COUNT {args.status} | period {_period_text(period, 'task') if args.status in ('completed', 'created') or period else 'now (' + today.isoformat() + ')'}"
-            f" ({when} date) | filters: {scope.echo()} | {len(found)} tasks",
+            f"TASK COUNT {args.status} | {dated} | filters: {scope.echo()} | {len(found)} tasks",
         ]
         if before is not None:
             lines.append(
@@ -363,8 +366,11 @@ def task_counts(env: ToolEnv, args: TaskCountArgs) -> str:
                 for key in _key(args.group_by, None, t, day.date() if day else None, ws, names, projects):
                     groups[key] += 1
             lines += _rows(args.group_by, groups, tasks, _n, args.top_n, float(len(found)))
-        elif found and len(found) <= 5:
-            lines.append("tasks: " + "; ".join(f"{t.gid} {untrusted(t.name, 50)} {link(t)}" for t in found))
+        elif found:
+            shown = sorted(found, key=lambda t: (t.due_on or date.max, t.gid))[: args.top_n]
+            lines.append("tasks: " + "; ".join(f"{t.gid} {untrusted(t.name, 50)} {link(t)}" for t in shown))
+            if len(found) > len(shown):
+                lines.append(more_line(len(found) - len(shown), "more tasks"))
         return "\n".join(lines)
 
     return _run_view(env, "task_counts", view)
