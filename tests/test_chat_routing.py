@@ -203,3 +203,36 @@ def test_readme_lists_exactly_the_offline_questions() -> None:
     end = text.index("<!-- offline-questions:end -->")
     listed = [line[2:].strip().strip('"') for line in text[start:end].splitlines() if line.startswith("- ")]
     assert listed == readme_questions()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("hrs person 3 logged last wk", {"person": "Person 3", "period": "last week"}),
+        ("time on websit redesign last month pls", {"project": "Website Redesign", "period": "last month"}),
+        ("top 3 projects by hours this year", {"top_n": 3, "group_by": "project"}),
+        ("how many tasks did person 2 create last month", {"status": "created", "person": "Person 2"}),
+        ("billable hours for Acme in May", {"client": "Acme", "period": "May 2026", "billable": "billable"}),
+    ],
+)
+def test_shorthand_typos_and_cues_reach_the_tool(
+    chat_ctx: AgentContext, question: str, expected: dict[str, object]
+) -> None:
+    plan = plan_turn(question, chat_ctx)
+    [(_, args)] = plan.calls
+    for key, value in expected.items():
+        assert args.get(key) == value, (question, args)
+    assert plan.routed.unapplied == []
+
+
+@pytest.mark.parametrize("question", ["hours since monday", "hours over the last sprint"])
+def test_a_period_that_cannot_be_read_is_asked_about(chat_ctx: AgentContext, question: str) -> None:
+    plan, answer = answer_offline(question, chat_ctx)
+    assert not plan.calls and answer is not None and "is not a period I can read" in answer
+    assert plan.routed.intent == "clarify"
+
+
+def test_hours_per_client_are_not_cut_to_billable_unasked(chat_ctx: AgentContext) -> None:
+    plan = plan_turn("hours per client, last 90 days", chat_ctx)
+    [(_, args)] = plan.calls
+    assert "billable" not in args and args["group_by"] == "client"

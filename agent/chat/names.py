@@ -133,3 +133,27 @@ def fuzzy(word: str, index: EntityIndex) -> tuple[str, list[Entity]] | None:
         if score >= 0.85 and (best is None or score > best[0]):
             best = (score, entity.kind, [entity])
     return (best[1], best[2]) if best else None
+
+
+def fuzzy_phrases(
+    text: str, index: EntityIndex, taken: list[tuple[int, int]]
+) -> list[tuple[Entity, int, int]]:
+    """Typos of multi-word names: a run of as many words as the name, similar enough (ratio >= 0.88),
+    in text no other slot claimed."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    found: list[tuple[Entity, int, int]] = []
+    used: list[tuple[int, int]] = list(taken)
+    for key, entity in index.names:
+        n = key.count(" ") + 1
+        if n < 2 or entity.kind in ("tag", "section"):
+            continue
+        for i in range(len(words) - n + 1):
+            start, end = words[i][0], words[i + n - 1][1]
+            if any(start < e and s < end for s, e in used):
+                continue
+            window = text[start:end]
+            if window != key and similar(window, key) >= 0.88:
+                found.append((entity, start, end))
+                used.append((start, end))
+                break
+    return found

@@ -229,6 +229,7 @@ def plan_part(
         candidates=(ranking.best, ranking.runner_up[0]),
     )
     if slots.period_error:
+        part.intent = CLARIFY
         part.reply = f"I could not read the period: {slots.period_error}"
         return part
     if ranking.best_score < MIN_SCORE:

@@ -103,7 +103,8 @@ def hours_logged(
 
 
 def billable_hours(text: str, slots: Slots, ctx: AgentContext) -> Planned:
-    return hours_logged(text, slots, ctx, billable=slots.billable or "billable")
+    # Only a question that says "billable" gets the billable filter; otherwise both figures are shown.
+    return hours_logged(text, slots, ctx, billable=slots.billable)
 
 
 def work_summary(text: str, slots: Slots, ctx: AgentContext) -> Planned:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from agent.chat.names import MONTHS, VOCABULARY, Entity, EntityIndex, capitalised, fuzzy
+from agent.chat.names import MONTHS, VOCABULARY, Entity, EntityIndex, capitalised, fuzzy, fuzzy_phrases
 from tools.periods import Period, PeriodError, find_period_spans, normalise, parse_period
 from tools.records import Person, Task, Workspace
 
@@ -145,6 +145,28 @@ _FILTER_CUE = re.compile(
 _DAYS_OFF = {"saturday", "sunday", "weekend", "weekends"}
 
 
+# Shorthand people type for periods and units, spelt out before the period grammar reads the text.
+_EXPAND = {
+    "wk": "week",
+    "wks": "weeks",
+    "mo": "month",
+    "mos": "months",
+    "mth": "month",
+    "mths": "months",
+    "yr": "year",
+    "yrs": "years",
+    "hrs": "hours",
+    "hr": "hour",
+}
+_ABBREVIATIONS = re.compile(r"\b(?:" + "|".join(_EXPAND) + r")\b", re.IGNORECASE)
+
+
+_PERIODISH = re.compile(r"\b(since|until|before|during|last|past|previous)\s+([a-z]+)\b")
+_NOT_PERIODS = frozenset(
+    ["the", "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "few", "couple", "weekend", "weekends", "time", "entry", "entries", "year", "years", "week", "weeks", "month", "months", "quarter", "quarters", "day", "days", "estimate", "estimates", "sync", "project", "projects", "task", "tasks"]
+)
+
+
 def _number(text: str) -> int:
     return int(text) if text.isdigit() else _NUMBER_WORDS[text]
 
@@ -164,6 +186,13 @@ def _group_by(text: str) -> str | None:
         text,
     ):
         return "project_type"
+    for m in re.finditer(
+        rf"\b(?:top|first|bottom)\s+(?:{_NUM}\s+)?(\w+)|\b{_NUM}\s+(?:biggest|largest|busiest)\s+(\w+)", text
+    ):
+        word = m.group(2) or m.group(4)
+        for pattern, group in _GROUPS:
+            if word and re.fullmatch(pattern, word):
+                return group
     for m in _GROUP_CUE.finditer(text):
         word = m.group(1)
         for pattern, group in _GROUPS:
@@ -188,7 +217,7 @@ def _flags(text: str, slots: Slots) -> None:
         slots.status = "completed"
     elif re.search(r"\b(?:open|remaining|outstanding|still to do|not done)\b", text):
         slots.status = "open"
-    elif re.search(r"\b(?:created|added|new tasks)\b", text):
+    elif re.search(r"\b(?:creat(?:e|ed|ing)|added|new tasks|opened)\b", text):
         slots.status = "created"
     words = set(_WORD.findall(text))
     if words & _DAYS_OFF:
@@ -210,6 +239,7 @@ def _flags(text: str, slots: Slots) -> None:
 
 def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Slots:
     """Every slot ``question`` names, and the question with them masked (see module doc)."""
+    question = _ABBREVIATIONS.sub(lambda m: _EXPAND[m.group(0).lower()], question)
     text = normalise(question)
     slots = Slots()
     masks: list[tuple[int, int, str]] = []
@@ -257,6 +287,15 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
     if re.search(r"\bnext (?:week|month)\b", text) and slots.horizon_weeks is None:
         slots.horizon_weeks = 1 if "next week" in text else 4
 
+    # A period-like phrase the grammar could not read ("since Monday", "last sprint") is asked about,
+    # never answered for all time.
+    for m in _PERIODISH.finditer(text):
+        if _free(taken, m.start(), m.end()) and m.group(2) not in _NOT_PERIODS and slots.period_error is None:
+            slots.period_error = (
+                f"\u2018{m.group(0)}\u2019 is not a period I can read; try e.g. \u2018last week\u2019, "
+                "\u2018since 1 Sept\u2019, \u2018last 14 days\u2019 or \u20182026-10\u2019"
+            )
+
     # Tasks by gid; a gid of a project or person counts as that.
     for m in GID.finditer(text):
         gid = m.group(1)
@@ -275,6 +314,13 @@ def extract(question: str, ws: Workspace, index: EntityIndex, today: date) -> Sl
 
     # Quoted task names and "task <name>" phrases.
     _tasks_from_phrases(question, text, index, slots, taken, claim)
+
+    # Near misses of multi-word names ("websit redesign"), window by window.
+    for entity, start, end in fuzzy_phrases(text, index, taken):
+        bucket = getattr(slots, entity.kind)
+        if entity not in bucket:
+            bucket.append(entity)
+        claim(start, end, f"[{'type' if entity.kind == 'project_type' else entity.kind}]")
 
     # First and last names, then near misses (typos) of names and single-word projects or clients.
     for m in _WORD.finditer(text):
