@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,15 +27,6 @@ import numpy as np
 import tools  # noqa: F401  (offline environment switches)
 from tools.analytics.forecast import forecast_projects
 from tools.records import ActualSource, Project, Task, Workspace
-
-
-def _sip_dir(explicit: Path | None) -> Path:
-    if explicit is not None:
-        return explicit
-    env = os.environ.get("EFFORT_SIP_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sip"
 
 
 def _day(text: str) -> date | None:
@@ -107,7 +97,9 @@ def run(
     **_: Any,
 ) -> dict[str, Any]:
     """Replay SiP; returns coverage of P50/P80/P95 and error figures (``figures`` for the bench table)."""
-    directory = _sip_dir(sip_dir)
+    from evals.datasets.sip import find_sip_dir
+
+    directory = sip_dir or find_sip_dir()
     if not (directory / "Sip-task-info.csv").exists():
         return {"figures": [{"figure": "SiP data", "value": None, "note": f"not found at {directory}"}]}
     started = time.perf_counter()
