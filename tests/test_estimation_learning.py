@@ -18,7 +18,7 @@ from tools.analytics.estimator_math import within
 from tools.analytics.forecast import forecast_project
 from tools.analytics.totals import simulate_totals
 from tools.backtest.metrics import totals_metrics
-from tools.backtest.runner import hide_actual, predict_test, split
+from tools.backtest.runner import predict_test, split
 from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
 from tools.records import Person, Project, Task, TimeEntry, Workspace
 
