@@ -43,12 +43,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.analytics.estimator_calibration import (
     Gate,
     GateKey,
+    GroupVerdict,
     Spread,
+    cross_fitted_corrections,
     fit_gate,
     fit_spread,
     fit_weights,
     gate_losses,
     prior_spread,
+    verdicts_by_group,
 )
 from tools.analytics.estimator_features import (
     CAL_COMPONENTS,
@@ -69,15 +72,8 @@ from tools.analytics.estimator_features import (
     value_key,
 )
 from tools.analytics.estimator_feedback import EstimateFeedback, FeedbackModel
-from tools.analytics.estimator_math import recency_weights, ridge_fit, within
-from tools.analytics.estimator_totals import (
-    Correlation,
-    TotalsFit,
-    draw_totals,
-    fit_correlation,
-    fit_totals,
-    normal_scores,
-)
+from tools.analytics.estimator_math import recency_weights, ridge_fit
+from tools.analytics.estimator_totals import Correlation, TotalsFit, correlation_of, fit_totals_on_history
 from tools.records import Task
 
 Mode = Literal["calibrated", "cold_start"]
@@ -122,21 +118,6 @@ class TrackRecord(BaseModel):
     median_actual_hours: float
     median_ratio: float | None = None  # actual / estimate, over tasks that had an estimate
     ratio_tasks: int = 0
-
-
-class GroupVerdict(BaseModel):
-    """Out of sample on the recent history: did the AI estimate or the person's own do better here?"""
-
-    model_config = ConfigDict(frozen=True)
-
-    facet: str  # assignee, category, project
-    value: str
-    tasks: int
-    person_mean_abs_log: float
-    ai_mean_abs_log: float
-    person_pred25: float
-    ai_pred25: float
-    better: Literal["ai", "person", "tie"]
 
 
 class Evidence(BaseModel):
@@ -383,7 +364,9 @@ class Estimator:
             weights=cold_beta,
             spread=cold_spread,
             fitted=True,
-            correlation=_correlation(cold_res, cold_score, cold_spread, projects, months),
+            correlation=correlation_of(
+                cold_res, [cold_spread.bin_of(float(v)) for v in cold_score], projects, months
+            ),
         )
 
         rows = [i for i, t in enumerate(cal) if has_estimate(t)]
@@ -403,33 +386,23 @@ class Estimator:
         chains = [gate_chains(cal[i], feats[i]) for i in rows]
         weights = recency[idx]
         self._gate = fit_gate(losses, chains, weights, cfg.gate_strength, cfg.gate_caution)
-        # Residuals with shrink factors fitted without each fold (as the next tasks will see them).
-        applied = np.empty(len(rows))
-        for b in np.unique(fold[idx]):
-            test = fold[idx] == b
-            other = (
-                fit_gate(
-                    losses[~test],
-                    [c for c, t in zip(chains, test, strict=True) if not t],
-                    weights[~test],
-                    cfg.gate_strength,
-                    cfg.gate_caution,
-                )
-                if (~test).sum() >= 20
-                else self._gate
-            )
-            applied[test] = [other.apply(correction[j], chains[j]) for j in np.flatnonzero(test)]
+        # The gate's choices as the next tasks will see them: each block's from a gate fitted without it.
+        applied = cross_fitted_corrections(
+            losses, chains, weights, fold[idx], correction, cfg.gate_strength, cfg.gate_caution, self._gate
+        )
         final = residual - applied
         cal_score = log_e  # range bins by the size of the human estimate
         spread = fit_spread(final, cal_score, weights, cfg.coverage)
         cal_projects, cal_months = [projects[i] for i in rows], [months[i] for i in rows]
-        correlation = _correlation(final, cal_score, spread, cal_projects, cal_months)
+        correlation = correlation_of(
+            final, [spread.bin_of(float(v)) for v in cal_score], cal_projects, cal_months
+        )
         self._cal = _Mode(weights=cal_beta, spread=spread, fitted=True, correlation=correlation)
-        self._verdicts = _verdicts([cal[i] for i in rows], residual, final)
+        self._verdicts = verdicts_by_group([cal[i] for i in rows], residual, final)
         human = np.array([cal[i].estimate_hours or 0.0 for i in rows])
         actual = np.array([cal[i].actual_hours or 0.0 for i in rows])
         grids = spread.z_quantiles[[spread.bin_of(float(v)) for v in cal_score]]
-        self._totals = _fit_totals(
+        self._totals = fit_totals_on_history(
             human * np.exp(applied),
             grids,
             correlation,
@@ -598,87 +571,6 @@ class Estimator:
             feedback_offset=round(math.exp(offset), 4) if offset else None,
             note=note,
         )
-
-
-def _correlation(
-    residual: np.ndarray, score: np.ndarray, spread: Spread, projects: Sequence[str], months: Sequence[str]
-) -> Correlation:
-    bins = np.array([spread.bin_of(float(s)) for s in score])
-    return fit_correlation(normal_scores(residual, bins), projects, months)
-
-
-def _fit_totals(
-    points: np.ndarray,
-    grids: np.ndarray,
-    correlation: Correlation,
-    actual: np.ndarray,
-    human: np.ndarray,
-    projects: Sequence[str],
-    months: Sequence[str],
-    caution: float,
-) -> TotalsFit:
-    """``fit_totals`` on the calibration slice's project-months of >= 3 tasks."""
-    keys = [f"{p}\x00{m}" for p, m in zip(projects, months, strict=True)]
-    counts: dict[str, int] = {}
-    for key in keys:
-        counts[key] = counts.get(key, 0) + 1
-    keep = [i for i, key in enumerate(keys) if counts[key] >= 3]
-    if not keep:
-        return TotalsFit()
-    n = len(keep)
-    draws = draw_totals(
-        points[keep],
-        grids[keep],
-        np.full(n, correlation.project),
-        np.full(n, correlation.project_month),
-        [keys[i] for i in keep],
-        [projects[i] for i in keep],
-        [months[i] for i in keep],
-        simulations=1000,
-    )
-    batches = sorted(draws)
-    sums_a: dict[str, float] = {}
-    sums_h: dict[str, float] = {}
-    for i in keep:
-        sums_a[keys[i]] = sums_a.get(keys[i], 0.0) + float(actual[i])
-        sums_h[keys[i]] = sums_h.get(keys[i], 0.0) + float(human[i])
-    return fit_totals(
-        np.array([sums_a[b] for b in batches]),
-        np.array([sums_h[b] for b in batches]),
-        [draws[b] for b in batches],
-        caution,
-    )
-
-
-def _verdicts(
-    tasks: Sequence[Task], residual: np.ndarray, final: np.ndarray
-) -> dict[tuple[str, str], GroupVerdict]:
-    """AI (``final`` residuals) vs person (``residual``) per assignee, category and project."""
-    members: dict[tuple[str, str], list[int]] = {}
-    for i, t in enumerate(tasks):
-        for key in (("assignee", assignee_of(t)), ("category", t.project_type), ("project", project_of(t))):
-            if key[1]:
-                members.setdefault((key[0], key[1]), []).append(i)
-    out: dict[tuple[str, str], GroupVerdict] = {}
-    for key, rows in members.items():
-        if len(rows) < 5:
-            continue
-        person, ai = np.abs(residual[rows]), np.abs(final[rows])
-        p_log, a_log = float(person.mean()), float(ai.mean())
-        better: Literal["ai", "person", "tie"] = (
-            "tie" if abs(a_log - p_log) < 0.005 else ("ai" if a_log < p_log else "person")
-        )
-        out[key] = GroupVerdict(
-            facet=key[0],
-            value=key[1],
-            tasks=len(rows),
-            person_mean_abs_log=round(p_log, 4),
-            ai_mean_abs_log=round(a_log, 4),
-            person_pred25=round(float(within(residual[rows]).mean()), 4),
-            ai_pred25=round(float(within(final[rows]).mean()), 4),
-            better=better,
-        )
-    return out
 
 
 def fit_estimator(

@@ -23,10 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
+from tools.analytics.estimator_features import assignee_of, project_of
 from tools.analytics.estimator_math import conformal_quantile, lad_fit, within
+from tools.records import Task
 
 # The gate's choices: apply ``share * clip(correction, -cap, cap)``. Ordered from the most cautious, so
 # that among choices that did equally well the first (most cautious) one wins. Index 0 keeps the human.
@@ -122,6 +126,28 @@ class Gate:
         """The part of ``correction`` (log) to apply to a human estimate."""
         share, cap = self.choice(chains)
         return share * max(-cap, min(cap, correction))
+
+
+def cross_fitted_corrections(
+    losses: np.ndarray,
+    chains: Sequence[Sequence[Sequence[GateKey]]],
+    weights: np.ndarray,
+    folds: np.ndarray,
+    correction: np.ndarray,
+    strength: float,
+    caution: float,
+    fallback: Gate,
+) -> np.ndarray:
+    """The part of each row's ``correction`` applied by a gate fitted without the row's fold."""
+    applied = np.empty(len(correction))
+    for fold in np.unique(folds):
+        test = folds == fold
+        gate = fallback
+        if (~test).sum() >= 20:
+            others = [c for c, t in zip(chains, test, strict=True) if not t]
+            gate = fit_gate(losses[~test], others, weights[~test], strength, caution)
+        applied[test] = [gate.apply(float(correction[j]), chains[j]) for j in np.flatnonzero(test).tolist()]
+    return applied
 
 
 def gate_losses(residual: np.ndarray, correction: np.ndarray, pred_weight: float) -> np.ndarray:
@@ -261,3 +287,59 @@ def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, levels: np.ndar
     v, w = values[order], weights[order]
     cumulative = (np.cumsum(w) - 0.5 * w) / w.sum()
     return np.interp(levels, cumulative, v)
+
+
+# --------------------------------------------------------------------------- AI vs person
+
+
+class GroupVerdict(BaseModel):
+    """Did the AI estimate or the person's own do better for a group of tasks (out of sample)?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    facet: str  # assignee, category, project
+    value: str
+    tasks: int
+    person_mean_abs_log: float
+    ai_mean_abs_log: float
+    person_pred25: float
+    ai_pred25: float
+    better: Literal["ai", "person", "tie"]
+
+
+def verdict(facet: str, value: str, person: np.ndarray, ai: np.ndarray) -> GroupVerdict:
+    """From residuals log(actual / person's estimate) and log(actual / AI estimate) of one group."""
+    p_log, a_log = float(np.abs(person).mean()), float(np.abs(ai).mean())
+    better: Literal["ai", "person", "tie"] = (
+        "tie" if abs(a_log - p_log) < 0.005 else ("ai" if a_log < p_log else "person")
+    )
+    return GroupVerdict(
+        facet=facet,
+        value=value,
+        tasks=len(person),
+        person_mean_abs_log=round(p_log, 4),
+        ai_mean_abs_log=round(a_log, 4),
+        person_pred25=round(float(within(person).mean()), 4),
+        ai_pred25=round(float(within(ai).mean()), 4),
+        better=better,
+    )
+
+
+def verdicts_by_group(
+    tasks: Sequence[Task], person: np.ndarray, ai: np.ndarray, min_tasks: int = 5
+) -> dict[tuple[str, str], GroupVerdict]:
+    """``verdict`` per assignee, category and project with at least ``min_tasks`` tasks."""
+    members: dict[tuple[str, str], list[int]] = {}
+    for i, t in enumerate(tasks):
+        for facet, value in (
+            ("assignee", assignee_of(t)),
+            ("category", t.project_type),
+            ("project", project_of(t)),
+        ):
+            if value:
+                members.setdefault((facet, value), []).append(i)
+    return {
+        key: verdict(key[0], key[1], person[rows], ai[rows])
+        for key, rows in members.items()
+        if len(rows) >= min_tasks
+    }

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict
 from tools.analytics.estimator_math import weighted_median
 from tools.records import Task
 
-FEEDBACK_FACETS = ("assignee_category", "assignee", "project", "category")
 REJECTION_WEIGHT = 0.5
 
 

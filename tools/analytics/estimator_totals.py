@@ -186,3 +186,54 @@ def fit_totals_trust(actual: np.ndarray, human: np.ndarray, simulated: np.ndarra
         if bound > best_bound:
             best_t, best_bound = float(t), bound
     return best_t
+
+
+def correlation_of(
+    residual: np.ndarray, bins: Sequence[int], projects: Sequence[str], months: Sequence[str]
+) -> Correlation:
+    """``fit_correlation`` of residuals scored within their range bins."""
+    return fit_correlation(normal_scores(residual, np.asarray(bins)), projects, months)
+
+
+def fit_totals_on_history(
+    points: np.ndarray,
+    grids: np.ndarray,
+    correlation: Correlation,
+    actual: np.ndarray,
+    human: np.ndarray,
+    projects: Sequence[str],
+    months: Sequence[str],
+    caution: float,
+) -> TotalsFit:
+    """``fit_totals`` on the calibration slice's project-months of >= 3 tasks (AI points, residual
+    grids, actual and human hours per task)."""
+    keys = [f"{p}\x00{m}" for p, m in zip(projects, months, strict=True)]
+    counts: dict[str, int] = defaultdict(int)
+    for key in keys:
+        counts[key] += 1
+    keep = [i for i, key in enumerate(keys) if counts[key] >= 3]
+    if not keep:
+        return TotalsFit()
+    n = len(keep)
+    draws = draw_totals(
+        points[keep],
+        grids[keep],
+        np.full(n, correlation.project),
+        np.full(n, correlation.project_month),
+        [keys[i] for i in keep],
+        [projects[i] for i in keep],
+        [months[i] for i in keep],
+        simulations=1000,
+    )
+    batches = sorted(draws)
+    sums_a: dict[str, float] = defaultdict(float)
+    sums_h: dict[str, float] = defaultdict(float)
+    for i in keep:
+        sums_a[keys[i]] += float(actual[i])
+        sums_h[keys[i]] += float(human[i])
+    return fit_totals(
+        np.array([sums_a[b] for b in batches]),
+        np.array([sums_h[b] for b in batches]),
+        [draws[b] for b in batches],
+        caution,
+    )

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from tools.analytics.estimator import Estimate, Estimator, GroupVerdict
+from tools.analytics.estimator_calibration import verdict
 from tools.analytics.totals import simulate_totals
 from tools.records import Task
 
@@ -156,31 +157,10 @@ def group_table(
         members.setdefault(value, []).append(
             (log_a - math.log(task.estimate_hours), log_a - math.log(est.hours))
         )
-    out: list[GroupVerdict] = []
-    for value, pairs in members.items():
-        if len(pairs) < MIN_GROUP_TASKS:
-            continue
-        person = np.array([p for p, _ in pairs])
-        model = np.array([m for _, m in pairs])
-        p_log, a_log = float(np.abs(person).mean()), float(np.abs(model).mean())
-
-        def within(x: np.ndarray) -> float:
-            return float(((x >= -math.log(1.25)) & (x <= -math.log(0.75))).mean())
-
-        better: Literal["ai", "person", "tie"] = (
-            "tie" if abs(a_log - p_log) < 0.005 else ("ai" if a_log < p_log else "person")
-        )
-        out.append(
-            GroupVerdict(
-                facet=facet,
-                value=value,
-                tasks=len(pairs),
-                person_mean_abs_log=round(p_log, 4),
-                ai_mean_abs_log=round(a_log, 4),
-                person_pred25=round(within(person), 4),
-                ai_pred25=round(within(model), 4),
-                better=better,
-            )
-        )
+    out = [
+        verdict(facet, value, np.array([p for p, _ in pairs]), np.array([m for _, m in pairs]))
+        for value, pairs in members.items()
+        if len(pairs) >= MIN_GROUP_TASKS
+    ]
     out.sort(key=lambda v: (-v.tasks, v.value))
     return out[:MAX_GROUPS]
