@@ -309,6 +309,8 @@ def _forecast_frame(
     min_ratio_n: int,
     lookback_weeks: int,
     recal: Recalibration,
+    *,
+    with_burndown: bool = True,
 ) -> tuple[list[ProjectForecast], int]:
     """Forecasts of the projects with open tasks in ``frame`` (as of its date); and how many had none."""
     pools = _Pools(frame, min_ratio_n)
@@ -337,7 +339,7 @@ def _forecast_frame(
         results.append(
             _forecast_one(
                 frame, code, tasks, pools, lifetimes, rates, series, done_hours, open_est, person_open, config,
-                calendar, simulations, seed, recal,
+                calendar, simulations, seed, recal, with_burndown,
             )
         )  # fmt: skip
     return results, finished
@@ -369,6 +371,7 @@ def _forecast_one(
     simulations: int,
     seed: int,
     recal: Recalibration,
+    with_burndown: bool,
 ) -> ProjectForecast:
     gid = frame.project_gids[code]
     project = frame.projects.get(gid)
@@ -479,7 +482,11 @@ def _forecast_one(
             np.busday_count(today, np.datetime64(due) + 1, weekmask=calendar.weekmask, holidays=holidays)
         )
         p_on_time = round(recal.probability(grid, available), 3)
-    burndown = _burndown(frame, q, days_per_week, weeks_needed, work_weeks, hours_by_worker, pace_by_worker)
+    burndown = (
+        _burndown(frame, q, days_per_week, weeks_needed, work_weeks, hours_by_worker, pace_by_worker)
+        if with_burndown
+        else []
+    )
     plain_remaining = np.maximum(np.nan_to_num(est) - done, 0.0)
     return ProjectForecast(
         project_gid=gid,
