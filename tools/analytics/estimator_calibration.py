@@ -6,12 +6,15 @@ so every figure describes how the model did on tasks it had not seen, as it will
 
 * ``fit_weights``: the combination weights of the components (median regression), and cross-fitted
   predictions (each block predicted by weights fitted on the other blocks).
-* ``Gate``: how far to trust a correction of a human estimate. A correction is shrunk toward zero by
-  a factor in [0, 1] chosen per kind of task (the person; the person's estimates of that very value,
-  round numbers included; the category and size) as the factor that did best on that kind's past
-  tasks, with a penalty for pushing an actual out of the +-25% window that the person had hit, and
-  pulled toward the parent kind's curve by pseudo-observations. Without evidence the factor is the
-  team's; where the person has been right, it is 0 and the human figure is kept.
+* ``Gate``: how far to trust a correction of a human estimate. The choices are a share of the
+  correction and a cap on its size; per kind of task (the person; the person's estimates of that very
+  value, round numbers included; how often estimates like it came true; how much history the
+  project has; the category and size) the gate measures the |log error| each choice saved against
+  the person's own figure on that kind's past tasks, plus a penalty for pushing an actual out of the
+  +-25% window the person had hit, pulled toward the parent kind's curve by pseudo-observations. It
+  takes the choice with the best lower confidence bound (``caution`` standard errors); when none is
+  above zero the human figure is kept. Corrections larger than any that helped before are capped.
+* ``verdict``: per assignee, category or project, whether the AI or the person did better.
 * ``Spread``: the residual distribution per bin (P10/P90 by split-conformal quantiles, recent tasks
   weighted more, since errors drift), its quantiles on a normal-score grid (for totals), and the
   calibrated probability of landing within +-25%.
