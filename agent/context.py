@@ -95,7 +95,14 @@ class AgentContext:
             if index is not None and hasattr(index, "minilm_vectors"):
                 vectors = index.minilm_vectors([t.gid for t in tasks if t.completed])
             estimator = Estimator.with_minilm() if vectors else Estimator()
-            self._fitted = estimator.fit(tasks, as_of, vectors=vectors or None)
+            feedback = []
+            if self.store is not None and hasattr(self.store, "engine"):
+                from agent.audit import AuditLog
+                from agent.estimate_feedback import estimate_feedback
+
+                # Leads' edits and rejections of earlier AI estimates, as evidence for the next ones.
+                feedback = estimate_feedback(AuditLog(self.store.engine), tasks)
+            self._fitted = estimator.fit(tasks, as_of, vectors=vectors or None, feedback=feedback)
         return self._fitted
 
     def get_frame(self) -> Any:
