@@ -6,6 +6,7 @@ from agent.cli import (
     bench_cmd,  # noqa: F401
     chat_cmd,  # noqa: F401
     demo_cmd,  # noqa: F401
+    doctor_cmd,  # noqa: F401
     index_cmd,  # noqa: F401
     retro_cmd,  # noqa: F401
     sandbox_cmd,  # noqa: F401

@@ -94,7 +94,10 @@ def apply_field_defs(
     records = [
         field_def(d, projects[g] | set(old[g].project_gids if g in old else ())) for g, d in defs.items()
     ]
-    job.diff_write("custom_fields", records, job.store.upsert_custom_fields)
+    if count:
+        job.diff_write("custom_fields", records, job.store.upsert_custom_fields)
+    else:
+        job.store.upsert_custom_fields(records)
     return set(defs)
 
 

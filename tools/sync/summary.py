@@ -32,6 +32,8 @@ class CoverageLine(BaseModel):
         return self.known / self.total if self.total else 1.0
 
     def describe(self) -> str:
+        if not self.total:
+            return f"{self.field}: no {self.scope} yet"
         return f"{self.field}: {self.share:.0%} of {self.total:,} {self.scope}"
 
 
