@@ -140,10 +140,14 @@ def timesheets_and_budgets(g: Gen, seed: int) -> None:
         g.add("placeholder", {"gid": gid, "resource_type": "placeholder", "name": name})
     project_type = {p["gid"]: str(p["_type"]) for p in g.projects}
     entries = [o for k, o in g.objs if k == "time_tracking_entry"]
+    previous: Obj | None = None
     for e in entries:
         if rng.random() < 0.85:
             mix = CATEGORY_MIX[project_type.get(e["attributable_to"], "client build")]
             e["categories"] = [rng.choices(categories, mix)[0]]
+        if g.truth.anomalies.get(e["gid"]) == "duplicate" and previous is not None:
+            e["categories"] = list(previous["categories"])  # a second submission copies every field
+        previous = e
     rate_field = g.fields["Hourly Rate"]["gid"]
     estimate_field = g.fields["Estimated Hours"]["gid"]
     estimates: dict[str, float] = {}

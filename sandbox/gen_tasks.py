@@ -29,6 +29,7 @@ BASE_RATES = {
     "missing_logs": 0.015,
     "huge_variance": 0.015,
 }
+MERGE_BELOW = 30  # minutes: a shorter same-day piece of a task joins that day's entry for it
 BILLABLE_SHARE = {"client build": 0.92, "marketing": 0.6, "internal tool": 0.0, "support": 0.5}
 
 
@@ -98,9 +99,10 @@ def _task(g: Gen, p: Obj, load: dict[tuple[str, date], int], rates: dict[str, fl
         creep, est, orig_est = (old, new), new, old
         ratio *= rng.uniform(1.1, 1.5)  # scope creep: the work grew too
     actual_min = max(15, round(orig_est * ratio * 4) * 15)
-    # entries: ~entries_per_task, each at most ~7h and at least 15 min
+    # sessions: ~entries_per_task, each at most ~7h and at least 15 min
     # (x1.45: compensates for short tasks capped at 10-minute entries and open tasks cut at as_of,
-    # so that the workspace-wide mean lands near entries_per_task)
+    # so that the workspace-wide mean lands near entries_per_task; short same-day pieces are then
+    # logged as one entry, see _entries, which leaves about 0.7 entries per session)
     n = round(rng.gauss(g.entries_per_task * 1.45, g.entries_per_task * 0.4))
     n = max(math.ceil(actual_min / 420), min(max(1, n), max(1, actual_min // 10)))
     cuts = sorted(rng.random() for _ in range(n - 1))
@@ -239,6 +241,20 @@ def _entries(g: Gen, plan: _Plan, rates: dict[str, float]) -> datetime:
                 e["entered_on"] = (g.as_of + timedelta(days=rng.randint(2, 30))).isoformat()
             if kind and kind != "duplicate":
                 g.truth.anomalies[e["gid"]] = kind
+            prev = entries_here[-1] if entries_here else None
+            if (
+                kind is None
+                and prev is not None
+                and prev["gid"] not in g.truth.anomalies
+                and prev["entered_on"] == e["entered_on"]
+                and min(prev["duration_minutes"], m) < MERGE_BELOW
+            ):
+                # Nobody logs a short piece of a task twice in a day: it is one entry, logged once.
+                # (The draws and the gid above still happen, so everything generated later is unchanged.)
+                prev["duration_minutes"] += m
+                prev["created_at"] = max(prev["created_at"], e["created_at"])
+                last_change = max(last_change, created_at)
+                continue
             entries_here.append(e)
             if kind == "duplicate":
                 dup = dict(e, gid=g.gid(), created_at=iso(created_at + timedelta(minutes=rng.randint(1, 9))))

@@ -2,7 +2,9 @@
 
 `generate(seed, tasks, ...)` runs named steps in a fixed order: the team (per-person and per-project-type
 estimation bias: the actual/estimate ratio is lognormal), custom fields, tags and portfolios, projects
-of four types (sandbox/gen_structure.py); tasks from templates with daily native time entries, comments,
+of four types (sandbox/gen_structure.py); tasks from templates with daily native time entries (about
+``0.7 x entries_per_task`` per task: a piece shorter than half an hour joins that day's entry for the
+task, as people log it), comments,
 estimate-change stories (scope creep) and seeded anomalies whose kind is recorded in `truth.anomalies`,
 hostile text, CSV timesheet attachments (sandbox/gen_tasks.py); then, from separate RNGs with gids after
 everything else so older seeds keep their workspace, out-of-office ranges and project allocations

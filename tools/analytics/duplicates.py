@@ -82,6 +82,10 @@ class _Evidence:
                 self.note_counts[(int(p), note)] += 1
                 self.notes_read[int(p)] += 1
         self.note_bans: dict[tuple[int, str], float] = {}
+        self.category_counts: Counter[tuple[int, tuple[str, ...]]] = Counter(
+            (int(p), ctx.entries[int(i)].categories)
+            for i, p in zip(base[mine].tolist(), person[mine].tolist(), strict=True)
+        )
         self.gaps = self._null_gaps(ctx, base[mine])
         self.pooled = np.sort(np.concatenate([*self.gaps.values(), np.empty(0)]))
 
@@ -137,16 +141,31 @@ class _Evidence:
             cached = self.note_bans[(person, first)] = _bans(share)
         return cached
 
+    def category(self, person: int, first: tuple[str, ...], second: tuple[str, ...]) -> float:
+        """Bans from the time-tracking categories (every list returns them): a copy carries the same;
+        two sessions share one with the person's share of it."""
+        if first != second:
+            return math.log10(self.config.duplicate_note_mismatch_lr)
+        if person < 0:
+            return 0.0
+        share = self.category_counts[(person, first)] / (int(self.person_total[person]) + 1)
+        return _bans(share)
+
     def created(self, person: int, gap: float) -> float:
-        """Bans from a creation gap within the window: how rarely two real sessions are created this close."""
+        """Bans from a creation gap within the window: a copy is made at any moment of the window
+        (density 1/window); two real sessions are created this far apart as often as the person's
+        other same-day entries of different lengths are (their gaps' density around ``gap``)."""
         if person < 0:
             return 0.0
         null = self.gaps.get(person)
         if null is None or null.size < self.config.duplicate_min_null_gaps:
             null = self.pooled  # too few of their own: the team's habits
-        # Resolution of a minute: timestamps are often minute-rounded.
-        closer = int(np.searchsorted(null, max(gap, 1.0), side="right"))
-        return _bans((closer + 1) / (null.size + 1))
+        window = self.config.duplicate_window_minutes
+        half = window / 2  # the density is read over a window-wide band (timestamps are often minute-rounded)
+        lo, hi = max(0.0, gap - half), max(gap, 0.0) + half
+        near = int(np.searchsorted(null, hi, side="right") - np.searchsorted(null, lo, side="left"))
+        density_null = (near + 1) / ((null.size + 1) * (hi - lo))
+        return math.log10((1 / window) / density_null)
 
 
 def find_duplicates(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
@@ -209,6 +228,8 @@ def find_duplicates(ctx: _Ctx, window: NDArray[np.bool_]) -> None:
             bans += float(dur_bans[g])
             compared_note = notes[j] is not None and notes[k] is not None
             why = [] if gap is None else [f"created {gap:.0f} min apart"]
+            if members[j].categories == members[k].categories and members[k].categories:
+                why.append(f"same category ({', '.join(members[k].categories)})")
             if compared_note:
                 why.append("same note" if notes[j] == notes[k] else "one of them without a note")
             if person >= 0:
@@ -249,7 +270,7 @@ def _pair_case(
         note_a and note_b and note_a != note_b
     ):
         return None
-    bans = 0.0
+    bans = evidence.category(person, original.categories, entry.categories)
     if note_a is not None and note_b is not None:
         bans += evidence.note(person, note_a, note_b)
     if gap is not None:
