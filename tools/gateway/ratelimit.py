@@ -100,8 +100,8 @@ class RateBudget:
                         return self._record(now)
                     self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
                     self._stamp = now
-                    if self._tokens >= 1.0:
-                        self._tokens -= 1.0
+                    if self._tokens >= 1.0 - 1e-9:  # (float rounding must not leave a 1e-17 wait)
+                        self._tokens = max(0.0, self._tokens - 1.0)
                         self._recover(now)
                         return self._record(now)
                     wait = (1.0 - self._tokens) / self._rate
