@@ -11,13 +11,11 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, Table, create_engine, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from tools.records import (
@@ -60,6 +58,7 @@ from tools.store.schema import (
     task_stories_t,
     tasks_t,
 )
+from tools.store.urls import StoreError, describe_store_error, normalise_url, prepare_url, safe_url
 
 __all__ = [
     "Coverage",
@@ -76,10 +75,6 @@ __all__ = [
     "prepare_url",
     "safe_url",
 ]
-
-
-class StoreError(Exception):
-    """The store cannot be opened or written (read-only file, unwritable folder, server down)."""
 
 
 class EnumOptionDef(BaseModel):
@@ -103,41 +98,6 @@ class CustomFieldDef(BaseModel):
     currency_code: str | None = None
     enum_options: tuple[EnumOptionDef, ...] = ()
     project_gids: tuple[str, ...] = ()  # projects the field is attached to (custom field settings)
-
-
-def normalise_url(url: str) -> str:
-    """``postgresql://`` / ``postgres://`` use psycopg 3; everything else passes through."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def prepare_url(url: str) -> str:
-    """``normalise_url``, and create a SQLite file's folder so ``create_engine`` can open it."""
-    url = normalise_url(url)
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(normalise_url(url)).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparsable database URL)"
-
-
-def describe_store_error(exc: BaseException, url: str) -> str:
-    """One line for a storage failure: where, and the driver's reason (first line only)."""
-    if isinstance(exc, StoreError):
-        return str(exc)
-    orig = getattr(exc, "orig", None) or exc
-    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    if isinstance(exc, OSError) and exc.strerror:
-        reason = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    return f"the store at {safe_url(url)} cannot be used: {reason[:300]}"
 
 
 def _chunks(rows: Sequence[dict[str, Any]], size: int = 2000) -> Iterator[Sequence[dict[str, Any]]]:

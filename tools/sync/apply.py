@@ -48,8 +48,8 @@ def apply_projects(
     job: SyncJob, projects: list[Payload], scope: set[str] | None, portfolios: Mapping[str, tuple[str, ...]]
 ) -> None:
     ctx = job.mapping(scope_projects=scope, portfolios_by_project=dict(portfolios))
-    in_scope = [p for p in projects if scope is None or p["gid"] in scope]
-    mapped = [p for p in (map_project(x, ctx) for x in in_scope) if p is not None]
+    wanted = [p for p in projects if scope is None or p["gid"] in scope]
+    mapped = [p for p in (map_project(x, ctx) for x in wanted) if p is not None]
     job.replace("projects", mapped, job.store.upsert_projects)
 
 
@@ -164,7 +164,7 @@ def apply_work(
         t = map_task(payload, ctx)
         if t is None:
             continue
-        if incremental and not _in_scope(job, t, payload, ctx.scope_projects):
+        if incremental and not in_scope(job, t, payload, ctx.scope_projects):
             left_scope.add(gid)
             continue
         tasks.append(t)
@@ -224,7 +224,9 @@ def estimate_field_name(job: SyncJob) -> str:
     return job.rules.estimate[0] if job.rules.estimate else "Estimate"
 
 
-def _in_scope(job: SyncJob, task: Task, payload: Payload, scope: set[str] | None) -> bool:
+def in_scope(job: SyncJob, task: Task, payload: Payload, scope: set[str] | None) -> bool:
+    """Whether a task read from workspace-wide events belongs to the scope: a member of a scope project,
+    or carrying a scope tag (the decision is the one scope rule's, tools/scope.py)."""
     member_of = {
         str(g)
         for g in (gid_of(m.get("project")) for m in list_field(payload, "memberships") if isinstance(m, dict))
