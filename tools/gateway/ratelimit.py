@@ -10,8 +10,9 @@ How the bucket is sized:
 
 - a configured limit (``requests_per_minute``) paces from the first request;
 - otherwise requests go out unpaced. A stray 429 (Asana's concurrency or cost limits, a hiccup) only
-  pauses everyone for its ``Retry-After``. When 429s become the rule (at least half of the last
-  ``RECENT`` answers), the quota of the last minute is spent: the requests sent in the trailing 60 s
+  pauses everyone for its ``Retry-After``. When 429s become the rule (``STREAK`` in a row: an emptied
+  bucket rejects every request in flight at once; or half of the last ``RECENT`` answers), the quota of
+  the last minute is spent: the requests sent in the trailing 60 s
   are then at least the limit (Asana does not send the limit in a header), so the bucket takes the
   largest documented tier (150, 1,500, 15,000/min) not above that count, or the count below 150;
 - it paces at ``HEADROOM`` (95%) of that limit, so the server's bucket refills faster than it is
@@ -36,6 +37,7 @@ MIN_PER_MINUTE = 10.0
 BACKOFF = 0.7
 BACKOFF_SHARE = 0.15
 SIZE_SHARE = 0.5
+STREAK = 4  # 429s in a row that say the quota is spent (stray ones come alone)
 RECENT = 20
 RECOVER_AFTER = 60.0  # seconds without a 429 before the rate is raised again
 WINDOW = 60.0
@@ -67,6 +69,7 @@ class RateBudget:
         self._last_429 = float("-inf")
         self._sent: deque[float] = deque()
         self._recent: deque[tuple[float, bool]] = deque(maxlen=RECENT)  # (sent at, was a 429)
+        self._streak = 0  # 429s in a row: an emptied bucket rejects every request in flight at once
         if per_minute:
             self._set_limit(float(per_minute), now=self._stamp, sized=True)
             self.source = "configured"
@@ -125,6 +128,7 @@ class RateBudget:
     def succeeded(self, sent_at: float) -> None:
         with self._lock:
             self._recent.append((sent_at, False))
+            self._streak = 0
 
     def rate_limited(self, retry_after: float | None, sent_at: float, max_pause: float) -> float:
         """A 429 for the request sent at ``sent_at``: pause every thread, and size or lower the bucket
@@ -137,9 +141,10 @@ class RateBudget:
             self._tokens = 0.0
             self._stamp = max(self._stamp, now + pause)
             self._recent.append((sent_at, True))
+            self._streak += 1
             if self.limit is None:
                 rejected = sum(1 for _, was_429 in self._recent if was_429)
-                if rejected >= 4 and rejected >= SIZE_SHARE * len(self._recent):
+                if self._streak >= STREAK or (rejected >= 4 and rejected >= SIZE_SHARE * len(self._recent)):
                     observed = float(len(self._sent))
                     tiers = [t for t in TIERS if t <= observed]
                     self._set_limit(tiers[-1] if tiers else observed, now=now, sized=True)
