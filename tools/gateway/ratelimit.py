@@ -151,7 +151,7 @@ class RateBudget:
                     self.source = "learnt from 429s"
                     self._recent.clear()
             else:
-                since = [was_429 for at, was_429 in self._recent if at >= self._adjusted_at]
+                since = [was_429 for at, was_429 in self._recent if at > self._adjusted_at]
                 if sum(since) >= max(2, BACKOFF_SHARE * RECENT):
                     self._set_limit(self.limit * BACKOFF, now=now, sized=False)
                     self._recent.clear()
