@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, JsonOpt, settings_or_exit
-from tools.sync.summary import CoverageLine
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 
 @app.command("doctor")
@@ -84,6 +84,8 @@ def doctor_command(
 
 
 def _print(result: dict[str, Any], out: Console) -> None:
+    from tools.sync.summary import CoverageLine
+
     asana = result.get("asana")
     if asana:
         out.print(f"Asana: {asana['base_url']} as {asana['user']} (workspace {asana['workspace']})")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,11 +26,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
-from agent.config import Settings
 from tools.redact import install_redaction
-from tools.sync import SyncOptions, SyncSummary
+
+if TYPE_CHECKING:  # heavy (sqlalchemy, pydantic-settings): `effort --help` must not load them
+    from agent.config import Settings
+    from tools.sync import SyncOptions, SyncSummary
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 _STAGES = {
     "people": "people",
@@ -162,6 +165,7 @@ def sync_command(
 
     from tools.gateway import AuthError, ConnectionFailed, GatewayError
     from tools.store import StoreError, describe_store_error
+    from tools.sync import SyncOptions
 
     console = Console(stderr=True)
     settings = settings_or_exit(config, console)

@@ -13,6 +13,7 @@ Reads are in tools/gateway/reads.py, writes in tools/gateway/writes.py (each nee
 
 from __future__ import annotations
 
+import contextvars
 import json
 import random
 import threading
@@ -53,6 +54,7 @@ from tools.gateway.ratelimit import RateBudget
 from tools.gateway.reads import ReadMethods
 from tools.gateway.writes import WriteMethods
 from tools.redact import Redactor
+from tools.telemetry import count_gateway_event, traced_asana_attempt
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -139,6 +141,7 @@ class GatewayStats:
     def _bump(self, attr: str, n: int = 1) -> None:
         with self._lock:
             setattr(self, attr, getattr(self, attr) + n)
+        count_gateway_event(attr, n)  # /metrics: retries and 429s
 
 
 class AsanaGateway(ReadMethods, WriteMethods):
@@ -238,7 +241,8 @@ class AsanaGateway(ReadMethods, WriteMethods):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="asana")
             pool = self._pool
-        futures = [pool.submit(run, x) for x in work]
+        # Each task runs in a copy of the caller's context, so spans made in the pool nest under its span.
+        futures = [pool.submit(contextvars.copy_context().run, run, x) for x in work]
         first: BaseException | None = None
         try:
             for fut in futures:
@@ -298,6 +302,7 @@ class AsanaGateway(ReadMethods, WriteMethods):
         cap = min(self.retry.backoff_max, self.retry.backoff_initial * 2 ** (state.attempt_number - 1))
         return random.uniform(cap / 2, cap)  # jitter so parallel retries do not stampede
 
+    @traced_asana_attempt  # a span per HTTP attempt; /metrics request counts
     def _attempt(self, label: str, fn: Callable[[], T]) -> T:
         with self._sem:
             sent_at = self.budget.acquire()

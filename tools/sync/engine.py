@@ -35,10 +35,12 @@ from tools.sync.extras import refresh_extras
 from tools.sync.job import Progress, SyncJob
 from tools.sync.options import SyncOptions, SyncSettings
 from tools.sync.summary import KindCounts, SyncSummary, coverage_lines
+from tools.telemetry import traced_sync
 
 __all__ = ["GatewayError", "KindCounts", "Person", "Project", "SyncSummary", "sync_workspace"]
 
 
+@traced_sync  # a span per sync run; /metrics sync duration
 def sync_workspace(
     gateway: AsanaGateway,
     store: Store,
