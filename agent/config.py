@@ -29,6 +29,7 @@ from tools.config_types import (
     Phase,
     ScheduleConfig,
     ScopeConfig,
+    SyncConfig,
     TimeOff,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "ScheduleConfig",
     "ScopeConfig",
     "Settings",
+    "SyncConfig",
     "TimeOff",
     "load_settings",
 ]
@@ -81,6 +83,7 @@ class Settings(BaseSettings):
     fields: FieldMapping = Field(default_factory=FieldMapping)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     # Where users are (agent/mcp, agent/telemetry): the MCP HTTP token, logs, traces.
     mcp_token: SecretStr | None = Field(default=None, alias="EFFORT_MCP_TOKEN")
     log_format: Literal["text", "json"] = Field(default="text", alias="EFFORT_LOG_FORMAT")

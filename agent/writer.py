@@ -1108,13 +1108,13 @@ class Writer:
                 self._write_call(
                     "DELETE /stories/{gid}",
                     lambda: self.gateway.call(
-                        "DELETE /stories/{gid}", lambda: self.gateway.api.stories.delete_story(gid)
+                        "DELETE /stories/{gid}", lambda: self.gateway._api.stories.delete_story(gid)
                     ),
                 )
             try:
                 self.gateway.call(
                     "GET /stories/{gid}",
-                    lambda: self.gateway.api.stories.get_story(gid, {"opt_fields": "text"}),
+                    lambda: self.gateway._api.stories.get_story(gid, {"opt_fields": "text"}),
                 )
             except NotFoundError:
                 return after, {"deleted": gid}

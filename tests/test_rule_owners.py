@@ -115,16 +115,18 @@ def _propose_allows(scope: ScopeConfig, task_gid: str) -> bool:
 
 
 def _sync_reads(scope: ScopeConfig, task: Task, tags: list[dict[str, str]]) -> bool:
-    from tools.sync.engine import _Sync
+    from tools.sync.apply import in_scope
+    from tools.sync.job import SyncJob
+    from tools.sync.options import SyncOptions
 
-    sync = _Sync.__new__(_Sync)
-    sync.settings = Settings(scope=scope)
-    sync.store = _Store()  # type: ignore[assignment]
-    sync.rule = None
+    job = SyncJob.__new__(SyncJob)
+    job.options = SyncOptions(scope=scope)
+    job.store = _Store()  # type: ignore[assignment]
+    job.rule = None
     payload = {"memberships": [{"project": {"gid": task.project_gid}}], "tags": tags}
     rule = _rule(**scope.model_dump())
     scope_projects = None if not rule.configured or rule.all_projects else set(rule.project_gids)
-    return sync._in_scope(task, payload, scope_projects)
+    return in_scope(job, task, payload, scope_projects)
 
 
 @pytest.mark.parametrize(

@@ -69,11 +69,11 @@ class _FakeWebhooksApi:
 
 
 class _FakeGateway:
-    """The gateway surface registration uses: ``call`` (counted, retried) over the SDK's ``api``."""
+    """The gateway surface registration uses: ``call`` (counted, retried) over the SDK's ``_api``."""
 
     def __init__(self, fail_for: set[str]) -> None:
         self.webhooks = _FakeWebhooksApi(fail_for)
-        self.api = self
+        self._api = self
         self.bodies = self.webhooks.bodies
 
     def call(self, label: str, fn: Any, *, idempotent: bool | None = None) -> Any:

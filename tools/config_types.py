@@ -172,6 +172,22 @@ class IndexConfig(StrictModel):
         return bool(self.chroma_url) or self.chroma_path.exists()
 
 
+class SyncConfig(StrictModel):
+    """How much sync reads beyond the lists (``[sync]`` in the config).
+
+    Asana's time-entry lists return compact records; billable status, note, creation time and approval
+    status need one request per entry. They are read for entries entered in the last
+    ``detail_window_days`` (newest first, resumable), plus any period asked for with
+    ``effort sync --details PERIOD``. Stories (estimate history, comments) are read for tasks changed
+    in the same window. ``requests_per_minute`` is the token's known rate limit; unset, sync learns it
+    from Asana's 429 answers.
+    """
+
+    detail_window_days: int = Field(default=180, ge=0, le=3660)
+    stories: bool = True
+    requests_per_minute: float | None = Field(default=None, gt=0, le=100_000)
+
+
 class RuntimeSettings(Protocol):
     """What the read and propose tools may see of the run-time settings (``agent.config.Settings``
     satisfies it). A protocol keeps ``tools/`` free of the loader while mypy still checks the seam."""

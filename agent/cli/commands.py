@@ -17,6 +17,7 @@ from agent.cli import (
     bench_cmd,
     chat_cmd,
     demo_cmd,
+    doctor_cmd,
     index_cmd,
     mcp_cmd,
     retro_cmd,
@@ -38,6 +39,7 @@ MODULES: tuple[ModuleType, ...] = (
     bench_cmd,  # bench …
     serve_cmd,  # serve, webhooks …
     mcp_cmd,  # mcp
+    doctor_cmd,  # doctor: what the token can read, what the store knows
     sandbox_cmd,  # sandbox serve
 )
 

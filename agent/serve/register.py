@@ -39,7 +39,7 @@ def _create(gateway: Any, body: dict[str, Any]) -> dict[str, Any]:
         result = create(body["data"]["resource"], body["data"]["target"], body["data"].get("filters"))
         return result if isinstance(result, dict) else dict(getattr(result, "model_dump", lambda: {})())
     # Not a task write, so no WriteGrant: a plain gateway call (POST is never retried on 5xx there).
-    return dict(gateway.call("POST /webhooks", lambda: gateway.api.webhooks.create_webhook(body, {})))
+    return dict(gateway.call("POST /webhooks", lambda: gateway._api.webhooks.create_webhook(body, {})))
 
 
 def register_webhooks(

@@ -38,9 +38,9 @@ def _check(grant: object) -> None:
 
 
 class WriteMethods:
-    """Mixed into ``AsanaGateway``; ``self.call`` and ``self.api`` come from it."""
+    """Mixed into ``AsanaGateway``; ``self.call`` and ``self._api`` come from it."""
 
-    api: _Apis
+    _api: _Apis
     call: Callable[..., Any]  # AsanaGateway.call(label, fn, *, idempotent=None): retries and counting
 
     def update_task_custom_fields(
@@ -53,7 +53,7 @@ class WriteMethods:
             "opt_fields": "name,modified_at,custom_fields.name,custom_fields.number_value,"
             "custom_fields.text_value,custom_fields.display_value,custom_fields.enum_value.name"
         }
-        data = self.call("PUT /tasks/{gid}", lambda: self.api.tasks.update_task(body, task_gid, dict(opts)))
+        data = self.call("PUT /tasks/{gid}", lambda: self._api.tasks.update_task(body, task_gid, dict(opts)))
         return m.Task.model_validate(data)
 
     def create_comment(
@@ -65,7 +65,7 @@ class WriteMethods:
             raise ValueError("give exactly one of text / html_text")
         body = {"data": {"text": text} if text is not None else {"html_text": html_text}}
         data = self.call(
-            "POST /tasks/{gid}/stories", lambda: self.api.stories.create_story_for_task(body, task_gid, {})
+            "POST /tasks/{gid}/stories", lambda: self._api.stories.create_story_for_task(body, task_gid, {})
         )
         return m.Story.model_validate(data)
 
@@ -74,7 +74,8 @@ class WriteMethods:
         _check(grant)
         body = {"data": dict(fields)}
         data = self.call(
-            "POST /tasks/{gid}/subtasks", lambda: self.api.tasks.create_subtask_for_task(body, parent_gid, {})
+            "POST /tasks/{gid}/subtasks",
+            lambda: self._api.tasks.create_subtask_for_task(body, parent_gid, {}),
         )
         return m.Task.model_validate(data)
 
@@ -82,13 +83,13 @@ class WriteMethods:
         """``POST /tasks``; ``fields`` must name ``workspace``, ``projects`` or ``parent``."""
         _check(grant)
         body = {"data": dict(fields)}
-        data = self.call("POST /tasks", lambda: self.api.tasks.create_task(body, {}))
+        data = self.call("POST /tasks", lambda: self._api.tasks.create_task(body, {}))
         return m.Task.model_validate(data)
 
     def delete_task(self, grant: WriteGrant, task_gid: str) -> None:
         """``DELETE /tasks/{gid}``: only for rolling back tasks/subtasks this agent created."""
         _check(grant)
-        self.call("DELETE /tasks/{gid}", lambda: self.api.tasks.delete_task(task_gid))
+        self.call("DELETE /tasks/{gid}", lambda: self._api.tasks.delete_task(task_gid))
 
     def create_custom_field(
         self, grant: WriteGrant, workspace_gid: str, fields: dict[str, Any]
@@ -96,7 +97,7 @@ class WriteMethods:
         """``POST /custom_fields`` (e.g. ``{"name": "AI Estimate Hours", "resource_subtype": "number", "precision": 1}``)."""
         _check(grant)
         body = {"data": {"workspace": workspace_gid, **fields}}
-        data = self.call("POST /custom_fields", lambda: self.api.custom_fields.create_custom_field(body, {}))
+        data = self.call("POST /custom_fields", lambda: self._api.custom_fields.create_custom_field(body, {}))
         return m.CustomField.model_validate(data)
 
     def add_custom_field_to_project(
@@ -108,6 +109,6 @@ class WriteMethods:
         body = {"data": {"custom_field": field_gid, "is_important": is_important}}
         result = self.call(
             "POST /projects/{gid}/addCustomFieldSetting",
-            lambda: self.api.projects.add_custom_field_setting_for_project(body, project_gid, {}),
+            lambda: self._api.projects.add_custom_field_setting_for_project(body, project_gid, {}),
         )
         return result if isinstance(result, dict) else {}
