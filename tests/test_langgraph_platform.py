@@ -137,7 +137,7 @@ def test_chat_thread_stops_at_the_approval_and_resumes_into_the_writer(dev_serve
     context = {"as_of": "2026-11-30", "approver": "lead@example.com"}
     client.runs.wait(thread, "chat", input={"messages": [question]}, context=context)
     state = client.threads.get_state(thread)
-    assert state["next"] == ["approval"]
+    assert state["next"] == ["approval"], state["values"].get("messages", [])[-2:]
     (interrupt,) = state["interrupts"]
     items = interrupt["value"]
     assert items and all(i["action_request"]["args"]["target_gid"] == dev_server.task_gid for i in items)

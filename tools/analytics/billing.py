@@ -113,6 +113,16 @@ def _rule_billable(task: Task | None, project: Project | None, projects_default:
     return bool(projects_default and project is not None and project.client and project.hourly_rate)
 
 
+def entry_billable(
+    entry: TimeEntry, task: Task | None, project: Project | None, *, projects_default: bool = True
+) -> bool:
+    """The billing rule, one owner: an entry's own billable status when Asana gave one; only when it is
+    unknown (details never read), the fallback rule (``_rule_billable``)."""
+    if entry.billable_status is None:
+        return _rule_billable(task, project, projects_default)
+    return entry.billable_status is BillableStatus.BILLABLE
+
+
 class _Rates:
     """Money per hour for a person on a project: Asana's rates first, the project's mapped
     hourly-rate field second (placeholder rates price planned work, not logged time)."""
@@ -191,13 +201,11 @@ def billing_draft(
         if client_filter is not None and client.lower() not in client_filter:
             skip("client not selected")
             continue
+        billable = entry_billable(entry, task, project, projects_default=project_billable_by_default)
         if entry.billable_status is None:
             unknown.append(entry)
-            billable = _rule_billable(task, project, project_billable_by_default)
             if billable and entry.duration_minutes > 0:
                 rule_minutes += entry.duration_minutes
-        else:
-            billable = entry.billable_status is BillableStatus.BILLABLE
         if not billable:
             skip("not billable")
             continue
