@@ -8,6 +8,7 @@ from agent.cli import (
     demo_cmd,  # noqa: F401
     index_cmd,  # noqa: F401
     retro_cmd,  # noqa: F401
+    runs_cmd,  # noqa: F401
     sandbox_cmd,  # noqa: F401
     serve_cmd,  # noqa: F401
     sync_cmd,  # noqa: F401

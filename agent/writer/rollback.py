@@ -50,6 +50,29 @@ class RollbackStep:
         return f"nothing recorded to undo for {p.kind.value} on {p.target_gid}"
 
 
+def plan_rollback(audit: AuditLog, run_id: str) -> list[RollbackStep]:
+    """The run's applied writes that are not yet undone, newest first (read from the audit log only)."""
+    rows = audit.entries(run_id=run_id)
+    undone = {r.proposal_id for r in rows if r.action is AuditAction.ROLLBACK and r.status in ROLLBACK_DONE}
+    steps: list[RollbackStep] = []
+    seen: set[str] = set()
+    for row in reversed(
+        [r for r in rows if r.action is AuditAction.WRITE and r.status is AuditStatus.APPLIED]
+    ):
+        pid = row.proposal_id
+        if pid is None or pid in undone or pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            proposal = row.proposal_model()
+        except ValidationError:
+            proposal = None
+        if proposal is None:
+            proposal = Proposal(kind=ProposalKind.COMMENT, target_gid=row.target_gid or "?", text="?")
+        steps.append(RollbackStep(row, proposal))
+    return steps
+
+
 class Rollback:
     """Undo a run's writes for one writer."""
 
@@ -77,28 +100,7 @@ class Rollback:
         self.read_task = read_task
 
     def plan(self, run_id: str) -> list[RollbackStep]:
-        """The run's applied writes that are not yet undone, newest first."""
-        rows = self.audit.entries(run_id=run_id)
-        undone = {
-            r.proposal_id for r in rows if r.action is AuditAction.ROLLBACK and r.status in ROLLBACK_DONE
-        }
-        steps: list[RollbackStep] = []
-        seen: set[str] = set()
-        for row in reversed(
-            [r for r in rows if r.action is AuditAction.WRITE and r.status is AuditStatus.APPLIED]
-        ):
-            pid = row.proposal_id
-            if pid is None or pid in undone or pid in seen:
-                continue
-            seen.add(pid)
-            try:
-                proposal = row.proposal_model()
-            except ValidationError:
-                proposal = None
-            if proposal is None:
-                proposal = Proposal(kind=ProposalKind.COMMENT, target_gid=row.target_gid or "?", text="?")
-            steps.append(RollbackStep(row, proposal))
-        return steps
+        return plan_rollback(self.audit, run_id)
 
     def run(self, run_id: str, *, approver: str) -> list[ApplyResult]:
         self.guard.reset()
