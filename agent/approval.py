@@ -223,6 +223,8 @@ def _edited_value(p: Proposal, item: Mapping[str, object]) -> float | str | None
     """HITL ``edited_action.args``, the legacy ``args.args``, a bare args dict, or a scalar."""
     if p.kind not in EDITABLE_KINDS:
         raise ApprovalResumeError(f"answer for {p.id}: a {p.kind.value} proposal cannot be edited")
+    if "edited_value" in item:  # a decision that names its proposal: {"proposal_id", "edited_value"}
+        return _coerce_edit(p, item["edited_value"])
     action = item.get("edited_action")
     inner: object = action.get("args") if isinstance(action, Mapping) else item.get("args")
     if isinstance(inner, Mapping) and "args" in inner and not ({"value", "text"} & set(inner)):

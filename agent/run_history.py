@@ -99,9 +99,15 @@ def list_runs(
     for p in pending:
         run_id = p.run_id or p.thread_id
         runs[run_id] = RunSummary(
-            run_id=run_id, approval_id=p.thread_id, graph=p.graph, state="waiting", started=p.created_at,
-            last=p.created_at, items=len(p.proposals), outcomes={},
-        )  # fmt: skip
+            run_id=run_id,
+            approval_id=p.thread_id,
+            graph=p.graph,
+            state="waiting",
+            started=p.created_at,
+            last=p.created_at,
+            items=len(p.proposals),
+            outcomes={},
+        )
     if checkpointer is not None:
         for thread, tup in stopped_threads(checkpointer, settings, pending):
             channel = tup.checkpoint.get("channel_values", {})
@@ -110,9 +116,17 @@ def list_runs(
             when = datetime.fromisoformat(ts) if isinstance(ts, str) else None
             runs.setdefault(
                 run_id,
-                RunSummary(run_id=run_id, approval_id=thread, graph=_graph_of(checkpointer, thread), state="stopped",
-                           started=when, last=when, items=0, outcomes={}),
-            )  # fmt: skip
+                RunSummary(
+                    run_id=run_id,
+                    approval_id=thread,
+                    graph=_graph_of(checkpointer, thread),
+                    state="stopped",
+                    started=when,
+                    last=when,
+                    items=0,
+                    outcomes={},
+                ),
+            )
     by_run: dict[str, list[AuditEntry]] = {}
     for row in audit.entries(actions=[AuditAction.DECISION, AuditAction.WRITE, AuditAction.ROLLBACK]):
         if row.run_id:
@@ -132,9 +146,15 @@ def list_runs(
             )
         thread = rows[0].thread_id
         runs[run_id] = RunSummary(
-            run_id=run_id, approval_id=thread, graph=_graph_of(checkpointer, thread) or _source(rows), state=state,
-            started=rows[0].ts, last=rows[-1].ts, items=len(items), outcomes=dict(outcomes),
-        )  # fmt: skip
+            run_id=run_id,
+            approval_id=thread,
+            graph=_graph_of(checkpointer, thread) or _source(rows),
+            state=state,
+            started=rows[0].ts,
+            last=rows[-1].ts,
+            items=len(items),
+            outcomes=dict(outcomes),
+        )
     ordered = sorted(
         runs.values(), key=lambda r: (r.last or datetime.min.replace(tzinfo=None)).isoformat(), reverse=True
     )
@@ -170,7 +190,10 @@ def _items(rows: Sequence[AuditEntry]) -> list[RunItem]:
         note = (decision.decision or {}).get("note") if decision is not None and decision.decision else None
         items.append(
             RunItem(
-                proposal_id=pid, kind=base.kind, target_gid=base.target_gid, field_name=base.field_name,
+                proposal_id=pid,
+                kind=base.kind,
+                target_gid=base.target_gid,
+                field_name=base.field_name,
                 description=str(proposal.get("description") or ""),
                 decision=decision.status.value if decision is not None else None,
                 approver=decision.approver if decision is not None else None,
@@ -181,7 +204,7 @@ def _items(rows: Sequence[AuditEntry]) -> list[RunItem]:
                 after=write.after if write is not None else None,
                 rollback=rollback.status.value if rollback is not None else None,
             )
-        )  # fmt: skip
+        )
     return items
 
 
@@ -232,15 +255,33 @@ def abandon(
         decision = Decision(
             proposal_id=proposal.id, type=DecisionType.IGNORE, approver=approver, note=reason, via="cli"
         )
-        audit.record(action=AuditAction.DECISION, status=AuditStatus.REJECTED, proposal=proposal, decision=decision,
-                     thread_id=thread_id, run_id=run_id or thread_id)  # fmt: skip
+        audit.record(
+            action=AuditAction.DECISION,
+            status=AuditStatus.REJECTED,
+            proposal=proposal,
+            decision=decision,
+            thread_id=thread_id,
+            run_id=run_id or thread_id,
+        )
         withdrawn += 1
     for entry in audit.unfinished(thread_id=thread_id):
-        decision = Decision(proposal_id=entry.proposal_id or "?", type=DecisionType.IGNORE, approver=approver,
-                            note=reason, via="cli")  # fmt: skip
-        audit.record(action=AuditAction.DECISION, status=AuditStatus.REJECTED, proposal_id=entry.proposal_id,
-                     decision=decision, thread_id=thread_id, run_id=entry.run_id, target_gid=entry.target_gid,
-                     field_name=entry.field_name)  # fmt: skip
+        decision = Decision(
+            proposal_id=entry.proposal_id or "?",
+            type=DecisionType.IGNORE,
+            approver=approver,
+            note=reason,
+            via="cli",
+        )
+        audit.record(
+            action=AuditAction.DECISION,
+            status=AuditStatus.REJECTED,
+            proposal_id=entry.proposal_id,
+            decision=decision,
+            thread_id=thread_id,
+            run_id=entry.run_id,
+            target_gid=entry.target_gid,
+            field_name=entry.field_name,
+        )
         withdrawn += 1
     if head(checkpointer, thread_id) is None and not withdrawn:
         raise RunNotFound(f"nothing to abandon for {thread_id!r}: it is neither waiting nor stopped")

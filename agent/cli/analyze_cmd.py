@@ -378,7 +378,10 @@ def billing_command(
         fmt = "json"
     text = {"csv": to_csv, "md": to_markdown, "json": to_json}[fmt](draft)
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:  # an unwritable path is one clear line, not a traceback
+            raise fail(f"cannot write {out}: {exc.strerror or type(exc).__name__}", code=1) from None
         Console(stderr=True).print(
             f"wrote {out} ({len(draft.lines)} lines, {draft.total_minutes / 60:.2f} h). Draft only: nothing was sent."
         )
