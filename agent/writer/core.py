@@ -17,7 +17,7 @@ from pydantic import JsonValue, ValidationError
 from agent.audit import APPROVAL_STATUSES, FINAL_STATUSES, AuditAction, AuditStatus
 from agent.claims import Claim, ClaimState, Taken
 from agent.writer.base import WriterBase
-from agent.writer.values import SYSTEM_APPROVER, ApplyResult, ItemCtx, Stop, approval_marker_for, marker_for
+from agent.writer.values import SYSTEM_APPROVER, ApplyResult, ItemCtx, Stop, marker_for
 from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
 
 
@@ -304,63 +304,6 @@ class Writer(WriterBase):
         self, proposal: Proposal, *, thread_id: str, run_id: str, assignee_gid: str | None
     ) -> ApplyResult:
         """Create (once) the Asana approval subtask for a significant proposal, assigned to the lead."""
-        from agent.writer.requests import approval_request
+        from agent.writer.requests import request_approval
 
-        pid = proposal.id
-        request = approval_request(proposal, assignee_gid)
-        got = self.claims.claim(f"approval_request:{thread_id}:{pid}", wait=self.claim_wait)
-        existing = self.audit.latest(pid, thread_id=thread_id, action=AuditAction.APPROVAL_REQUEST)
-        if not isinstance(got, Claim):
-            if existing is not None:
-                return ApplyResult.from_row(existing, note="requested by another process")
-            return ApplyResult(
-                proposal_id=pid,
-                status=AuditStatus.FAILED,
-                action=AuditAction.APPROVAL_REQUEST,
-                note="another process is creating this approval request",
-            )
-        if existing is not None and existing.status is AuditStatus.APPLIED:
-            self.claims.complete(got, f"applied #{existing.id}")
-            return ApplyResult.from_row(existing)
-        approval = self.audit.record(
-            action=AuditAction.APPROVAL_REQUEST,
-            status=AuditStatus.APPROVED,
-            proposal=request,
-            proposal_id=pid,
-            thread_id=thread_id,
-            run_id=run_id,
-            approver=SYSTEM_APPROVER,
-        )
-        ctx = ItemCtx(request, pid, thread_id, run_id, SYSTEM_APPROVER, approval)
-        status, after, error, wrote = AuditStatus.APPLIED, None, None, False
-        try:
-            if not self.settings.phase.writes:
-                raise Stop(AuditStatus.REFUSED, "phase is insight: no writes")
-            self.load_target(ctx)
-            made, wrote = self.creates.find_or_create(
-                ctx, approval_marker_for(pid), AuditAction.APPROVAL_REQUEST
-            )
-            after = made
-        except Stop as stop:
-            status, error = stop.status, stop.message
-        except BaseException:
-            self.claims.release(got)
-            raise
-        with self.audit.engine.begin() as conn:
-            row = self.audit.record(
-                action=AuditAction.APPROVAL_REQUEST,
-                status=status,
-                proposal=request,
-                proposal_id=pid,
-                thread_id=thread_id,
-                run_id=run_id,
-                approver=SYSTEM_APPROVER,
-                after=after,
-                error=error,
-                conn=conn,
-            )
-            if status is AuditStatus.APPLIED:
-                self.claims.complete(got, f"applied #{row.id}", conn=conn)
-        if status is not AuditStatus.APPLIED:
-            self.claims.release(got)
-        return ApplyResult.from_row(row, wrote=wrote)
+        return request_approval(self, proposal, thread_id=thread_id, run_id=run_id, assignee_gid=assignee_gid)
