@@ -39,6 +39,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from langgraph.typing import ContextT
 from pydantic import JsonValue, ValidationError
 
 from agent.state import ChatState
@@ -334,7 +335,7 @@ def parse_resume(
 
 
 # --- nodes ------------------------------------------------------------------------------------------
-def _approver(runtime: Runtime[object]) -> str:
+def _approver(runtime: Runtime[ContextT]) -> str:
     """Who decides: the context's ``approver`` (its settings' approver for the chat context)."""
     context = runtime.context
     found = getattr(context, "approver", None) or getattr(
@@ -343,7 +344,7 @@ def _approver(runtime: Runtime[object]) -> str:
     return str(found or "inbox")
 
 
-def approval_node(state: ChatState, runtime: Runtime[object]) -> dict[str, object]:
+def approval_node(state: ChatState, runtime: Runtime[ContextT]) -> dict[str, object]:
     """Pause for a human decision on every pending proposal (one interrupt per batch).
 
     No side effects: on resume this function runs again from the top, ``interrupt()`` returns the
@@ -374,7 +375,7 @@ def approval_node(state: ChatState, runtime: Runtime[object]) -> dict[str, objec
             error = str(exc)
 
 
-def apply_node(state: ChatState, runtime: Runtime[object]) -> dict[str, object]:
+def apply_node(state: ChatState, runtime: Runtime[ContextT]) -> dict[str, object]:
     """Apply the decided proposals through the one writer; return its audit summaries.
 
     Re-running this node (after a crash) is safe: the writer checks the audit log, its claims and its

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict
@@ -237,7 +238,7 @@ def to_response(
     return {"decisions": out}
 
 
-def _config(kind: GraphKind, thread_id: str) -> dict[str, Any]:
+def _config(kind: GraphKind, thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}, "metadata": metadata(kind)}
 
 

@@ -39,7 +39,7 @@ class GraphSpec:
     kind: GraphKind
     build: Callable[[BaseCheckpointSaver[Any] | None, Settings], Compiled]
     # (settings, writer, approver, store) -> the graph's context object
-    context: Callable[[Settings, Any, str, Any], object]
+    context: Callable[[Settings, Any, str, Any], Any]
     ends_after_apply: bool  # the apply step is the graph's last: a crash before it is finished by resume
 
 
@@ -54,7 +54,7 @@ def _approval_graph(checkpointer: BaseCheckpointSaver[Any] | None, _settings: Se
     return build_approval_graph(checkpointer)
 
 
-def _approval_context(_settings: Settings, writer: Any, approver: str, _store: Any) -> object:
+def _approval_context(_settings: Settings, writer: Any, approver: str, _store: Any) -> Any:
     from agent.approval import ApprovalContext
 
     return ApprovalContext(writer=writer, approver=approver)
@@ -66,7 +66,7 @@ def _retro_graph(checkpointer: BaseCheckpointSaver[Any] | None, _settings: Setti
     return build_retro_graph(checkpointer)
 
 
-def _retro_context(settings: Settings, writer: Any, approver: str, store: Any) -> object:
+def _retro_context(settings: Settings, writer: Any, approver: str, store: Any) -> Any:
     from agent.retro import RetroContext
 
     return RetroContext(settings=settings, store=store, writer=writer, approver=approver)
@@ -83,7 +83,7 @@ def _chat_graph(checkpointer: BaseCheckpointSaver[Any] | None, settings: Setting
     return build_chat_graph(llm, checkpointer)
 
 
-def _chat_context(settings: Settings, writer: Any, approver: str, store: Any) -> object:
+def _chat_context(settings: Settings, writer: Any, approver: str, store: Any) -> Any:
     from agent.context import AgentContext
 
     decider = settings.model_copy(update={"approver": approver})

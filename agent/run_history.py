@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -144,11 +144,11 @@ def list_runs(
                 if rolled == outcomes.get(AuditStatus.APPLIED.value, 0)
                 else "partly rolled back"
             )
-        thread = rows[0].thread_id
+        first_thread = rows[0].thread_id
         runs[run_id] = RunSummary(
             run_id=run_id,
-            approval_id=thread,
-            graph=_graph_of(checkpointer, thread) or _source(rows),
+            approval_id=first_thread,
+            graph=_graph_of(checkpointer, first_thread) or _source(rows),
             state=state,
             started=rows[0].ts,
             last=rows[-1].ts,
@@ -156,7 +156,7 @@ def list_runs(
             outcomes=dict(outcomes),
         )
     ordered = sorted(
-        runs.values(), key=lambda r: (r.last or datetime.min.replace(tzinfo=None)).isoformat(), reverse=True
+        runs.values(), key=lambda r: r.last.astimezone(UTC).isoformat() if r.last else "", reverse=True
     )
     return ordered[:limit]
 

@@ -96,7 +96,7 @@ INPUT_KEYS = frozenset({"estimate_hours", "actual_hours"})
 MAX_ENTRY_MINUTES = 24 * 60
 
 
-class TimeEntryDraft(BaseModel):
+class TimeEntryDraft(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
     """A time tracking entry the agent may create for a person, after that person approves it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -107,7 +107,7 @@ class TimeEntryDraft(BaseModel):
     attributable_to: str | None = None  # the project whose budget the time counts toward
 
 
-class Proposal(BaseModel):
+class Proposal(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
     model_config = ConfigDict(frozen=True)
 
     kind: ProposalKind
@@ -139,7 +139,7 @@ class Proposal(BaseModel):
 
     @field_validator("value", mode="before")
     @classmethod
-    def _value_in_type_and_range(cls, value: object, info: ValidationInfo) -> object:
+    def _value_in_type_and_range(cls, value: object, info: ValidationInfo) -> object:  # type: ignore[explicit-any]
         """SET_FIELD: the field must be agent-owned and the value valid for it (``check_ai_value``).
         Before type coercion, so that ``True`` is refused rather than read as 1.0."""
         if info.data.get("kind") is ProposalKind.SET_FIELD:
@@ -217,7 +217,7 @@ class DecisionType(StrEnum):
     RESPONSE = "response"
 
 
-class Decision(BaseModel):
+class Decision(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
     model_config = ConfigDict(frozen=True)
 
     proposal_id: str

@@ -24,9 +24,10 @@ from agent.cli import app
 from agent.cli.common import ConfigOpt, fail, print_error, settings_or_exit
 from agent.config import Settings
 from agent.context import AgentContext
+from agent.graph_kinds import GraphKind
 from tools.redact import Redactor
 
-GRAPH_TAG = "chat"
+GRAPH_TAG = GraphKind.CHAT.value  # the one graph-kind registry (agent/graph_kinds.py)
 
 
 @dataclass

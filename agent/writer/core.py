@@ -250,6 +250,7 @@ class Writer(WriterBase):
         if self.hook is not None:
             self.hook("approved", ctx.proposal_id)
         before: JsonValue = None
+        after: JsonValue = None
         wrote = False
         try:
             if self.settings.phase.writes is False:  # before any request, reads included

@@ -9,7 +9,9 @@ first, so two processes provisioning the same field at once make one field and o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
+
+from pydantic import JsonValue
 
 from agent.audit import AuditAction, AuditLog, AuditStatus
 from agent.claims import Claim, Claims
@@ -22,6 +24,12 @@ from tools.gateway import models as m
 from tools.proposals import AI_FIELDS, AI_NUMBER_PRECISION, AI_REVIEW_FLAG_OPTIONS
 
 FIELD_DESCRIPTION = "Written by Effort Copilot after human approval. Agent-owned."
+
+
+class Applied(Protocol):
+    """``Writer.applied``: records an APPLIED row under the item (a field created, attached)."""
+
+    def __call__(self, ctx: ItemCtx, action: AuditAction, **fields: JsonValue) -> object: ...
 
 
 class FieldProvisioner:
@@ -37,7 +45,7 @@ class FieldProvisioner:
         *,
         attempts: int,
         claim_wait: float,
-        applied: Callable[..., object],
+        applied: Applied,
     ) -> None:
         self.gateway = gateway
         self.settings = settings

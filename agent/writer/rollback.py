@@ -21,7 +21,16 @@ from agent.config import Phase, Settings
 from agent.writer.calls import read_failure, retrying, write_call
 from agent.writer.fields import FieldProvisioner
 from agent.writer.guard import Guard
-from agent.writer.values import ApplyResult, ItemCtx, Stop, field_value, marker_for, same, valid_value
+from agent.writer.values import (
+    ApplyResult,
+    FieldValue,
+    ItemCtx,
+    Stop,
+    field_value,
+    marker_for,
+    same,
+    valid_value,
+)
 from tools.gateway import AsanaGateway, GatewayError, NotFoundError
 from tools.gateway import models as m
 from tools.proposals import AI_FIELDS, Proposal, ProposalKind
@@ -198,7 +207,7 @@ class Rollback:
                 f"{name} changed after the run (now {current!r}, the run wrote {row.after!r}): left as is",
                 before=current,
             )
-        value: object = valid_value(name, restore)
+        value: FieldValue = valid_value(name, restore)
         if AI_FIELDS[name] == "enum" and restore is not None:
             value = self.fields.enum_options(entry.gid).get(str(restore))
             if value is None:

@@ -30,7 +30,7 @@ def approval_marker_for(proposal_id: str) -> str:
     return f"[effort-approval:{proposal_id}]"
 
 
-class ApplyResult(BaseModel):
+class ApplyResult(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
     """What the writer did with one proposal (or one rollback item)."""
 
     model_config = ConfigDict(frozen=True)

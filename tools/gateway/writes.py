@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tools.gateway import models as m
 
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FieldValues = Mapping[str, object]
+
+
+class _Call(Protocol):
+    """``AsanaGateway.call``: one SDK call under the retry, pacing and concurrency rules."""
+
+    def __call__(self, label: str, fn: Callable[[], T], *, idempotent: bool | None = None) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,7 @@ def _check(grant: object, target_gid: str) -> None:
 class WriteMethods:
     """Mixed into ``AsanaGateway``; ``call`` and the SDK handle come from it."""
 
-    # AsanaGateway.call(label, fn, *, idempotent=None): retries, pacing and counting.
-    call: Callable[..., object]
+    call: _Call
 
     def _sdk(self) -> _Apis:
         """The SDK handle: ``AsanaGateway._api`` (``api`` on gateways built before the rename)."""
