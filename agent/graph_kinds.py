@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
+if TYPE_CHECKING:  # the enum is imported by light modules (the CLI): langgraph loads with a graph
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.graph.state import CompiledStateGraph
 
-from agent.config import Settings
+    from agent.config import Settings
 
 
 class GraphKind(StrEnum):
@@ -29,7 +30,7 @@ class UnknownGraph(LookupError):
     """A thread whose ``effort_graph`` names no known graph."""
 
 
-Compiled = CompiledStateGraph[Any, Any, Any, Any]
+Compiled: TypeAlias = "CompiledStateGraph[Any, Any, Any, Any]"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from agent.reports.render import write_report
 from agent.state import ChatState
 from tools.analytics.estimator import Estimate, fit_estimator
 from tools.analytics.retro import RetroReport, retrospective
+from tools.freshness import store_freshness
+from tools.links import asana_web_root
 from tools.proposals import Proposal, ProposalKind
 from tools.records import Task, Workspace
 from tools.store import Store
@@ -134,6 +136,8 @@ def analyse_node(state: RetroState, runtime: Runtime[RetroContext]) -> dict[str,
         workspace=workspace,
         suggestions=suggestions,
         notes=[] if ctx.narrate else ["Narrative from templates (no LLM configured)."],
+        link_base=asana_web_root(ctx.settings.asana_base_url),
+        data_freshness=store_freshness(ctx.store).describe(),
     )
     directory = ctx.report_dir or ctx.settings.data_dir / "reports"
     stem = f"{kind}-{state['period_start'].isoformat()}-{state['period_end'].isoformat()}"

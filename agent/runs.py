@@ -51,11 +51,11 @@ class RunStopped(RuntimeError):
     """A run of this scope and period cannot go on as it is; the message says what to do."""
 
 
-def data_as_of(store: Store) -> datetime | None:
-    """When the store last finished a sync successfully (None: never): the date reports state."""
-    return next(
-        (r.finished_at for r in store.sync_runs(limit=50) if r.status == "ok" and r.finished_at), None
-    )
+def data_as_of(store: Store) -> str:
+    """ "data as of …" for the run's output, by THE freshness rule (tools/freshness.py)."""
+    from tools.freshness import store_freshness
+
+    return store_freshness(store).describe()
 
 
 DEFAULT_PERIOD: dict[RunKind, str] = {"retro": "last-month", "summary": "last-week"}
@@ -119,7 +119,7 @@ class RunOutcome:
     period: tuple[date, date]
     reused: bool  # True: an earlier run of this scope and period was still waiting; nothing re-ran
     retried: bool = False  # True: an earlier run had stopped before its approval and was finished now
-    data_as_of: datetime | None = None  # the last successful sync of the store
+    data_as_of: str = ""  # "data as of …" (the store's last successful sync), tools/freshness.py
     report_paths: list[str] = field(default_factory=list)
     highlights: list[str] = field(default_factory=list)
     pending: list[Proposal] = field(default_factory=list)

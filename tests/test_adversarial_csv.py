@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-tasks_csv = pytest.importorskip(
-    "evals.datasets.tasks_csv", reason="evals.datasets.tasks_csv (estimation) is missing"
-)
+from evals.datasets import tasks_csv
 
 HEADER = ",".join(tasks_csv.COLUMNS)
 GOOD_ROW = "t1,Fix login,,Web,Build,ana,bug,ui;auth,2026-01-01,2026-01-02,2026-01-05,4,5.5"
@@ -94,11 +92,9 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["binary-garbage", "header-only", "missing-actual-column"])
 def test_bench_estimation_cli_reports_broken_csv(tmp_path: Path, name: str) -> None:
-    pytest.importorskip(
-        "agent.cli.bench_cmd", reason="agent.cli.bench_cmd (`effort bench estimation`) is missing"
-    )
     from typer.testing import CliRunner
 
+    import agent.cli.bench_cmd  # noqa: F401
     from agent.cli import app
 
     content = next(c for i, c, _ in BAD_FILES if i == name)

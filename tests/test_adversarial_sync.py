@@ -11,14 +11,12 @@ from typing import Any
 
 import pytest
 
+import sandbox as sandbox_mod
+import tools.gateway as gateway_mod
+import tools.store as store_mod
+import tools.sync as sync_mod
+from agent.config import Settings
 from evals.scenarios.hostile import HOSTILE_TEXTS, HUGE_NOTES
-
-sandbox_mod = pytest.importorskip("sandbox", reason="sandbox (sandbox engineer) is missing")
-sync_mod = pytest.importorskip("tools.sync", reason="tools.sync (sync engineer) is missing")
-store_mod = pytest.importorskip("tools.store", reason="tools.store (store engineer) is missing")
-gateway_mod = pytest.importorskip("tools.gateway", reason="tools.gateway (gateway engineer) is missing")
-
-from agent.config import Settings  # noqa: E402
 
 # NaN and infinity cannot travel in JSON (the sandbox, like Asana, cannot send them); the mapping-level
 # tests (test_adversarial_fields.py) cover them.

@@ -9,17 +9,13 @@ from typing import Any
 
 import pytest
 
+from agent.config import ScopeConfig, Settings
+from agent.context import AgentContext
 from evals.scenarios.hostile import CANARY, HOSTILE_TEXTS
 from evals.scenarios.model import Scenario
 from evals.scenarios.runner import CountingWriter, run_scenario
+from tools.agent_tools import budget, catalog
 from tools.records import Workspace
-
-catalog = pytest.importorskip(
-    "tools.agent_tools.catalog", reason="tools.agent_tools (agent tools) is missing"
-)
-budget = pytest.importorskip("tools.agent_tools.budget", reason="tools.agent_tools (agent tools) is missing")
-from agent.config import ScopeConfig, Settings  # noqa: E402
-from agent.context import AgentContext  # noqa: E402
 
 FENCED = re.compile(re.escape(budget.UNTRUSTED_OPEN) + r".*?" + re.escape(budget.UNTRUSTED_CLOSE), re.S)
 HOSTILE_MARKERS = ("IGNORE ALL PREVIOUS", "<script", "onerror=", "DROP TABLE", "{{ config", "SYSTEM: obey")
@@ -130,8 +126,8 @@ def test_offline_chat_with_hostile_text(
 
 
 def test_report_escapes_hostile_text(hostile_workspace: tuple[Workspace, dict[str, str]]) -> None:
-    model = pytest.importorskip("agent.reports.model", reason="agent.reports (reports engineer) is missing")
-    render = pytest.importorskip("agent.reports.render")
+    from agent.reports import model, render
+
     ws, planted = hostile_workspace
     by_gid = {t.gid: t for t in ws.tasks}
     points = [
@@ -183,8 +179,8 @@ def test_report_escapes_hostile_text(hostile_workspace: tuple[Workspace, dict[st
 
 
 def test_report_strips_control_characters(hostile_workspace: tuple[Workspace, dict[str, str]]) -> None:
-    model = pytest.importorskip("agent.reports.model", reason="agent.reports (reports engineer) is missing")
-    render = pytest.importorskip("agent.reports.render")
+    from agent.reports import model, render
+
     ws, planted = hostile_workspace
     task = next(t for t in ws.tasks if t.gid == planted["control-chars"])
     day = ws.as_of.date()  # type: ignore[union-attr]

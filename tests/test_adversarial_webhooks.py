@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
-webhooks = pytest.importorskip(
-    "agent.serve.webhooks", reason="agent.serve.webhooks (serve engineer) is missing"
-)
-serve_store = pytest.importorskip("agent.serve.store", reason="agent.serve.store (serve engineer) is missing")
-from starlette.applications import Starlette  # noqa: E402
-from starlette.routing import Route  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+import agent.serve.store as serve_store
+from agent.serve import webhooks
 
 SECRET = "hook-secret-0123456789abcdef"
 MAX_BYTES = 4096

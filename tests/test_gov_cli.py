@@ -180,16 +180,22 @@ def test_a_run_that_needs_a_sync_says_so(tmp_path: Path) -> None:
     )
     local = CliRunner().invoke(app, ["retro", "--period", "2026-10", "--no-sync"], env=base)
     assert local.exit_code == 0, local.output
-    assert "Data as of never synced (not synced now: --no-sync)" in local.stdout
+    assert "nothing synced yet: run `effort sync` (not synced now: --no-sync)" in local.stdout
     assert sqlite_checkpoint_path(base["EFFORT_DATABASE_URL"]) is not None
     with sqlite3.connect(db) as conn:  # the store exists; nothing else was touched
         assert conn.execute("select count(*) from audit_log").fetchone() == (0,)
 
 
 def test_an_unwritable_billing_output_is_one_line(tmp_path: Path) -> None:
+    from tests.fixtures.analytics import tiny_workspace
+    from tests.fixtures.store import store_workspace
+
     (tmp_path / "x.toml").write_text("", encoding="utf-8")
-    env = {"EFFORT_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}", "EFFORT_CONFIG": str(tmp_path / "x.toml")}
+    url = store_workspace(tiny_workspace(), tmp_path / "e.db")
+    env = {"EFFORT_DATABASE_URL": url, "EFFORT_CONFIG": str(tmp_path / "x.toml")}
     args = ["analyze", "billing", "--period", "2026-10", "--out", "/etc/hostname/draft.csv"]
     out = CliRunner().invoke(app, args, env=env)
-    assert out.exit_code == 1 and out.stderr.startswith("error: cannot write /etc/hostname/draft.csv")
+    assert (
+        out.exit_code == 1 and "error: cannot write /etc/hostname/draft.csv: Not a directory\n" in out.stderr
+    )
     assert "Traceback" not in out.output

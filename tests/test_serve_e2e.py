@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+import sandbox
 from agent.approval import build_approval_graph
 from agent.checkpoint import open_checkpointer
 from agent.config import ScheduleConfig, ScopeConfig, Settings
@@ -18,8 +19,6 @@ from agent.serve.app import create_app
 from agent.serve.reactions import REVIEW_FLAG_FIELD
 from agent.serve.register import register_webhooks
 from agent.serve.wiring import build_deps
-
-sandbox = pytest.importorskip("sandbox", reason="the sandbox package is not available")
 
 pytestmark = pytest.mark.slow
 

@@ -11,17 +11,19 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
 from agent.cli.failures import clear_errors
-from agent.config import Settings
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 approvals_app = typer.Typer(
     help="List, show and decide pending approvals (they survive restarts).", no_args_is_help=True
@@ -132,6 +134,8 @@ def show_cmd(approval_id: str, config: ConfigOpt = None, as_json: JsonOpt = Fals
         if as_json:
             typer.echo(json.dumps(pending_json(pending, settings, names), default=str, indent=2))
             return
+        from rich.markdown import Markdown
+
         console.print(Markdown(render_pending(pending, settings, names)))
 
 

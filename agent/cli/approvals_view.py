@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from agent.approval import action_title
 from agent.approvals_service import PendingApproval
 from agent.asana_approvals import needs_asana_approval
 from agent.config import Settings
+from tools.links import asana_web_root, task_link
 from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
 from tools.store import Store
 
@@ -31,9 +31,11 @@ _SHOWN_EVIDENCE = (
 
 
 def asana_link(settings: Settings, task_gid: str, project_gid: str | None = None) -> str:
-    """A link to a task (or, with ``task_gid`` a project, to the project) on the configured Asana."""
-    parts = urlsplit(settings.asana_base_url)
-    return f"{parts.scheme}://{parts.netloc}/0/{project_gid or '0'}/{task_gid}"
+    """A link on the configured Asana (THE link rule, tools/links.py): ``/0/<project>/<task>``, and for
+    a project ``/0/<project>/<project>`` as Asana links a project's list."""
+    root = asana_web_root(settings.asana_base_url)
+    permalink = f"https://app.asana.com/0/{project_gid}/{task_gid}" if project_gid else None
+    return task_link(root, task_gid, permalink) or ""
 
 
 class Names:
@@ -79,7 +81,7 @@ def _item_line(n: int, p: Proposal, settings: Settings) -> str:
     elif p.kind in (ProposalKind.COMMENT, ProposalKind.SUBTASK, ProposalKind.SUMMARY_TASK):
         body = (p.text or "").strip().replace("\n", " ")
         what = f"{action_title(p)}: “{body[:160]}{'…' if len(body) > 160 else ''}”"
-    extra = [x for x in (p.description, _evidence(p)) if x]
+    extra = [x for x in (p.description, _evidence(p), f"from {p.source}") if x]
     if needs_asana_approval(p, settings):
         extra.append("needs the lead's Asana approval subtask")
     tail = f" — {' · '.join(extra)}" if extra else ""

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import AsOfOpt, ConfigOpt, JsonOpt, fail, settings_or_exit
 from agent.cli.failures import clear_errors
-from agent.retro import RunKind
+
+if TYPE_CHECKING:  # agent.retro loads langgraph: `effort --help` must not
+    from agent.retro import RunKind
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 console = Console()
 
@@ -80,7 +83,6 @@ def run_command(
         raise fail(str(exc)) from None
     except RunStopped as exc:
         raise fail(str(exc), code=1) from None
-    as_of_text = outcome.data_as_of.strftime("%Y-%m-%d %H:%M UTC") if outcome.data_as_of else "never synced"
     if as_json:
         typer.echo(
             json.dumps(
@@ -89,7 +91,7 @@ def run_command(
                     "run_id": outcome.run_id,
                     "reused": outcome.reused,
                     "retried": outcome.retried,
-                    "data_as_of": outcome.data_as_of.isoformat() if outcome.data_as_of else None,
+                    "data_freshness": outcome.data_as_of,
                     "period": [d.isoformat() for d in outcome.period],
                     "reports": outcome.report_paths,
                     "highlights": outcome.highlights,
@@ -102,7 +104,7 @@ def run_command(
     label = "Retrospective" if kind == "retro" else "Weekly summary"
     console.rule(f"{label} {outcome.period[0]} – {outcome.period[1]}")
     console.print(
-        f"Data as of {as_of_text}{' (not synced now: --no-sync)' if no_sync else ''}.", highlight=False
+        f"{outcome.data_as_of}{' (not synced now: --no-sync)' if no_sync else ''}.", highlight=False
     )
     if outcome.retried:
         console.print(

@@ -16,9 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.approvals_cmd import ApproverOpt, print_results, session
 from agent.cli.common import ConfigOpt, JsonOpt, fail
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 runs_app = typer.Typer(
     help="Runs: what was proposed, decided, written; abandon a stuck one.", no_args_is_help=True

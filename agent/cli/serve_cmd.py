@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
 from agent.cli.failures import clear_errors
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 webhooks_app = typer.Typer(help="Asana webhooks that feed `effort serve`.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
@@ -30,10 +30,11 @@ def serve(
     from agent.serve.app import create_app
     from agent.serve.scheduler import ScheduleError, parse_schedules
     from agent.serve.wiring import build_deps, report_job
+    from agent.telemetry import setup_telemetry
     from tools.redact import install_redaction
 
     settings = settings_or_exit(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_telemetry(settings, default_level="INFO")
     install_redaction(settings.secrets())
     try:
         parse_schedules(settings.schedules)
@@ -77,8 +78,10 @@ def register(
         raise fail("--target must be an http(s) URL")
     if project is not None and not [p for p in project if p.strip()]:
         raise fail("--project is empty: name at least one project gid")
+    from agent.telemetry import setup_telemetry
+
     settings = settings_or_exit(config)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_telemetry(settings, default_level="INFO")
     with clear_errors(settings):
         writer = writer_from_settings(settings)
         try:

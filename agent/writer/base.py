@@ -34,6 +34,7 @@ from tools.proposals import AI_FIELDS, Decision, DecisionType, Proposal, Proposa
 from tools.redact import Redactor
 from tools.store import Store
 from tools.sync.mapping import FieldMappingRules, MappingContext, map_task
+from tools.telemetry import counted_writes
 
 READ_FIELDS = TASK_FIELDS + ",workspace"
 _INPUT_LABELS = {"estimate_hours": "the estimate", "actual_hours": "the actual hours"}
@@ -95,6 +96,7 @@ class WriterBase:
         """What ``rollback(run_id)`` would undo, newest first (nothing is read from Asana)."""
         return self._rollback.plan(run_id)
 
+    @counted_writes
     def rollback(self, run_id: str, *, approver: str) -> list[ApplyResult]:
         """Undo a run (see agent/writer/rollback.py); items not yet restored are tried again."""
         return self._rollback.run(run_id, approver=approver)

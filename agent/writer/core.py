@@ -19,6 +19,7 @@ from agent.claims import Claim, ClaimState, Taken
 from agent.writer.base import WriterBase
 from agent.writer.values import SYSTEM_APPROVER, ApplyResult, ItemCtx, Stop, marker_for
 from tools.proposals import Decision, DecisionType, Proposal, ProposalKind
+from tools.telemetry import counted_writes, traced_write
 
 
 def _same_decision(stored: dict[str, JsonValue] | None, decision: Decision) -> bool:
@@ -32,6 +33,7 @@ def _same_decision(stored: dict[str, JsonValue] | None, decision: Decision) -> b
 class Writer(WriterBase):
     """Applies approved proposals to Asana; every write goes through ``Guard.grant`` first."""
 
+    @counted_writes  # /metrics: writes by final status (applied, refused, ...)
     def apply(
         self,
         proposals: Sequence[Proposal],
@@ -77,6 +79,7 @@ class Writer(WriterBase):
             planned.append(self._decide(proposal, pid, decision, thread_id=thread_id, run_id=run_id))
         return results + [item if isinstance(item, ApplyResult) else self._execute(item) for item in planned]
 
+    @counted_writes
     def resume(
         self, *, run_id: str | None = None, thread_id: str | None = None, approver: str | None = None
     ) -> list[ApplyResult]:
@@ -215,6 +218,7 @@ class Writer(WriterBase):
         return ItemCtx(effective, pid, thread_id, run_id, decision.approver, approval)
 
     # --- one item -----------------------------------------------------------------------------------
+    @traced_write  # a span per approved proposal; its write requests nest under it
     def _execute(self, ctx: ItemCtx) -> ApplyResult:
         """Claim the item, then write it (or report what another process did with it)."""
         got = self.claims.claim(
