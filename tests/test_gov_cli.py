@@ -178,6 +178,13 @@ def test_a_run_that_needs_a_sync_says_so(tmp_path: Path) -> None:
     assert (
         no_token.exit_code == 2 and "--no-sync" in no_token.stderr and "ASANA_ACCESS_TOKEN" in no_token.stderr
     )
+    bad = CliRunner().invoke(app, ["retro", "--period", "2026-13", "--no-sync"], env=base)
+    assert (
+        bad.exit_code == 2
+        and bad.stdout == ""
+        and bad.stderr.startswith("error:")
+        and "2026-13" in bad.stderr
+    )
     local = CliRunner().invoke(app, ["retro", "--period", "2026-10", "--no-sync"], env=base)
     assert local.exit_code == 0, local.output
     assert "nothing synced yet: run `effort sync` (not synced now: --no-sync)" in local.stdout

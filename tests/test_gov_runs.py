@@ -28,7 +28,7 @@ from agent.state import ChatState
 from agent.writer import writer_from_settings
 from tests.fixtures.approval import ApprovalEnv, RecordingWriter, comment_proposal, field_proposal
 from tests.fixtures.store import sync_settings
-from tools.gateway import AsanaGateway
+from tools.gateway import AsanaGateway, AuthError
 from tools.store import Store
 from tools.sync import sync_workspace
 
@@ -103,6 +103,12 @@ def _audit(store: Store) -> Any:
 def test_a_finished_period_proposes_again_and_an_empty_one_proposes_nothing(synced: Any) -> None:
     _sb, settings, store = synced
     first = _run(settings, store)
+
+    def revoked() -> dict[str, Any]:
+        raise AuthError("GET /events: HTTP 401: Not Authorized", status=401)
+
+    with pytest.raises(AuthError):  # a waiting batch does not hide a token that stopped working
+        run_report(settings, "retro", first.period, as_of=AS_OF, with_text=False, store=store, sync=revoked)
     with open_checkpointer(settings) as saver:
         pending = get_pending(saver, first.thread_id)
         decisions = decisions_for(pending, "reject", approver="lead")
