@@ -62,8 +62,14 @@ def _names(settings: Settings) -> Any:
     return Names(Store.open(settings.database_url))
 
 
-def print_results(results: Sequence[dict[str, Any]], *, only_problems: bool = False) -> None:
-    rows = [r for r in results if not only_problems or str(r.get("status")) not in ("applied", "rejected")]
+def print_results(
+    results: Sequence[dict[str, Any]],
+    *,
+    only_problems: bool = False,
+    fine: tuple[str, ...] = ("applied", "rejected"),
+) -> None:
+    """The results as a table (with ``only_problems``: only the rows whose status is not ``fine``)."""
+    rows = [r for r in results if not only_problems or str(r.get("status")) not in fine]
     if not rows:
         return
     table = Table("proposal", "status", "target", "field", "before", "after", "note")

@@ -74,18 +74,24 @@ def _evidence(p: Proposal) -> str:
 
 
 def _item_line(n: int, p: Proposal, settings: Settings) -> str:
-    what = action_title(p)
+    body = (p.text or "").strip().replace("\n", " ")
+    quoted = f"“{body[:160]}{'…' if len(body) > 160 else ''}”"
+    description = p.description
     if p.kind is ProposalKind.SET_FIELD:
         before = p.evidence.get("before")
         what = f"Set {p.field_name} to {p.value!r} (now: {'empty' if before is None else before})"
-    elif p.kind in (ProposalKind.COMMENT, ProposalKind.SUBTASK, ProposalKind.SUMMARY_TASK):
-        body = (p.text or "").strip().replace("\n", " ")
-        what = f"{action_title(p)}: “{body[:160]}{'…' if len(body) > 160 else ''}”"
-    extra = [x for x in (p.description, _evidence(p), f"from {p.source}") if x]
+        if p.field_name and p.field_name in description:
+            description = ""  # "AI Estimated Hours 9.6 for 'X'" says it again
+    elif p.kind is ProposalKind.COMMENT:
+        what = f"Comment {quoted}"
+    elif p.kind in (ProposalKind.SUBTASK, ProposalKind.SUMMARY_TASK):
+        what = f"{'Subtask' if p.kind is ProposalKind.SUBTASK else 'Summary task'} '{p.title}': {quoted}"
+    else:
+        what = action_title(p)
+    extra = [x for x in (description, _evidence(p), f"from {p.source}") if x]
     if needs_asana_approval(p, settings):
         extra.append("needs the lead's Asana approval subtask")
-    tail = f" — {' · '.join(extra)}" if extra else ""
-    return f"{n}. **{what}**{tail} `{p.id}`"
+    return f"{n}. **{what}** — {' · '.join(extra)} `{p.id}`"
 
 
 def render_pending(pending: PendingApproval, settings: Settings, names: Names) -> str:

@@ -192,7 +192,7 @@ def rollback_cmd(
     if as_json:
         typer.echo(json.dumps({"run_id": run_id, "plan": plan, "results": results}, default=str, indent=2))
     else:
-        print_results(results, only_problems=True)
+        print_results(results, only_problems=True, fine=("rolled_back", "skipped"))
         restored = sum(1 for r in results if r.get("status") in ("rolled_back", "skipped"))
         console.print(f"{restored} of {len(results)} undone.", highlight=False)
     if any(r.get("status") not in ("rolled_back", "skipped") for r in results):

@@ -48,7 +48,8 @@ class RollbackStep:
     def describe(self) -> str:
         p, after = self.proposal, self.row.after if isinstance(self.row.after, dict) else {}
         if p.kind is ProposalKind.SET_FIELD:
-            return f"restore {p.field_name} on task {p.target_gid}: {self.row.after!r} -> {self.row.before!r}"
+            now, then = (("empty" if v is None else repr(v)) for v in (self.row.after, self.row.before))
+            return f"restore {p.field_name} on task {p.target_gid}: {now} -> {then}"
         if "story_gid" in after:
             return f"delete comment {after['story_gid']} on task {p.target_gid}"
         if "time_entry_gid" in after:
