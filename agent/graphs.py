@@ -202,9 +202,13 @@ class RetroRunContext(RetroContext):
         day = self.settings.as_of
         return datetime.combine(day, time(23, 59, 59), UTC) if day is not None else None
 
-    @property
-    def writer(self) -> Any:
+    @property  # type: ignore[override]
+    def writer(self) -> Any:  # type: ignore[override]  # a plain field of RetroContext, opened here
         return self.resources.open()[1]
+
+    @property  # type: ignore[override]
+    def approver(self) -> str:  # type: ignore[override]  # who decides: the run's settings say
+        return self.settings.approver
 
     @classmethod
     def __get_pydantic_core_schema__(

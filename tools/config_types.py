@@ -135,8 +135,9 @@ class CapacityConfig(StrictModel):
 
 
 class ScheduleConfig(StrictModel):
-    """Cron expressions (5 fields) for `effort serve`; None switches a job off. Each expression is
-    checked where it is turned into a trigger (agent/serve/scheduler.py), at load time."""
+    """Cron expressions (5 fields) for `effort serve`; None switches a job off. An expression other than
+    the default is checked at load time by the one cron reading (tools/cron.py): bad syntax, or a date
+    that never comes (30 February), is refused here rather than when `effort serve` starts."""
 
     sync: str | None = "0 2 * * *"
     summary: str | None = "0 8 * * 1"
@@ -153,6 +154,20 @@ class ScheduleConfig(StrictModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not a known time zone (e.g. 'Europe/Berlin', 'UTC')") from None
         return value
+
+    @model_validator(mode="after")
+    def _crons_fire(self) -> ScheduleConfig:
+        from tools.cron import check_cron
+
+        for name in ("sync", "summary", "retro"):
+            expr = getattr(self, name)
+            if expr is None or expr == type(self).model_fields[name].default:
+                continue  # the defaults are known to fire (and checking them would import APScheduler)
+            try:
+                check_cron(expr, self.timezone)
+            except ValueError as exc:
+                raise ValueError(f"{name}: invalid cron expression {expr!r}: {exc}") from None
+        return self
 
 
 class IndexConfig(StrictModel):

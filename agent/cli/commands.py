@@ -21,6 +21,7 @@ from agent.cli import (
     index_cmd,
     mcp_cmd,
     retro_cmd,
+    runs_cmd,
     sandbox_cmd,
     serve_cmd,
     sync_cmd,
@@ -33,7 +34,8 @@ MODULES: tuple[ModuleType, ...] = (
     sync_cmd,  # sync
     chat_cmd,  # ask, chat
     retro_cmd,  # retro, summary
-    approvals_cmd,  # approvals …, rollback
+    approvals_cmd,  # approvals …
+    runs_cmd,  # runs …, rollback
     analyze_cmd,  # analyze …
     index_cmd,  # index …
     bench_cmd,  # bench …

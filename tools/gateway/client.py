@@ -205,6 +205,12 @@ class AsanaGateway(ReadMethods, WriteMethods):
             self._pool.shutdown(wait=True)
             self._pool = None
         self._client.rest_client.pool_manager.clear()
+        # The SDK's ApiClient starts a ThreadPool it only closes in __del__; left to interpreter
+        # shutdown, that close prints "Exception ignored ... Bad file descriptor" on stderr.
+        sdk_pool = self._client.__dict__.pop("pool", None)
+        if sdk_pool is not None:
+            sdk_pool.close()
+            sdk_pool.join()
 
     def __enter__(self) -> AsanaGateway:
         return self
