@@ -1,0 +1,1 @@
+"""Chat understanding: which intent a question has, which tools fit it, which slots it fills."""
