@@ -76,6 +76,25 @@ def describe_endpoint(settings: Settings) -> str:
     return f"{settings.llm_model} at {endpoint_url(settings)}"
 
 
+def probe_llm(settings: Settings, timeout: float = 5.0) -> str | None:
+    """None when the endpoint answers ``GET /models``; else why not, in the words of ``llm_error_text``.
+    A quick start-up check, so a dead server is reported before the first question, not after it."""
+    base = (settings.openai_base_url or DEFAULT_BASE_URL).rstrip("/")
+    headers = {}
+    if settings.openai_api_key is not None:
+        headers["Authorization"] = f"Bearer {settings.openai_api_key.get_secret_value()}"
+    try:
+        import httpx
+
+        response = httpx.get(f"{base}/models", headers=headers, timeout=timeout)
+    except Exception as exc:  # unreachable, refused, timed out: all mean "not there"
+        return llm_error_text(ConnectionError(type(exc).__name__), settings)
+    if response.status_code in (401, 403, 404, 429) or response.status_code >= 500:
+        error = openai.APIStatusError("probe", response=response, body=None)  # type: ignore[arg-type]
+        return llm_error_text(error, settings)
+    return None
+
+
 def _status(exc: BaseException) -> int | None:
     code = getattr(exc, "status_code", None)
     return code if isinstance(code, int) else None
@@ -110,4 +129,5 @@ __all__ = [
     "endpoint_url",
     "llm_error_text",
     "make_llm",
+    "probe_llm",
 ]

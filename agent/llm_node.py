@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,7 +54,7 @@ from tools.proposals import AI_FIELDS
 
 log = logging.getLogger(__name__)
 
-LLM_VIEW_TOKENS = 450  # a tool result as the model reads it; the state keeps it whole for the fallback
+LLM_VIEW_TOKENS = 300  # a tool result as the model reads it; the state keeps it whole for the fallback
 EARLIER_ANSWER_TOKENS = 120  # an earlier turn's answer as the model reads it
 LLM_HISTORY_TURNS = 2  # earlier turns the model sees, as question + answer pairs only
 MAX_MODEL_CALLS_PER_TURN = 6
@@ -110,6 +111,15 @@ def system_prompt(prompt: Prompt, ctx: AgentContext) -> str:
         phase=phase.value,
         phase_note=" (read-only: proposals are refused)" if phase is Phase.INSIGHT else "",
     )
+
+
+_URL = re.compile(r"\s*https?://\S+")
+
+
+def llm_view(tool_output: str) -> str:
+    """A tool result as the model reads it: no links (the person sees them in the rendered answer; to a
+    model they are ~20 tokens each), cut to ``LLM_VIEW_TOKENS`` (tools print headline figures first)."""
+    return fit(_URL.sub("", tool_output), LLM_VIEW_TOKENS)
 
 
 def _question(message: BaseMessage, ctx: AgentContext) -> HumanMessage:
@@ -285,7 +295,7 @@ class LLMTurn:
         current: list[AnyMessage] = []
         for m in self.turn:
             if isinstance(m, ToolMessage):
-                current.append(m.model_copy(update={"content": fit(text_of(m.content), LLM_VIEW_TOKENS)}))
+                current.append(m.model_copy(update={"content": llm_view(text_of(m.content))}))
             elif isinstance(m, AIMessage) and m.tool_calls:
                 current.append(AIMessage(content="", tool_calls=m.tool_calls))
         return [
