@@ -58,6 +58,7 @@ LLM_VIEW_TOKENS = 300  # a tool result as the model reads it; the state keeps it
 EARLIER_ANSWER_TOKENS = 120  # an earlier turn's answer as the model reads it
 LLM_HISTORY_TURNS = 2  # earlier turns the model sees, as question + answer pairs only
 MAX_MODEL_CALLS_PER_TURN = 6
+MAX_RETRIES_PER_TURN = 2  # one corrective retry per model reply, at most two per turn
 BUDGET_FLOOR = 80
 # Used when the router did not understand the question: the broadest read tools.
 DEFAULT_TOOLS = ("variance", "capacity", "completion_forecast", "task_lookup")
@@ -73,6 +74,7 @@ class TurnInfo(BaseModel):
     intent: str
     tools: list[str] = Field(default_factory=list)
     text_calls: int = 0  # tool calls read from message text rather than the API's tool_calls
+    parts: int = 1  # how many questions the router read in the message
     retries: int = 0
     problems: list[str] = Field(default_factory=list)
     model_calls: int = 0
@@ -216,16 +218,19 @@ def read_reply(
     return out
 
 
-def _correction(reading: Reading, offered: Sequence[str], *, need_tool: bool) -> list[AnyMessage]:
-    """The one corrective retry: the previous attempt, then what was wrong and what to send instead."""
+def _correction(reading: Reading, offered: Sequence[str], missing: str | None) -> list[AnyMessage]:
+    """A corrective retry: the previous attempt, then what was wrong and what to send instead."""
     attempt = reading.text.strip() or "(a tool call)"
-    if need_tool:
-        why = "Answer from a tool result, not from memory."
-    else:
-        why = "That tool call cannot be run: " + "; ".join(reading.problems[:3]) + "."
+    why = missing or ("That tool call cannot be run: " + "; ".join(reading.problems[:3]) + ".")
     shape = '{"name": "<tool>", "arguments": {...}}'
     ask = f"{why} Call one of these tools: {', '.join(offered)}. Reply with the call only, as {shape}."
     return [AIMessage(content=fit(attempt, 200)), HumanMessage(ask)]
+
+
+def _why(reading: Reading, missing: str | None) -> str:
+    if reading.problems:
+        return reading.problems[0]
+    return "it answered without using a tool" if missing and "memory" in missing else str(missing or "?")
 
 
 # --- the node ------------------------------------------------------------------------------------------
@@ -260,7 +265,7 @@ class LLMTurn:
         tools = [t for t in routed.tools if t in self.by_name][:4]
         if not tools and routed.intent != "refuse":
             tools = [t for t in DEFAULT_TOOLS if t in self.by_name]
-        return TurnInfo(human_at=self.human_at, intent=routed.intent, tools=tools)
+        return TurnInfo(human_at=self.human_at, intent=routed.intent, tools=tools, parts=len(routed.parts))
 
     def _out(self, messages: list[AnyMessage]) -> dict[str, Any]:
         return {"messages": messages, "llm_turn": self.info.model_dump()}
@@ -348,27 +353,43 @@ class LLMTurn:
         if not offered:  # the turn's budget is spent: whatever it writes now is the answer
             return self.answer(text_of(self.invoke([], convo).content))
         reading = read_reply(self.invoke(list(offered.values()), convo), offered, done, evidence)
-        used_tools = bool(_ok_tool_messages(self.turn))
-        # A question the router understood is answered from a tool result; asking back is fine.
-        need_tool = bool(offered) and not used_tools and not reading.calls and not reading.problems
-        need_tool = need_tool and self.info.intent != "unknown" and not reading.text.rstrip().endswith("?")
-        if (reading.problems and not reading.calls) or need_tool:
-            if self.info.retries:
-                why = reading.problems[0] if reading.problems else "it answered without using a tool"
-                return self.fallback(f"the model did not make a usable tool call ({why})")
+        missing = self.missing(reading)
+        if (reading.problems and not reading.calls) or missing:
+            if self.info.retries >= MAX_RETRIES_PER_TURN:
+                return self.fallback(f"the model did not make a usable tool call ({_why(reading, missing)})")
             self.info.retries += 1
-            self.info.problems += reading.problems[:3] or ["answered without a tool"]
-            retry = convo + _correction(reading, list(offered), need_tool=need_tool)
+            self.info.problems += reading.problems[:3] or [str(missing)]
+            retry = convo + _correction(reading, list(offered), missing)
             reading = read_reply(self.invoke(list(offered.values()), retry), offered, done, evidence)
-            if not reading.calls and (reading.problems or not used_tools):
-                why = reading.problems[0] if reading.problems else "it answered without using a tool"
-                return self.fallback(f"the model did not make a usable tool call ({why})")
+            missing = self.missing(reading)
+            if not reading.calls and (reading.problems or missing):
+                return self.fallback(f"the model did not make a usable tool call ({_why(reading, missing)})")
         if reading.calls:
             self.info.text_calls += reading.from_text
             return self._out([AIMessage(content="", tool_calls=reading.calls)])
         if reading.repeats and not reading.text.strip():
             reading.text = text_of(self.invoke([], convo).content)  # it only repeated calls: answer now
         return self.answer(reading.text)
+
+    def missing(self, reading: Reading) -> str | None:
+        """What a text answer leaves out, for a question the router understood: a tool result at all,
+        the proposal the question asks for, another part of a two-part question. None when complete."""
+        if reading.calls or reading.problems or self.info.intent == "unknown":
+            return None
+        ran = {str(m.name) for m in _ok_tool_messages(self.turn)}
+        tried = {str(m.name) for m in self.turn if isinstance(m, ToolMessage)}
+        if not ran:
+            if reading.text.rstrip().endswith("?"):
+                return None  # asking back is fine
+            return "Answer from a tool result, not from memory."
+        propose = [t for t in self.info.tools if t.startswith(PROPOSE_PREFIX)]
+        if propose and not any(t.startswith(PROPOSE_PREFIX) for t in tried):
+            return f"The question asks for a change: call {propose[0]} with the values from the tool result."
+        parts = [t for t in self.info.tools[: self.info.parts] if not t.startswith(PROPOSE_PREFIX)]
+        left = [t for t in parts if t not in tried]
+        if self.info.parts > 1 and left:
+            return f"The question has {self.info.parts} parts; call {left[0]} for the part not answered yet."
+        return None
 
     def answer(self, text: str) -> dict[str, Any]:
         if not text.strip():

@@ -42,7 +42,7 @@ class Routed(BaseModel):
 
 def route_question(question: str, ctx: AgentContext) -> Routed:
     """The offline router's plan, reshaped: its tools (plus what its intent also needs), its arguments."""
-    from agent.offline import _help_text, route
+    from agent.offline import _PARTS, _help_text, route
 
     plan = route(question, ctx)
     names = [name for name, _ in plan.calls]
@@ -51,12 +51,15 @@ def route_question(question: str, ctx: AgentContext) -> Routed:
     if intent == "clarify" and plan.reply is not None and plan.reply.endswith(_help_text()):
         intent = "unknown"  # the router did not understand; the model may
     slots: dict[str, Any] = dict(plan.calls[0][1]) if plan.calls else {}
+    parts = [question]
+    if len(names) > 1:  # a two-part question: the router made one call per part
+        parts = [p.strip() for p in _PARTS.split(question) if len(p.strip()) >= 8][: len(names)] or parts
     return Routed(
         intent=intent,
         confidence=1.0 if tools or intent in {"refuse", "clarify"} else 0.0,
         tools=tools,
         slots=slots,
-        parts=[question],
+        parts=parts,
     )
 
 
