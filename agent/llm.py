@@ -23,7 +23,7 @@ from tools._offline import configure_offline_environment
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not accept the connection by then is not there
-MAX_ANSWER_TOKENS = 300  # short answers; also bounds a small model that starts repeating itself
+MAX_ANSWER_TOKENS = 200  # short answers; also bounds a small model that starts repeating itself
 
 
 class LLMNotConfigured(RuntimeError):

@@ -54,7 +54,7 @@ from tools.proposals import AI_FIELDS
 
 log = logging.getLogger(__name__)
 
-LLM_VIEW_TOKENS = 300  # a tool result as the model reads it; the state keeps it whole for the fallback
+LLM_VIEW_TOKENS = 250  # a tool result as the model reads it; the state keeps it whole for the fallback
 EARLIER_ANSWER_TOKENS = 120  # an earlier turn's answer as the model reads it
 LLM_HISTORY_TURNS = 2  # earlier turns the model sees, as question + answer pairs only
 MAX_MODEL_CALLS_PER_TURN = 6

@@ -76,6 +76,7 @@ class LatencyTurn(BaseModel):
     warm_seconds: float
     tools: list[str] = Field(default_factory=list)
     fallback: str | None = None
+    answer: str = ""
 
 
 def stratified(scenarios: Sequence[Scenario], n: int) -> list[Scenario]:
@@ -162,6 +163,7 @@ def run_latency(settings: Any, questions: Sequence[str] = LATENCY_QUESTIONS) -> 
                     warm_seconds=timings[1],
                     tools=[c["name"] for c in result.tool_calls],
                     fallback=result.llm.get("fallback"),
+                    answer=result.answer[:600],
                 )
             )
     return out
