@@ -275,3 +275,38 @@ def test_grounded_answers(answer: str) -> None:
 )
 def test_ungrounded_answers_name_the_numbers(answer: str, bad: list[str]) -> None:
     assert ungrounded_numbers(answer, EVIDENCE) == bad
+
+
+# --- what a person sees ---------------------------------------------------------------------------------
+def _shown(renderable: Any) -> str:
+    from rich.console import Console
+
+    console = Console(width=160, record=True, force_terminal=False)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_tool_text_is_shown_as_a_table_with_task_names() -> None:
+    from agent.cli.chat_view import render_answer
+
+    tool_text = (
+        "VARIANCE by project_type | period Q1 2026 | 59 completed tasks\n"
+        "group | n | median ratio\n"
+        "client build | 28 | 1.42\n"
+        "support | 14 | 0.84\n"
+        "largest overruns: 10000210 <<task-text>>Plan login page<</task-text>> "
+        "https://app.asana.com/0/800023/10000210 +225%"
+    )
+    shown = _shown(render_answer(tool_text))
+    assert "┃" in shown and "client build" in shown and " | " not in shown
+    assert "\u201cPlan login page\u201d 10000210 +225%" in shown
+    assert "<<task-text>>" not in shown and "https://" not in shown
+
+
+def test_model_prose_is_markdown_with_markers_as_quotes() -> None:
+    from agent.cli.chat_view import looks_like_tool_text, render_answer
+
+    prose = "**Client build** ran over: 1.42x the estimate. See <<task-text>>Plan login page<</task-text>>."
+    assert not looks_like_tool_text(prose.replace("<<task-text>>", "").replace("<</task-text>>", ""))
+    shown = _shown(render_answer(prose))
+    assert "Client build ran over" in shown and "**" not in shown and "<<task-text>>" not in shown

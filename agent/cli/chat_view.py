@@ -95,7 +95,7 @@ def render_tool_text(text: str) -> RenderableType:
 def looks_like_tool_text(text: str) -> bool:
     """Whether ``text`` carries raw tool output (pipe rows, markers) rather than model prose."""
     pipe_rows = sum(1 for line in text.splitlines() if line.count(" | ") >= 2)
-    return pipe_rows >= 2 or UNTRUSTED_OPEN in text or bool(re.search(r"^[A-Z]{4,} ", text, re.M))
+    return pipe_rows >= 2 or bool(re.search(r"^[A-Z]{4,} ", text, re.M))
 
 
 def render_answer(text: str) -> RenderableType:
