@@ -200,8 +200,9 @@ def read_reply(
         if key in seen:
             continue
         seen.add(key)
-        if key in done:
+        if key in done:  # the result is already in the conversation: say so (same prompt prefix)
             out.repeats += 1
+            out.problems.append(f"{name} was already called with these arguments; its result is above")
             continue
         problem = check_call(name, args, offered) or _proposal_problem(name, args, evidence)
         if problem:
@@ -223,6 +224,8 @@ def _correction(reading: Reading, offered: Sequence[str], missing: str | None) -
     attempt = reading.text.strip() or "(a tool call)"
     why = missing or ("That tool call cannot be run: " + "; ".join(reading.problems[:3]) + ".")
     shape = '{"name": "<tool>", "arguments": {...}}'
+    if reading.repeats and not missing:
+        return [AIMessage(content=fit(attempt, 200)), HumanMessage(f"{why} Answer from it now.")]
     ask = f"{why} Call one of these tools: {', '.join(offered)}. Reply with the call only, as {shape}."
     return [AIMessage(content=fit(attempt, 200)), HumanMessage(ask)]
 
@@ -367,8 +370,6 @@ class LLMTurn:
         if reading.calls:
             self.info.text_calls += reading.from_text
             return self._out([AIMessage(content="", tool_calls=reading.calls)])
-        if reading.repeats and not reading.text.strip():
-            reading.text = text_of(self.invoke([], convo).content)  # it only repeated calls: answer now
         return self.answer(reading.text)
 
     def missing(self, reading: Reading) -> str | None:

@@ -310,3 +310,22 @@ def test_model_prose_is_markdown_with_markers_as_quotes() -> None:
     assert not looks_like_tool_text(prose.replace("<<task-text>>", "").replace("<</task-text>>", ""))
     shown = _shown(render_answer(prose))
     assert "Client build ran over" in shown and "**" not in shown and "<<task-text>>" not in shown
+
+
+def test_a_repeated_call_is_answered_from_the_result_already_there(
+    openai_stub: StubServer, chat_workspace: Workspace, tmp_path: Any
+) -> None:
+    openai_stub.script = [
+        calls(("capacity", {"weeks_ahead": 3})),
+        calls(("capacity", {"weeks_ahead": 3})),  # the same call again
+        text("Some people are over capacity."),
+    ]
+    with session(openai_stub, chat_workspace, tmp_path) as (graph, ctx, cfg):
+        out = ask(graph, ctx, cfg, "who is over capacity?")
+    assert len([m for m in out["messages"] if isinstance(m, ToolMessage)]) == 1
+    retry = openai_stub.requests[2]
+    assert (
+        "already called" in retry["messages"][-1]["content"]
+        and retry["tools"] == openai_stub.requests[0]["tools"]
+    )
+    assert out["messages"][-1].content == "Some people are over capacity."
