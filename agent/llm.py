@@ -12,14 +12,16 @@ with cl100k via ``tiktoken_model_name="gpt-4"`` (an approximation, close enough 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import openai
-from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from agent.config import Settings
 from tools._offline import configure_offline_environment
+
+if TYPE_CHECKING:  # the client stack is imported when a model is made, not for a banner or an error text
+    from langchain_openai import ChatOpenAI
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not accept the connection by then is not there
@@ -40,6 +42,9 @@ def make_llm(
     """A ChatOpenAI for the configured endpoint and model. The key never leaves the SecretStr."""
     if not settings.llm_configured:
         raise LLMNotConfigured("no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL")
+    import openai
+    from langchain_openai import ChatOpenAI
+
     configure_offline_environment()
     read = settings.llm_timeout if timeout is None else timeout
     # Local servers (Ollama, llama.cpp) accept any key; the client still insists on one.
@@ -83,6 +88,8 @@ def probe_llm(settings: Settings, timeout: float = 5.0) -> str | None:
     headers = {}
     if settings.openai_api_key is not None:
         headers["Authorization"] = f"Bearer {settings.openai_api_key.get_secret_value()}"
+    import openai
+
     try:
         import httpx
 
@@ -102,6 +109,8 @@ def _status(exc: BaseException) -> int | None:
 
 def llm_error_text(exc: BaseException, settings: Settings) -> str:
     """One sentence on why the model failed, naming the endpoint (never a key), without a traceback."""
+    import openai
+
     where = endpoint_url(settings)
     seconds = f"{settings.llm_timeout:g}"
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
