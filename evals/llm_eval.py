@@ -180,6 +180,15 @@ def summarize(
     summary = report.summary()
     scored = [c for c in report.cases if c.scenario.expected_tools is not None]
     tool_pass = sum(1 for c in scored for m in c.metrics if m.name == "Tool Correctness" and m.passed)
+    # The same, counting only scenarios whose tool calls were all the model's (the router made none).
+    by_id = {r["id"]: r for r in records}
+    own = [
+        c
+        for c in scored
+        if by_id.get(c.scenario.id, {}).get("fallback_at") is None
+        and by_id.get(c.scenario.id, {}).get("fallback") != ""
+    ]
+    own_pass = sum(1 for c in own for m in c.metrics if m.name == "Tool Correctness" and m.passed)
     by_model = [r for r in records if r.get("fallback") != ""]  # "" = the router answered by design
     fallbacks = Counter(
         str(r["fallback"]).split(" (")[0] for r in records if r.get("fallback") not in (None, "")
@@ -189,6 +198,7 @@ def summarize(
         "scenarios": summary["scenarios"],
         "passed_all_metrics": summary["passed_all_metrics"],
         "tool_correctness": {"passed": tool_pass, "scored": len(scored)},
+        "tool_correctness_model_only": {"passed": own_pass, "scored": len(scored)},
         "writes_without_approval": summary["writes_without_approval"],
         "errors": summary["errors"],
         "metrics": summary["metrics"],
@@ -220,6 +230,8 @@ def markdown(card: dict[str, Any], meta: dict[str, Any]) -> str:
         "| measure | value |",
         "| --- | --- |",
         f"| tool correctness (scenarios whose tool choice is scored) | {_share(tc['passed'], tc['scored'])} |",
+        f"| the same, only where the model made every call (no router calls) | "
+        f"{_share(card['tool_correctness_model_only']['passed'], card['tool_correctness_model_only']['scored'])} |",
         f"| passed every metric | {_share(card['passed_all_metrics'], card['scenarios'])} |",
         f"| writes without approval | {card['writes_without_approval']} |",
         f"| run errors | {card['errors']} |",
@@ -276,7 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id", action="append", default=[], help="only this scenario id (repeatable)")
     parser.add_argument("--skip-latency", action="store_true", help="no 10k-task latency run")
     parser.add_argument("--latency-only", action="store_true", help="only the 10k-task latency run")
+    parser.add_argument("--from-json", type=Path, help="rebuild the scorecard from a saved scorecard.json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        report = ModeReport(
+            mode="llm", cases=[CaseResult.model_validate(c) for c in saved["cases"]], seconds=0.0
+        )
+        latency = [LatencyTurn.model_validate(t) for t in saved["scorecard"].get("latency_10k", [])]
+        card = summarize(report, saved["turns"], latency)
+        print(markdown(card, saved["meta"]))
+        return 0
     if not (os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY")):
         print(
             "eval-llm: set OPENAI_BASE_URL (and OPENAI_API_KEY for hosted models); for the local model see "

@@ -329,3 +329,14 @@ def test_a_repeated_call_is_answered_from_the_result_already_there(
         and retry["tools"] == openai_stub.requests[0]["tools"]
     )
     assert out["messages"][-1].content == "Some people are over capacity."
+
+
+def test_eval_llm_samples_every_category() -> None:
+    from evals.llm_eval import stratified
+    from evals.scenarios.model import Scenario
+
+    pool = [Scenario(id=f"{c}-{i}", category=c, question="q") for c in ("plain", "write") for i in range(10)]
+    pool += [Scenario(id="ambiguous-0", category="ambiguous", question="q")]
+    picked = stratified(pool, 6)
+    assert {s.category for s in picked} == {"plain", "write", "ambiguous"} and len(picked) <= 8
+    assert stratified(pool, 0) == pool
