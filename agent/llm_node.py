@@ -179,10 +179,16 @@ def _proposal_problem(name: str, args: dict[str, Any], evidence: Sequence[str]) 
 
 
 def read_reply(
-    reply: AIMessage, offered: dict[str, BaseTool], done: set[str], evidence: Sequence[str]
+    reply: AIMessage,
+    offered: dict[str, BaseTool],
+    done: set[str],
+    evidence: Sequence[str],
+    *,
+    proposed: bool = False,
 ) -> Reading:
-    """Native and text-form calls, validated against the offered tools; repeats of calls already made
-    this turn are dropped."""
+    """Native and text-form calls, validated against the offered tools. Repeats of calls already made
+    this turn, and a second round of proposals once one was made (or refused), are problems: the
+    result is already in the conversation."""
     out = Reading(text=text_of(reply.content))
     raw: list[tuple[str, dict[str, Any], str | None]] = [
         (c["name"], dict(c.get("args") or {}), c.get("id")) for c in reply.tool_calls
@@ -200,9 +206,9 @@ def read_reply(
         if key in seen:
             continue
         seen.add(key)
-        if key in done:  # the result is already in the conversation: say so (same prompt prefix)
+        if key in done or (proposed and name.startswith(PROPOSE_PREFIX)):  # the result is above
             out.repeats += 1
-            out.problems.append(f"{name} was already called with these arguments; its result is above")
+            out.problems.append(f"{name} was already called in this question; its result is above")
             continue
         problem = check_call(name, args, offered) or _proposal_problem(name, args, evidence)
         if problem:
@@ -355,7 +361,12 @@ class LLMTurn:
         evidence = self.evidence()
         if not offered:  # the turn's budget is spent: whatever it writes now is the answer
             return self.answer(text_of(self.invoke([], convo).content))
-        reading = read_reply(self.invoke(list(offered.values()), convo), offered, done, evidence)
+        proposed = any(
+            isinstance(m, ToolMessage) and str(m.name).startswith(PROPOSE_PREFIX) for m in self.turn
+        )
+        reading = read_reply(
+            self.invoke(list(offered.values()), convo), offered, done, evidence, proposed=proposed
+        )
         missing = self.missing(reading)
         if (reading.problems and not reading.calls) or missing:
             if self.info.retries >= MAX_RETRIES_PER_TURN:
@@ -363,7 +374,9 @@ class LLMTurn:
             self.info.retries += 1
             self.info.problems += reading.problems[:3] or [str(missing)]
             retry = convo + _correction(reading, list(offered), missing)
-            reading = read_reply(self.invoke(list(offered.values()), retry), offered, done, evidence)
+            reading = read_reply(
+                self.invoke(list(offered.values()), retry), offered, done, evidence, proposed=proposed
+            )
             missing = self.missing(reading)
             if not reading.calls and (reading.problems or missing):
                 return self.fallback(f"the model did not make a usable tool call ({_why(reading, missing)})")

@@ -340,3 +340,20 @@ def test_eval_llm_samples_every_category() -> None:
     picked = stratified(pool, 6)
     assert {s.category for s in picked} == {"plain", "write", "ambiguous"} and len(picked) <= 8
     assert stratified(pool, 0) == pool
+
+
+def test_a_second_round_of_proposals_is_refused_once_one_was_made(
+    openai_stub: StubServer, chat_workspace: Workspace, tmp_path: Any
+) -> None:
+    flag = {"task_gid": "10000003", "field": "AI Review Flag", "value": "Review", "reason": "asked"}
+    openai_stub.script = [
+        calls(("propose_ai_field", flag)),
+        calls(("propose_ai_field", {**flag, "reason": "asked again"})),
+        text("Flagged for review; it needs your approval."),
+    ]
+    with session(openai_stub, chat_workspace, tmp_path) as (graph, ctx, cfg):
+        out = ask(graph, ctx, cfg, "flag task 10000003 for review")
+    assert (
+        len(out["proposals"]) == 1 and "already called" in openai_stub.requests[2]["messages"][-1]["content"]
+    )
+    assert out["messages"][-1].content.startswith("Flagged for review") and ctx.writer.calls == []
