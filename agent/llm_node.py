@@ -63,7 +63,7 @@ BUDGET_FLOOR = 80
 # Used when the router did not understand the question: the broadest read tools.
 DEFAULT_TOOLS = ("variance", "capacity", "completion_forecast", "task_lookup")
 # The router answers these itself: a refusal it must give, a question it must ask back.
-ROUTER_ANSWERS = frozenset({"refuse", "clarify"})
+ROUTER_ANSWERS = ("refuse", "clarify")  # intent names, or their prefixes ("refuse_human_field")
 PROPOSE_PREFIX = "propose_"
 
 
@@ -272,7 +272,7 @@ class LLMTurn:
         question = text_of(self.messages[self.human_at].content) if self.human_at >= 0 else ""
         routed: Routed = route_question(question, self.ctx)
         tools = [t for t in routed.tools if t in self.by_name][:4]
-        if not tools and routed.intent != "refuse":
+        if not tools and not routed.intent.startswith("refuse"):
             tools = [t for t in DEFAULT_TOOLS if t in self.by_name]
         return TurnInfo(human_at=self.human_at, intent=routed.intent, tools=tools, parts=len(routed.parts))
 
@@ -339,7 +339,7 @@ class LLMTurn:
             return {"messages": [AIMessage(approval_report(fresh))], "llm_turn": self.info.model_dump()}
         if self.info.fallback is not None:
             return self.fallback(self.info.fallback)
-        if not self.turn and self.info.intent in ROUTER_ANSWERS:
+        if not self.turn and self.info.intent.startswith(ROUTER_ANSWERS):
             return self.fallback("")
         try:
             return self.ask_model()
