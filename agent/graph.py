@@ -17,7 +17,7 @@ is cut to what is left, and once the budget is spent the model is called without
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -90,40 +90,59 @@ def _last_ai(messages: Sequence[AnyMessage]) -> AIMessage | None:
 
 
 # --- the budget wrapper around every tool call -----------------------------------------------------
-def budget_tool_call(request: ToolCallRequest, execute: Callable[[ToolCallRequest], Any]) -> Any:
-    """Cut each tool result to min(its own budget, its share of what the turn has left).
-
-    Parallel calls from one model message share the remainder equally, so the turn total stays under
-    ``TURN_BUDGET`` however many calls the model makes and however big the workspace is.
-    """
+def _tool_limit(request: ToolCallRequest) -> int:
+    """This call's output budget: min(its own budget, its share of what the turn has left). Parallel
+    calls from one model message share the remainder equally, so the turn total stays under
+    ``TURN_BUDGET`` however many calls the model makes and however big the workspace is."""
     messages: list[AnyMessage] = list((request.state or {}).get("messages", []))
     used = turn_tool_tokens(messages)
     last = _last_ai(messages)
     calls = max(1, len(last.tool_calls) + len(last.invalid_tool_calls)) if last else 1
     share = max(0, (TURN_BUDGET - used) // calls)
-    limit = min(tool_budget(request.tool_call["name"]), share)
-    if limit < BUDGET_FLOOR // 2:
-        return ToolMessage(
-            content=fit("Tool output budget for this turn is used up; answer with what you have.", limit),
-            tool_call_id=request.tool_call["id"],
-            name=request.tool_call["name"],
-            status="error",
-        )
-    result = execute(request)
+    return min(tool_budget(request.tool_call["name"]), share)
+
+
+def _spent(request: ToolCallRequest, limit: int) -> ToolMessage | None:
+    if limit >= BUDGET_FLOOR // 2:
+        return None
+    return ToolMessage(
+        content=fit("Tool output budget for this turn is used up; answer with what you have.", limit),
+        tool_call_id=request.tool_call["id"],
+        name=request.tool_call["name"],
+        status="error",
+    )
+
+
+def _cut(result: Any, limit: int) -> Any:
+    """The tool's result cut to ``limit`` tokens (a ToolMessage, or the messages of a Command)."""
     if isinstance(result, ToolMessage):
         text = _text(result.content)
         cut = fit(text, limit)
-        if cut != text:
-            result = result.model_copy(update={"content": cut})
-    elif isinstance(result, Command) and isinstance(result.update, dict):
+        return result.model_copy(update={"content": cut}) if cut != text else result
+    if isinstance(result, Command) and isinstance(result.update, dict):
         msgs = [
             m.model_copy(update={"content": fit(_text(m.content), limit)})
             if isinstance(m, ToolMessage)
             else m
             for m in result.update.get("messages", [])
         ]
-        result = Command(update={**result.update, "messages": msgs}, goto=result.goto, graph=result.graph)
+        return Command(update={**result.update, "messages": msgs}, goto=result.goto, graph=result.graph)
     return result
+
+
+def budget_tool_call(request: ToolCallRequest, execute: Callable[[ToolCallRequest], Any]) -> Any:
+    """Run a tool call within the turn's tool-output budget (synchronous runs)."""
+    limit = _tool_limit(request)
+    return _spent(request, limit) or _cut(execute(request), limit)
+
+
+async def abudget_tool_call(
+    request: ToolCallRequest, execute: Callable[[ToolCallRequest], Awaitable[Any]]
+) -> Any:
+    """The same for asynchronous runs (a LangGraph server): without it ToolNode would run the sync
+    wrapper, and so the tool's store and index reads, on the server's event loop."""
+    limit = _tool_limit(request)
+    return _spent(request, limit) or _cut(await execute(request), limit)
 
 
 def route_after_llm(state: ChatGraphState) -> Literal["tools", "agent", "approval", "__end__"]:
@@ -165,7 +184,15 @@ def build_chat_graph(
         agent_node = make_llm_node(llm, tool_list, prompt)
     graph = StateGraph(ChatGraphState, context_schema=AgentContext)
     graph.add_node("agent", agent_node)
-    graph.add_node("tools", ToolNode(tool_list, handle_tool_errors=True, wrap_tool_call=budget_tool_call))
+    graph.add_node(
+        "tools",
+        ToolNode(
+            tool_list,
+            handle_tool_errors=True,
+            wrap_tool_call=budget_tool_call,
+            awrap_tool_call=abudget_tool_call,
+        ),
+    )
     graph.add_node("approval", approval_node)
     graph.add_node("apply", apply_node)  # type: ignore[arg-type]  # typed on ChatState
     graph.add_edge(START, "agent")

@@ -272,9 +272,13 @@ class LLMTurn:
         question = text_of(self.messages[self.human_at].content) if self.human_at >= 0 else ""
         routed: Routed = route_question(question, self.ctx)
         tools = [t for t in routed.tools if t in self.by_name][:4]
-        if not tools and not routed.intent.startswith("refuse"):
+        intent = routed.intent
+        if not tools and not intent.startswith("refuse"):
+            # The router named no tool for it (small talk, "help", something it does not know): the
+            # model gets the default tools and may answer without one.
             tools = [t for t in DEFAULT_TOOLS if t in self.by_name]
-        return TurnInfo(human_at=self.human_at, intent=routed.intent, tools=tools, parts=len(routed.parts))
+            intent = "unknown"
+        return TurnInfo(human_at=self.human_at, intent=intent, tools=tools, parts=len(routed.parts))
 
     def _out(self, messages: list[AnyMessage]) -> dict[str, Any]:
         return {"messages": messages, "llm_turn": self.info.model_dump()}

@@ -8,7 +8,10 @@ nowhere there. The task's own permalink path is kept when it has one (Asana's ``
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+ASANA_WEB = "https://app.asana.com"  # where Asana's own permalinks point
 
 
 def is_web_url(url: str | None) -> bool:
@@ -34,3 +37,21 @@ def task_link(web_root: str | None, task_gid: str, permalink_url: str | None = N
         path = urlsplit(str(permalink_url)).path if is_web_url(permalink_url) else ""
         return web_root.rstrip("/") + (path if path.startswith("/0/") else f"/0/0/{task_gid}")
     return permalink_url if is_web_url(permalink_url) else None
+
+
+_ASANA_TASK_URL = re.compile(r"https://app\.asana\.com(/0/[0-9]+/[0-9]+)\b")
+_NAMED_LINK = re.compile(r"\u201c([^\u201d\n]{1,200})\u201d \((https?://[^\s)]+)\)")
+
+
+def rebase_links(text: str, web_root: str | None) -> str:
+    """Point the task links in an answer at ``web_root`` (the same rule as ``task_link``): tool text
+    carries Asana's canonical permalinks, a person must land on the Asana the data came from."""
+    if not web_root or web_root.rstrip("/") == ASANA_WEB:
+        return text
+    root = web_root.rstrip("/")
+    return _ASANA_TASK_URL.sub(lambda m: root + m.group(1), text)
+
+
+def markdown_links(text: str) -> str:
+    """“Name” (URL) pairs in an answer as Markdown links: a terminal shows the name, linked."""
+    return _NAMED_LINK.sub(lambda m: f"[{m.group(1)}]({m.group(2)})", text)

@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 
 from agent.cli.common import ConfigOpt, fail, print_error, settings_or_exit
+from tools.links import asana_web_root, rebase_links
 from tools.redact import Redactor
 
 if TYPE_CHECKING:  # langchain and the agent context load in the command, not for `effort --help`
@@ -225,7 +226,7 @@ def ask(
                 }
                 typer.echo(redactor(json.dumps(out, default=str, ensure_ascii=False)))
                 return
-            print_answer(console, redactor(result.answer))
+            print_answer(console, redactor(result.answer), asana_web_root(settings.asana_base_url))
             if result.interrupt:
                 console.print(proposals_table(result.proposals))
                 console.print(
@@ -294,52 +295,8 @@ def _ask_fast(
         }
         typer.echo(redactor(json.dumps(out, default=str, ensure_ascii=False)))
     else:
-        typer.echo(redactor(result.text))
+        typer.echo(redactor(rebase_links(result.text, asana_web_root(settings.asana_base_url))))
     return True
-
-
-@app.command("chat")
-def chat(
-    offline: OfflineOpt = False,
-    thread: ThreadOpt = None,
-    config: ConfigOpt = None,
-    synthetic_tasks: SyntheticTasksOpt = 0,
-) -> None:
-    """Chat in the terminal: answers stream as they are written; tools and proposals are shown."""
-    settings = settings_or_exit(config)
-    console = Console(highlight=False)
-    redactor = Redactor(settings.secrets())
-    try:
-        with open_session(
-            settings, offline=offline, thread_id=thread, synthetic_tasks=synthetic_tasks
-        ) as session:
-            console.print(f"[bold]Effort Copilot[/bold] ({session.mode}) thread: {session.thread_id}")
-            console.print("Ask about estimates, capacity, forecasts, billing. Empty line or 'exit' quits.")
-            while True:
-                try:
-                    question = input("you> ").strip()
-                except EOFError:
-                    break
-                if not question or question.lower() in {"exit", "quit", ":q"}:
-                    break
-                sys.stdout.write("copilot> ")
-                try:
-                    result = run_turn(
-                        session,
-                        question,
-                        on_token=lambda t: (sys.stdout.write(redactor(t)), sys.stdout.flush()),
-                        on_tool=lambda name: console.print(f"\n  [dim]· ran {name}[/dim]"),
-                    )
-                except Exception as exc:  # one bad turn does not end the session
-                    print_error(redactor(f"{type(exc).__name__}: {exc}"))
-                    continue
-                sys.stdout.write("\n")
-                if result.interrupt:
-                    console.print(_interrupt_text(session, result.interrupt))
-                    break  # the thread waits for a decision; a new question would need a new thread
-            console.print(f"thread: {session.thread_id}")
-    except Exception as exc:
-        raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
 
 
 def _background(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:

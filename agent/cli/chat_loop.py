@@ -26,6 +26,7 @@ from agent.cli.chat_view import applied_table, print_answer, proposals_table
 from agent.cli.common import print_error
 from agent.config import Settings
 from agent.context import AgentContext
+from tools.links import asana_web_root
 from tools.redact import Redactor
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q", "bye"})
@@ -177,7 +178,7 @@ class ChatLoop:
         except Exception as exc:  # one bad turn does not end the session
             print_error(self.redactor(f"{type(exc).__name__}: {exc}"))
             return True
-        print_answer(self.console, self.redactor(result.answer))
+        print_answer(self.console, self.redactor(result.answer), asana_web_root(self.settings.asana_base_url))
         tools = ", ".join(dict.fromkeys(c["name"] for c in result.tool_calls)) or "none"
         self.console.print(f"[dim]{result.seconds:.1f} s · tools: {escape(tools)}[/dim]")
         if hint := llm_hint(result):

@@ -98,11 +98,15 @@ def looks_like_tool_text(text: str) -> bool:
     return pipe_rows >= 2 or bool(re.search(r"^[A-Z]{4,} ", text, re.M))
 
 
-def render_answer(text: str) -> RenderableType:
-    """An answer for a person: tool text as tables, model prose as Markdown (links kept, markers as quotes)."""
+def render_answer(text: str, web_root: str | None = None) -> RenderableType:
+    """An answer for a person: tool text as tables, prose as Markdown with task names linked to the
+    Asana the data came from (tools/links.py), markers as quotes."""
+    from tools.links import markdown_links, rebase_links
+
+    text = rebase_links(text, web_root)
     if looks_like_tool_text(text):
         return render_tool_text(text)
-    return Markdown(_plain(text))
+    return Markdown(markdown_links(_plain(text)))
 
 
 def proposals_table(proposals: Sequence[dict[str, Any]]) -> Table:
@@ -142,8 +146,8 @@ def applied_table(results: Sequence[dict[str, Any]]) -> Table:
     return table
 
 
-def print_answer(console: Console, text: str) -> None:
-    console.print(render_answer(text))
+def print_answer(console: Console, text: str, web_root: str | None = None) -> None:
+    console.print(render_answer(text, web_root))
 
 
 __all__ = [
