@@ -39,7 +39,7 @@ def task_link(web_root: str | None, task_gid: str, permalink_url: str | None = N
     return permalink_url if is_web_url(permalink_url) else None
 
 
-_ASANA_TASK_URL = re.compile(r"https://app\.asana\.com(/0/[0-9]+/[0-9]+)\b")
+_ASANA_TASK_URL = re.compile(r"https://app\.asana\.com(/0/[0-9]+/(?:[0-9]+|list)\b)")
 _NAMED_LINK = re.compile(r"\u201c([^\u201d\n]{1,200})\u201d \((https?://[^\s)]+)\)")
 
 
