@@ -34,6 +34,7 @@ from agent.approval import apply_node, approval_node, pending_proposals
 from agent.context import AgentContext
 from agent.graph_kinds import GraphKind
 from agent.state import ChatState
+from agent.tool_calls import text_of
 from prompts import load_prompt
 from tools.agent_tools import all_tools
 from tools.agent_tools.budget import TURN_BUDGET, count_tokens, fit, tool_budget
@@ -72,17 +73,9 @@ def recent_turns(messages: Sequence[AnyMessage], max_turns: int) -> list[AnyMess
     return list(messages[starts[-max_turns] :])
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(c if isinstance(c, str) else str(c.get("text", "")) for c in content)
-    return str(content)
-
-
 def turn_tool_tokens(messages: Sequence[AnyMessage]) -> int:
     """cl100k tokens of tool output in the current turn."""
-    return sum(count_tokens(_text(m.content)) for m in current_turn(messages) if isinstance(m, ToolMessage))
+    return sum(count_tokens(text_of(m.content)) for m in current_turn(messages) if isinstance(m, ToolMessage))
 
 
 def _last_ai(messages: Sequence[AnyMessage]) -> AIMessage | None:
@@ -116,12 +109,12 @@ def _spent(request: ToolCallRequest, limit: int) -> ToolMessage | None:
 def _cut(result: Any, limit: int) -> Any:
     """The tool's result cut to ``limit`` tokens (a ToolMessage, or the messages of a Command)."""
     if isinstance(result, ToolMessage):
-        text = _text(result.content)
+        text = text_of(result.content)
         cut = fit(text, limit)
         return result.model_copy(update={"content": cut}) if cut != text else result
     if isinstance(result, Command) and isinstance(result.update, dict):
         msgs = [
-            m.model_copy(update={"content": fit(_text(m.content), limit)})
+            m.model_copy(update={"content": fit(text_of(m.content), limit)})
             if isinstance(m, ToolMessage)
             else m
             for m in result.update.get("messages", [])

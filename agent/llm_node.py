@@ -46,7 +46,7 @@ from agent.config import Phase
 from agent.context import AgentContext
 from agent.llm import llm_error_text
 from agent.offline import OFFLINE_NOTE, make_offline_node
-from agent.tool_calls import check_call, parse_text_calls
+from agent.tool_calls import check_call, parse_text_calls, text_of
 from prompts import Prompt
 from tools.agent_tools.budget import TURN_BUDGET, count_tokens, fit
 from tools.grounding import ungrounded_numbers
@@ -84,14 +84,6 @@ class TurnInfo(BaseModel):
 
 
 # --- small helpers -----------------------------------------------------------------------------------
-def text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(c if isinstance(c, str) else str(c.get("text", "")) for c in content)
-    return str(content)
-
-
 def _human_at(messages: Sequence[AnyMessage]) -> int:
     return max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
 

@@ -42,6 +42,15 @@ class TextCalls(BaseModel):
         return bool(self.calls or self.errors)
 
 
+def text_of(content: Any) -> str:
+    """A message's content as plain text (LangChain content may be a string or a list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(c if isinstance(c, str) else str(c.get("text", "")) for c in content)
+    return str(content)
+
+
 def _load(body: str) -> Any:
     """JSON, then JSON with trailing commas removed, then a Python literal (single quotes, True/None)."""
     text = body.strip()

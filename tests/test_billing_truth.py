@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from evals.bench.data_bench import reference  # the independent computation, one copy
 from tests.fixtures.store import fast_gateway, sync_settings
 from tests.test_sync_sandbox import FAST
 from tools.analytics.anomalies import AnomalyKind, detect_anomalies
@@ -16,29 +17,6 @@ from tools.analytics.billing import billing_draft
 from tools.records import Person, Project, Task, TimeEntry, Workspace
 from tools.store import Store
 from tools.sync import SyncOptions, sync_workspace
-
-
-def reference(sb: Any) -> dict[tuple[str, str], float]:
-    """Money per (client, month), from the API's own records (not through tools/analytics)."""
-    from sandbox.generator import export_payloads
-
-    payloads = export_payloads(sb.state)
-    client = {
-        p["gid"]: cf["text_value"]
-        for p in payloads["project"]
-        for cf in p.get("custom_fields") or []
-        if cf.get("name") == "Client" and cf.get("text_value")
-    }
-    rate = {(r["parent"]["gid"], r["resource"]["gid"]): r["rate"] for r in payloads["rate"]}
-    listed = {t["gid"] for t in payloads["task"] if t.get("projects")}
-    out: dict[tuple[str, str], float] = defaultdict(float)
-    for e in payloads["time_tracking_entry"]:
-        if e["billable_status"] != "billable" or e["duration_minutes"] <= 0 or e["task"]["gid"] not in listed:
-            continue
-        project = e["attributable_to"]["gid"]
-        money = e["duration_minutes"] / 60 * rate[(project, e["created_by"]["gid"])]
-        out[(client.get(project, "(no client)"), e["entered_on"][:7])] += money
-    return out
 
 
 def _month(key: str) -> tuple[date, date]:
