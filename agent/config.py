@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from tools.config_types import (
     ALL_PROJECTS,
+    BudgetConfig,
     CapacityConfig,
     FieldMapping,
     IndexConfig,
@@ -30,10 +31,12 @@ from tools.config_types import (
     ScheduleConfig,
     ScopeConfig,
     TimeOff,
+    TimesheetConfig,
 )
 
 __all__ = [
     "ALL_PROJECTS",
+    "BudgetConfig",
     "CapacityConfig",
     "ConfigError",
     "FieldMapping",
@@ -43,6 +46,7 @@ __all__ = [
     "ScopeConfig",
     "Settings",
     "TimeOff",
+    "TimesheetConfig",
     "load_settings",
 ]
 
@@ -81,6 +85,8 @@ class Settings(BaseSettings):
     fields: FieldMapping = Field(default_factory=FieldMapping)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    budgets: BudgetConfig = Field(default_factory=BudgetConfig)
+    timesheets: TimesheetConfig = Field(default_factory=TimesheetConfig)
 
     @field_validator("asana_base_url")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -71,6 +72,20 @@ class ForecastReport(BaseModel):
     simulations: int
     projects: list[ProjectForecast]  # at-risk first, then by P80
     finished_projects: int  # projects in scope with no open work
+
+
+@dataclass(frozen=True)
+class RemainingWork:
+    """One project's simulations (rows) per worker (columns): hours still to do and weekly pace.
+
+    A worker burns ``min(pace * t, remaining)`` hours by week ``t``; the project finishes when the
+    slowest worker does. ``worker_gids`` None = unassigned work."""
+
+    project_gid: str
+    as_of: date
+    worker_gids: tuple[str | None, ...]
+    remaining_hours: NDArray[np.float64]  # (simulations, workers)
+    pace_hours_per_week: NDArray[np.float64]  # (simulations, workers)
 
 
 class _Pools:
@@ -236,8 +251,9 @@ def _burn(
     pool: NDArray[np.float64] | None,
     rate: float,
     horizon: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Weeks to burn ``remaining`` hours (per simulation) and hours burned by week 0..horizon.
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Weeks to burn ``remaining`` hours (per simulation), hours burned by week 0..horizon, and the
+    weekly pace of each simulation.
 
     With a ``pool`` of past weekly hours, each simulation's pace is the mean of as many weeks drawn from
     it as the work needs (zeros included: weeks without progress are what makes projects late); past
@@ -258,7 +274,7 @@ def _burn(
     # Bands only need a few hundred paths: the burn-down uses the first _BAND_SIMS simulations.
     head = slice(0, min(remaining.size, _BAND_SIMS))
     burned = np.minimum(pace[head, None] * t[None, :], remaining[head, None])
-    return weeks, burned
+    return weeks, burned, pace
 
 
 def forecast_projects(
@@ -275,6 +291,46 @@ def forecast_projects(
     frame: Frame | None = None,
 ) -> ForecastReport:
     """Forecast every project with open tasks (or those in ``project_gids``)."""
+    return _run(
+        workspace, project_gids, simulations, seed, min_ratio_n, lookback_weeks, config, calendar, top, frame,
+        keep=None,
+    )  # fmt: skip
+
+
+def simulate_remaining(
+    workspace: Workspace,
+    *,
+    project_gids: Sequence[str] | None = None,
+    simulations: int = 4000,
+    seed: int = 7,
+    config: CapacityConfig | None = None,
+    calendar: WorkCalendar | None = None,
+    frame: Frame | None = None,
+) -> tuple[ForecastReport, dict[str, RemainingWork]]:
+    """The completion forecast plus, per project with open work, the simulations behind it: each
+    worker's remaining hours and weekly pace in every simulation (budget exhaustion runs on these, so
+    it shares this Monte Carlo instead of re-implementing it)."""
+    keep: dict[str, RemainingWork] = {}
+    report = _run(
+        workspace, project_gids, simulations, seed, 5, 16, config, calendar, None, frame, keep=keep
+    )  # fmt: skip
+    return report, keep
+
+
+def _run(
+    workspace: Workspace,
+    project_gids: Sequence[str] | None,
+    simulations: int,
+    seed: int,
+    min_ratio_n: int,
+    lookback_weeks: int,
+    config: CapacityConfig | None,
+    calendar: WorkCalendar | None,
+    top: int | None,
+    frame: Frame | None,
+    *,
+    keep: dict[str, RemainingWork] | None,
+) -> ForecastReport:
     frame = frame or build_frame(workspace)
     config = config or CapacityConfig()
     calendar = calendar or build_calendar(config, workspace.people)
@@ -301,7 +357,7 @@ def forecast_projects(
         results.append(
             _forecast_one(
                 frame, code, tasks, pools, rates, series, done_hours, open_est, person_open, config, calendar,
-                simulations, seed,
+                simulations, seed, keep,
             )
         )  # fmt: skip
     results.sort(key=lambda f: (not f.at_risk, f.p80, f.name))
@@ -337,6 +393,7 @@ def _forecast_one(
     calendar: WorkCalendar,
     simulations: int,
     seed: int,
+    keep: dict[str, RemainingWork] | None = None,
 ) -> ProjectForecast:
     gid = frame.project_gids[code]
     project = frame.projects.get(gid)
@@ -406,6 +463,8 @@ def _forecast_one(
     assign = np.searchsorted(np.asarray(worker_list), frame.task_person[tasks])
     horizon = 52
     weeks_by_worker = np.zeros((simulations, len(worker_list)))
+    kept_remaining = np.zeros_like(weeks_by_worker)
+    kept_pace = np.zeros_like(weeks_by_worker)
     burned = np.zeros((min(simulations, _BAND_SIMS), horizon + 1))
     left_total = np.zeros(simulations)
     rate_total = 0.0
@@ -417,8 +476,10 @@ def _forecast_one(
         )
         if weekly is not None and float(weekly.mean()) < 0.25 * worker_rate[w]:
             weekly = None  # a trickle of history: the fallback rate is the better guess
-        weeks_k, burned_k = _burn(rng, per, weekly, worker_rate[w], horizon)
+        weeks_k, burned_k, pace_k = _burn(rng, per, weekly, worker_rate[w], horizon)
         weeks_by_worker[:, k] = weeks_k
+        if keep is not None:
+            kept_remaining[:, k], kept_pace[:, k] = per, pace_k
         burned += burned_k
         left_total += per
         rate_total += float(weekly.mean()) if weekly is not None else max(worker_rate[w], 0.5)
@@ -429,13 +490,15 @@ def _forecast_one(
     holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
     today = np.datetime64(date_of(frame.as_of_day))
 
-    def to_date(days: float) -> date:
-        moved = np.busday_offset(
-            today, math.ceil(days), roll="forward", weekmask=calendar.weekmask, holidays=holidays
+    p50, p80, p95 = (workdays_to_date(date_of(frame.as_of_day), float(v), calendar) for v in q)
+    if keep is not None:
+        keep[gid] = RemainingWork(
+            project_gid=gid,
+            as_of=date_of(frame.as_of_day),
+            worker_gids=tuple(frame.person_gids[w] if w >= 0 else None for w in worker_list),
+            remaining_hours=kept_remaining,
+            pace_hours_per_week=kept_pace,
         )
-        return moved.astype(object)  # type: ignore[no-any-return]
-
-    p50, p80, p95 = (to_date(float(v)) for v in q)
     due = project.due_on if project else None
     p_on_time = None
     if due is not None:
@@ -480,6 +543,20 @@ def _forecast_one(
     )
 
 
+def workdays_to_date(as_of: date, workdays: float, calendar: WorkCalendar) -> date:
+    """The date ``workdays`` working days (rounded up) after ``as_of``, skipping weekends and holidays:
+    how every simulated duration becomes a calendar date."""
+    holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
+    moved = np.busday_offset(
+        np.datetime64(as_of),
+        math.ceil(workdays),
+        roll="forward",
+        weekmask=calendar.weekmask,
+        holidays=holidays,
+    )
+    return moved.astype(object)  # type: ignore[no-any-return]
+
+
 def forecast_project(workspace: Workspace, project_gid: str, **kwargs: object) -> ProjectForecast | None:
     """One project's forecast (None when it has no open tasks or is unknown)."""
     report = forecast_projects(workspace, project_gids=[project_gid], **kwargs)  # type: ignore[arg-type]
@@ -490,7 +567,10 @@ __all__ = [
     "BurndownPoint",
     "ForecastReport",
     "ProjectForecast",
+    "RemainingWork",
     "day_of",
     "forecast_project",
     "forecast_projects",
+    "simulate_remaining",
+    "workdays_to_date",
 ]
