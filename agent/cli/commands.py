@@ -11,4 +11,5 @@ from agent.cli import (
     sandbox_cmd,  # noqa: F401
     serve_cmd,  # noqa: F401
     sync_cmd,  # noqa: F401
+    timesheet_cmd,  # noqa: F401
 )

@@ -45,7 +45,7 @@ from tools.records import ActualSource, Task, TimeEntry, Workspace
 
 SLOT = 15  # minutes: drafts are in quarter hours
 HISTORY_WEEKS = 12  # the person's usual day is read from this many weeks before the drafted one
-_SPAN_GAP_DAYS = 7  # in-progress evidence: the person touched the task within this many days either side
+_MAX_HOLE = 3  # in progress: at most this many working days between two touches of the task
 Confidence = Literal["high", "medium", "low"]
 _WEIGHT = {"high": 3.0, "medium": 2.0, "low": 1.0}
 
@@ -130,6 +130,7 @@ class _Claim(BaseModel):
     confidence: Confidence
     reason: str
     minutes: int | None = None  # a known amount (a task's unlogged Actual Hours), not a share
+    cap: int | None = None  # the most this claim may take in a day (the person's usual day on the task)
 
 
 def draft_timesheet(
@@ -170,7 +171,9 @@ def draft_timesheet(
         if week_start <= e.entered_on <= week_end:
             logged_day[e.entered_on] = logged_day.get(e.entered_on, 0) + e.duration_minutes
             logged_pair.add((e.task_gid, e.entered_on))
-    nominal = capacity_hours(people[person_gid], capacity or CapacityConfig()) / calendar.working_days_per_week
+    nominal = (
+        capacity_hours(people[person_gid], capacity or CapacityConfig()) / calendar.working_days_per_week
+    )
     usual = _usual_day(mine, week_start, nominal)
     cap = min(usual, int(config.day_hours * 60))
 
@@ -279,6 +282,9 @@ def _fill_day(
     total = sum(weights.values())
     for gid in sorted(weights, key=lambda g: (-weights[g], g)):
         share = _slots(room * weights[gid] / total, floor=True)
+        caps = [c.cap for c in merged[gid]]
+        if all(cap is not None for cap in caps):
+            share = min(share, max(cap for cap in caps if cap is not None))
         if share < SLOT:
             continue
         best = max(merged[gid], key=lambda c: _WEIGHT[c.confidence])
@@ -338,8 +344,9 @@ def _claims(
             if gid != a.task_gid and a.kind is ActivityKind.SUBTASK:
                 claim(day, _Claim(task_gid=gid, weight=1.0, confidence="medium", reason=reason))
 
-    # In progress: days between two touches of the same task by the person (entries or activity), no
-    # more than a week apart, before the task was completed.
+    # In progress: the working days between two touches of the same task by the person (entries or
+    # activity) at most _MAX_HOLE working days apart, before the task was completed; never more than the
+    # person usually spends on that task in a day (a weekly meeting is not worked all week).
     touches: dict[str, set[date]] = {}
     for e in mine:
         touches.setdefault(e.task_gid, set()).add(e.entered_on)
@@ -351,15 +358,17 @@ def _claims(
             continue
         done = task.completed_at.date() if task.completed and task.completed_at else None
         ordered = sorted(d for d in seen if d <= today)
+        usual_here = _task_day(gid, mine)
         for before, after in itertools.pairwise(ordered):
-            if (after - before).days > _SPAN_GAP_DAYS or after <= before + timedelta(days=1):
+            between = [before + timedelta(days=i) for i in range(1, (after - before).days)]
+            holes = [d for d in between if d.weekday() < 5]
+            if not holes or len(holes) > _MAX_HOLE:
                 continue
-            day = before + timedelta(days=1)
-            while day < after:
+            reason = f"in progress: you worked on it {before:%a %d %b} and {after:%a %d %b}"
+            for day in holes:
                 if done is None or day <= done:
-                    reason = f"in progress: you worked on it {before:%a %d %b} and {after:%a %d %b}"
-                    claim(day, _Claim(task_gid=gid, weight=1.0, confidence="low", reason=reason))
-                day += timedelta(days=1)
+                    low = _Claim(task_gid=gid, weight=1.0, confidence="low", reason=reason, cap=usual_here)
+                    claim(day, low)
         # A completed task with its own "Actual Hours" above what was logged: the rest is unlogged time,
         # a known amount, placed on the completion day when that is in this week.
         if done is not None and task.actual_source is ActualSource.CUSTOM_FIELD and task.actual_hours:
@@ -371,6 +380,18 @@ def _claims(
                     done, _Claim(task_gid=gid, weight=3.0, confidence="high", reason=reason, minutes=missing)
                 )
     return out
+
+
+def _task_day(task_gid: str, mine: Sequence[TimeEntry]) -> int | None:
+    """The person's median minutes on the days they logged this task (None before the first day)."""
+    per_day: dict[date, int] = {}
+    for e in mine:
+        if e.task_gid == task_gid:
+            per_day[e.entered_on] = per_day.get(e.entered_on, 0) + e.duration_minutes
+    if not per_day:
+        return None
+    values = sorted(per_day.values())
+    return max(SLOT, _slots(values[len(values) // 2]))
 
 
 def _logged_on(task_gid: str, mine: Sequence[TimeEntry]) -> bool:
