@@ -43,12 +43,13 @@ BudgetState = Literal["over", "at_risk", "watch", "on_track"]
 
 
 class BurnPoint(BaseModel):
-    """One week of the burn chart: spent so far (history) or the projected band (future)."""
+    """One point of the burn chart: spent by that day (history, weekly up to today) or the projected
+    band (future, weekly from today)."""
 
     model_config = ConfigDict(frozen=True)
 
-    week_start: date
-    spent: float | None = None  # cumulative, up to this week (history only)
+    day: date
+    spent: float | None = None  # cumulative, up to and including ``day`` (history only)
     p10: float | None = None  # cumulative projected spend (future only)
     p50: float | None = None
     p90: float | None = None
@@ -441,7 +442,8 @@ def _burn_series(
     rate: NDArray[np.float64],
     spent: float,
 ) -> list[BurnPoint]:
-    """Weekly cumulative spend up to now, then the projected P10/P50/P90 spend until the P95 finish."""
+    """Weekly cumulative spend up to today, then the projected P10/P50/P90 spend, weekly from today
+    until the P80 finish."""
     monday = today - (today + 3) % 7
     first = int(days.min()) if days.size else monday
     first -= (first + 3) % 7
@@ -452,15 +454,15 @@ def _burn_series(
     cumulative = np.cumsum(amounts[order])
     sorted_days = days[order]
     for k in sorted({*range(0, n_hist, step), n_hist - 1}):
-        start = first + 7 * k
-        upto = int(np.searchsorted(sorted_days, min(start + 6, today), side="right"))
+        end = min(first + 7 * k + 6, today)
+        upto = int(np.searchsorted(sorted_days, end, side="right"))
         history.append(
-            BurnPoint(week_start=date_of(start), spent=round(float(cumulative[upto - 1]) if upto else 0.0, 2))
+            BurnPoint(day=date_of(end), spent=round(float(cumulative[upto - 1]) if upto else 0.0, 2))
         )
     if sim is None or not sim.remaining_hours.size:
         return history
     pace = np.maximum(sim.pace_hours_per_week, 1e-9)
-    weeks_done = float(np.quantile((sim.remaining_hours / pace).max(axis=1), 0.95))
+    weeks_done = float(np.quantile((sim.remaining_hours / pace).max(axis=1), 0.8))
     horizon = int(min(104, math.ceil(weeks_done) + 1))
     step = max(1, math.ceil(horizon / (_CHART_POINTS // 2)))
     head = sim.remaining_hours[:500]
@@ -470,7 +472,7 @@ def _burn_series(
         p10, p50, p90 = np.quantile(burned, [0.1, 0.5, 0.9])
         future.append(
             BurnPoint(
-                week_start=date_of(monday) + timedelta(weeks=k),
+                day=date_of(today) + timedelta(weeks=k),
                 p10=round(float(p10), 2),
                 p50=round(float(p50), 2),
                 p90=round(float(p90), 2),
