@@ -193,10 +193,10 @@ def draft_timesheet(
         "meetings": sum(1 for m in meetings if week_start <= m.start.date() <= week_end),
         "tasks_in_progress": len({c.task_gid for cs in claims.values() for c in cs}),
     }
-    if not mine and not evidence and not meetings:
+    if not (counts["entries_this_week"] or claims or counts["meetings"]):
         raise TimesheetError(
             f"{people[person_gid].name} has no logged time, no Asana activity and no calendar events "
-            "to draft from"
+            f"in {_label(week_start)} ({week_start.isoformat()} to {week_end.isoformat()}) to draft from"
         )
 
     lines: list[DraftLine] = []
