@@ -204,7 +204,7 @@ def run(
     started = time.perf_counter()
     if quick:
         seeds, tasks, step_weeks = tuple(seeds)[:1], min(tasks, 400), max(step_weeks, 4)
-    result = {
+    result: dict[str, Any] = {
         "step_weeks": step_weeks,
         "simulations": simulations,
         "sip": run_sip(sip_dir, step_weeks, simulations),
@@ -213,7 +213,7 @@ def run(
     result["seconds"] = round(time.perf_counter() - started, 1)
     figures = []
     for name in ("sip", "generated"):
-        r = result[name]
+        r: dict[str, Any] = result[name]
         if "error" in r:
             figures.append({"figure": f"budget backtest ({name})", "value": None, "note": r["error"]})
             continue
