@@ -209,6 +209,7 @@ def run(
                 "figure": f"week hours error after the draft ({label})",
                 "value": r["week_error_after_draft"],
                 "bar": "<= 0.20",
+                "passed": r["week_error_after_draft"] is not None and r["week_error_after_draft"] <= 0.2,
                 "note": f"without a draft: {r['week_error_without_draft']}",
             },
             {"figure": f"error on the hidden hours ({label})", "value": r["hidden_part_error"]},
