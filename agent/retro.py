@@ -124,6 +124,7 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         # Flags a lead dismissed or confirmed earlier raise or keep that person's thresholds.
         feedback=AuditLog(ctx.store.engine).detector_feedback(),
         include_billing=kind == "retro",
+        budgets=ctx.settings.budgets,
     )
     limits = LIMITS[kind]
     estimates = _estimate_open_tasks(workspace, limits.estimate_tasks, ctx.with_text, ctx.settings)

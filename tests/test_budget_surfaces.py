@@ -171,3 +171,24 @@ def test_chat_budget_tool_answers_one_project_and_the_overrun_list(tmp_path: Pat
     assert "no project matches" in budget_view(env, BudgetArgs(project="nope"))
     no_budget = budget_view(_Env(tiny_workspace(), env.settings), BudgetArgs(project="Website Redesign"))
     assert "no usable budget" in no_budget and "[budgets]" in no_budget
+
+
+def test_retrospective_report_and_summary_carry_budgets() -> None:
+    from datetime import date
+
+    from agent.reports.model import ReportData
+    from agent.reports.render import render_html, render_markdown
+    from tools.analytics.retro import retrospective
+
+    ws = _budgeted()
+    retro = retrospective(ws, date(2026, 10, 1), date(2026, 10, 28), simulations=300)
+    assert retro.budgets is not None and len(retro.budgets.projects) == 2
+    assert "Over budget: Internal Tools (150%)." in retro.highlights
+    assert any(h.startswith("Forecast to overrun the budget (P80): Website Redesign") for h in retro.highlights)
+    data = ReportData.from_retro(retro, workspace=ws)
+    assert "## Budgets" in render_markdown(data)
+    html = render_html(data)
+    assert html.count('class="budget-line"') == 2 and 'id="h-budgets"' in html
+    # No budget anywhere: no section, no highlight, nothing computed.
+    plain = retrospective(tiny_workspace(), date(2026, 10, 1), date(2026, 10, 28), simulations=300)
+    assert plain.budgets is None and "## Budgets" not in render_markdown(ReportData.from_retro(plain))

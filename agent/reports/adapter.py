@@ -297,5 +297,6 @@ def report_from_retro(
         anomalies=anomaly_rows(retro.anomalies.top, workspace),
         suggestions=list(suggestions),
         billing=billing_lines(retro.billing),
+        budgets=list(retro.budgets.projects) if getattr(retro, "budgets", None) is not None else [],
         **extra,
     )
