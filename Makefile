@@ -9,7 +9,7 @@ export DEEPEVAL_TELEMETRY_OPT_OUT := 1
 export DEEPEVAL_DISABLE_DOTENV := 1
 export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
-export LANGSMITH_TRACING := false
+export LANGSMITH_TRACING ?= false
 
 .PHONY: install test demo eval bench lint typecheck clean
 

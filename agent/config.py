@@ -87,13 +87,22 @@ class Settings(BaseSettings):
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
     budgets: BudgetConfig = Field(default_factory=BudgetConfig)
     timesheets: TimesheetConfig = Field(default_factory=TimesheetConfig)
+    # Where users are (agent/mcp, agent/telemetry): the MCP HTTP token, logs, traces.
+    mcp_token: SecretStr | None = Field(default=None, alias="EFFORT_MCP_TOKEN")
+    log_format: Literal["text", "json"] = Field(default="text", alias="EFFORT_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        default=None, alias="EFFORT_LOG_LEVEL"
+    )
+    otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otlp_headers: SecretStr | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_HEADERS")
+    langsmith_api_key: SecretStr | None = Field(default=None, alias="LANGSMITH_API_KEY")
 
     @field_validator("asana_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("asana_access_token", "openai_api_key", mode="before")
+    @field_validator("asana_access_token", "openai_api_key", "mcp_token", mode="before")
     @classmethod
     def _one_line_secret(cls, value: Any) -> Any:
         """Surrounding whitespace (a pasted newline) is dropped; whitespace inside is refused here, with
@@ -130,8 +139,13 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for redaction filters."""
-        found = [self.asana_access_token, self.openai_api_key, self.slack_webhook_url]
-        return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        found = [self.asana_access_token, self.openai_api_key, self.slack_webhook_url, self.mcp_token]
+        found += [self.langsmith_api_key, self.otlp_headers]
+        values = [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        # OTLP headers are "k1=v1,k2=v2": each value (an API key) is a secret on its own too.
+        if self.otlp_headers is not None:
+            values += [kv.partition("=")[2].strip() for kv in self.otlp_headers.get_secret_value().split(",")]
+        return [v for v in values if v]
 
     @classmethod
     def settings_customise_sources(

@@ -4,24 +4,34 @@ Starts the built-in sandbox with a generated workspace, syncs it through the off
 retrospective, prints what a project lead would look at first, writes the HTML report, shows the
 pending approval batch, approves part of it non-interactively, and shows the write-back and the audit
 log. Everything lives under ``--dir`` (default ``.effort/demo``), recreated on each run.
+
+The sandbox stops when the demo ends, so the demo leaves a config file (``<dir>/effort.toml``: the
+demo's store, index, as-of date and scope, no token) and prints next steps that use it: they work
+offline, exactly as printed, on what the demo synced.
 """
 
 from __future__ import annotations
 
+import gc
+import shlex
 import shutil
+import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from agent.config import Settings, load_settings
-from agent.runs import RunOutcome, parse_period, run_report
-from tools.analytics.retro import RetroReport
+if TYPE_CHECKING:  # the heavy stack loads after the first lines are on screen
+    from agent.config import Settings
+    from agent.runs import RunOutcome
+    from tools.analytics.retro import RetroReport
 
 DEMO_SEED = 7
 DEMO_TASKS = 400
+_MARKER = ".effort-demo"  # the demo only ever deletes a folder that it made itself
 APPROVE_FIELD_TASKS = 2  # the demo approves the AI estimates of this many tasks, plus the summary task
 
 
@@ -29,14 +39,7 @@ def run_demo(
     directory: Path, *, seed: int = DEMO_SEED, tasks: int = DEMO_TASKS, console: Console | None = None
 ) -> int:
     """Run the demo end to end; returns a process exit code."""
-    from agent.cli.sync_cmd import print_sync_summary, sync_with_progress
-    from sandbox import Sandbox
-    from sandbox.generator import DEFAULT_AS_OF
-    from tools.redact import install_redaction
-
     console = console or Console()
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
     console.print(
         Panel.fit(
             "[bold]Effort Copilot[/bold] — plan from your team's own time-tracking history\n"
@@ -44,9 +47,33 @@ def run_demo(
             border_style="cyan",
         )
     )
+    console.print("Starting the sandbox…")
+    code = _run(directory, seed, tasks, console)
+    gc.collect()  # the asana SDK's clients close their thread pools now, not noisily at interpreter exit
+    return code
+
+
+def _run(directory: Path, seed: int, tasks: int, console: Console) -> int:
+    from agent.cli.sync_cmd import print_sync_summary, sync_with_progress
+    from agent.runs import parse_period, run_report
+    from sandbox import Sandbox
+    from sandbox.generator import DEFAULT_AS_OF
+    from tools.analytics.retro import RetroReport
+    from tools.redact import install_redaction
+
+    if directory.exists() and any(directory.iterdir()) and not (directory / _MARKER).exists():
+        console.print(
+            f"[red]error:[/red] {directory} is not empty and was not made by `effort demo`: "
+            "the demo recreates its folder, so give it a new or empty one (--dir)."
+        )
+        return 2
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    (directory / _MARKER).write_text("made by `effort demo`: recreated on each run\n", encoding="utf-8")
     with Sandbox.start(seed=seed, tasks=tasks) as sb:
         settings = _demo_settings(sb.base_url, sb.token, directory, DEFAULT_AS_OF)
         install_redaction(settings.secrets())
+        config_path = write_demo_config(directory, sb.base_url, DEFAULT_AS_OF)
         console.rule("[bold cyan]1. Sandbox")
         console.print(
             f"Generated workspace: {tasks} tasks, seed {seed}, as of {DEFAULT_AS_OF} at {sb.base_url}"
@@ -90,24 +117,61 @@ def run_demo(
             f"{len(approved)} approved items (creating the AI fields on first use included); "
             "rejected items wrote nothing."
         )
-    _print_next_steps(console, outcome)
+    _print_next_steps(console, config_path, outcome.report_paths)
     return 0
 
 
+def _demo_values(base_url: str, directory: Path, today: date) -> dict[str, Any]:
+    """The demo's settings (no secrets): what the demo runs with and what its config file holds."""
+    home = directory.resolve()
+    return {
+        "asana_base_url": base_url,  # the sandbox: report links point here, never at app.asana.com
+        "database_url": f"sqlite:///{home / 'effort.db'}",
+        "chroma_path": str(home / "chroma"),
+        "data_dir": str(home),
+        "phase": "suggest",
+        "as_of": today,  # "today" is the generated workspace's own date, not the clock's
+        "approver": "demo-lead",
+        "scope": {"projects": ["*"]},  # the demo may annotate every project of its sandbox workspace
+    }
+
+
 def _demo_settings(base_url: str, token: str, directory: Path, today: date) -> Settings:
+    from agent.config import load_settings
+
     return load_settings(
-        asana_base_url=base_url,
+        **_demo_values(base_url, directory, today),
         asana_access_token=token,
-        database_url=f"sqlite:///{directory / 'effort.db'}",
-        chroma_path=directory / "chroma",
-        data_dir=directory,
-        phase="suggest",
-        scope={"projects": ["*"]},  # the demo may annotate every project of its sandbox workspace
-        as_of=today,  # "today" is the generated workspace's own date, not the clock's
-        approver="demo-lead",
         openai_api_key=None,
         openai_base_url=None,
     )
+
+
+def write_demo_config(directory: Path, base_url: str, today: date) -> Path:
+    """``<directory>/effort.toml``: the demo's store and settings, for `effort --config …` afterwards.
+
+    No token is written: the sandbox is gone once the demo ends, and the next steps only read the
+    store. Paths are absolute so the file works from any folder.
+    """
+    values = _demo_values(base_url, directory, today)
+    lines = [
+        "# Written by `effort demo`: the demo's own store and settings, so that its next steps work",
+        '# offline after the sandbox has stopped. Use: effort --config THIS_FILE ask "…"',
+        "# (or EFFORT_CONFIG=THIS_FILE). Environment variables still win over this file.",
+    ]
+    for key, value in values.items():
+        if isinstance(value, dict):
+            continue
+        text = value.isoformat() if isinstance(value, date) else _toml_string(str(value))
+        lines.append(f"{key} = {text}")
+    lines += ["", "[scope]", 'projects = ["*"]  # every synced project of the sandbox workspace', ""]
+    path = directory / "effort.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -167,17 +231,26 @@ def _print_findings(console: Console, outcome: RunOutcome, report: RetroReport) 
         flags.add_row(str(f.kind), f"{f.score:.2f}", f.reason)
     console.print(flags)
 
-    sugg = _table("Suggested estimates for open tasks", "task", "human", "AI", "P10–P90", "confidence")
-    for s in outcome.values.get("suggestions", [])[:6]:
+    rows = outcome.values.get("suggestions", [])[:6]
+    # One confidence for every row says nothing per task (see ReportData.shared_confidence): say it once.
+    shared = {s["confidence"] for s in rows}
+    columns = ("task", "human", "AI", "P10–P90") + (("confidence",) if len(shared) > 1 else ())
+    sugg = _table("Suggested estimates for open tasks", *columns)
+    for s in rows:
         human = "—" if s["human_estimate_hours"] is None else f"{s['human_estimate_hours']:g} h"
-        sugg.add_row(
+        cells = [
             s["task_name"][:48],
             human,
             f"{s['estimate_hours']:g} h",
             f"{s['p10_hours']:g}–{s['p90_hours']:g} h",
-            f"{s['confidence']:.0%}",
-        )
+        ]
+        sugg.add_row(*cells, *([f"{s['confidence']:.0%}"] if len(shared) > 1 else []))
     console.print(sugg)
+    if len(shared) == 1:
+        console.print(
+            f"Confidence {shared.pop():.0%} for each: the share of recent tasks whose actual landed within "
+            "±25% of the model's estimate (one figure until the history can tell tasks apart)."
+        )
     for path in outcome.report_paths:
         console.print(f"Report written: [link=file://{Path(path).resolve()}]{path}[/link]")
 
@@ -292,25 +365,57 @@ def _print_audit(settings: Settings, run_id: str, console: Console) -> set[str]:
     }
 
 
-def _print_next_steps(console: Console, outcome: RunOutcome) -> None:
-    report = outcome.report_paths[-1] if outcome.report_paths else "the HTML report"
+def effort_invocation() -> str:
+    """How to run `effort` from here, as the user started it: ``effort`` when that is on PATH and is
+    this program, else the path it was started by (``.venv/bin/effort`` after `make demo`)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "effort":
+        return "effort"
+    on_path = shutil.which("effort")
+    if on_path and Path(on_path).resolve() == argv0.resolve():
+        return "effort"
+    return shlex.quote(_shown_path(argv0))
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it, else absolute."""
+    full = path.absolute()  # not resolved: a symlinked .venv stays as the user sees it
+    try:
+        return str(full.relative_to(Path.cwd()))
+    except ValueError:
+        return str(full)
+
+
+def next_steps(config_path: Path) -> list[tuple[str, str]]:
+    """(command, what it shows) after the demo: all offline, on the demo's store, runnable as printed."""
+    effort = f"{effort_invocation()} --config {shlex.quote(_shown_path(config_path))}"
+    return [
+        (
+            f'{effort} ask "who is over capacity in the next 3 weeks?"',
+            "one answer (offline mode, no LLM key)",
+        ),
+        (f'{effort} ask "which task types overran last quarter?"', "estimation bias, with dates"),
+        (f"{effort} analyze forecast", "completion forecasts (P50/P80/P95) per project"),
+        (f'{effort} index similar "export invoices to PDF" -k 3', "similar past tasks and their hours"),
+        (f"{effort} approvals list", "batches waiting for a decision"),
+        (f"{effort} chat", "a terminal chat (empty line or 'exit' quits)"),
+    ]
+
+
+def _print_next_steps(console: Console, config_path: Path, report_paths: list[str]) -> None:
+    html = [p for p in report_paths if p.endswith(".html")]
+    console.rule("[bold green]Try next")
     console.print(
-        Panel(
-            "\n".join(
-                [
-                    "[bold]Try next[/bold]",
-                    "effort sandbox serve --port 8765     a sandbox to explore: export the",
-                    "                                     URL and token it prints, then",
-                    "                                     `effort sync`",
-                    "effort chat                          ask about effort (offline mode",
-                    "                                     without an LLM key)",
-                    'effort ask "who is over capacity?"   one answer; --json for scripts',
-                    "effort approvals list                decide pending batches",
-                    "effort rollback RUN_ID               undo a run's writes",
-                    "effort bench estimation --tasks history.csv --predictions out.csv",
-                    f"open {report}",
-                ]
-            ),
-            border_style="green",
-        )
+        f"The sandbox has stopped; the demo's store stays in {_shown_path(config_path.parent)} and its "
+        f"settings in {_shown_path(config_path)}. Each command below reads them, offline:"
+    )
+    for command, what in next_steps(config_path):
+        console.print(f"  [dim]# {what}[/dim]")
+        console.print(f"  $ {command}", soft_wrap=True, highlight=False, markup=False)
+    if html:
+        console.print(f"Report: {_shown_path(Path(html[-1]))} (open it in a browser)", soft_wrap=True)
+    console.print(
+        "Without `--config`, `effort` reads effort.toml (or EFFORT_CONFIG) and the store in .effort/: "
+        "connect a real Asana with ASANA_ACCESS_TOKEN and `effort sync` (see the README).",
+        soft_wrap=True,
     )

@@ -12,6 +12,7 @@ writes after it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -25,6 +26,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import get_runtime
 from pydantic import BaseModel, ConfigDict
 
 from agent.approval import apply_node, approval_node, route_pending
@@ -35,6 +37,8 @@ from agent.reports.render import write_report
 from agent.state import ChatState
 from tools.analytics.estimator import Estimate, fit_estimator
 from tools.analytics.retro import RetroReport, retrospective
+from tools.freshness import store_freshness
+from tools.links import asana_web_root
 from tools.proposals import Proposal, ProposalKind
 from tools.records import Task, Workspace
 from tools.store import Store
@@ -97,6 +101,11 @@ class RetroContext:
 
 def _ctx(config: RunnableConfig) -> RetroContext:
     ctx = (config.get("configurable") or {}).get("retro")
+    if (
+        ctx is None
+    ):  # on a LangGraph server it is the run's context (agent/graphs.py): objects cannot be configurable
+        with contextlib.suppress(KeyError, RuntimeError):
+            ctx = get_runtime().context
     if not isinstance(ctx, RetroContext):
         raise RuntimeError("retro graph needs configurable={'retro': RetroContext(...)}")
     return ctx
@@ -138,6 +147,8 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         workspace=workspace,
         suggestions=suggestions,
         notes=[] if ctx.narrate else ["Narrative from templates (no LLM configured)."],
+        link_base=asana_web_root(ctx.settings.asana_base_url),
+        data_freshness=store_freshness(ctx.store).describe(),
     )
     directory = ctx.report_dir or ctx.settings.data_dir / "reports"
     stem = f"{kind}-{state['period_start'].isoformat()}-{state['period_end'].isoformat()}"

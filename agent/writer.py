@@ -59,6 +59,7 @@ from tools.records import Project
 from tools.redact import Redactor
 from tools.scope import ScopeRule, portfolio_members
 from tools.scope import key as scope_key
+from tools.telemetry import counted_writes, traced_write
 
 _TASK_FIELDS = (
     "name,notes,completed,parent,workspace,projects.name,tags.name,"
@@ -207,6 +208,7 @@ class Writer:
     # ================================================================================================
     # public API
     # ================================================================================================
+    @counted_writes  # /metrics: writes by final status (applied, refused, ...)
     def apply(
         self,
         proposals: Sequence[Proposal],
@@ -313,6 +315,7 @@ class Writer:
             results.append(self._execute(ctx))
         return results
 
+    @counted_writes
     def rollback(self, run_id: str, *, approver: str) -> list[ApplyResult]:
         """Undo a run: restore every field's before value, delete the tasks/subtasks and comments it
         created. Goes through the same checks; the rollback command itself is the approval record.
@@ -653,6 +656,7 @@ class Writer:
     # ================================================================================================
     # execution
     # ================================================================================================
+    @traced_write  # a span per approved proposal; its write requests nest under it
     def _execute(self, ctx: _Ctx) -> ApplyResult:
         p = ctx.proposal
         if self.hook is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def analytics_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _run(*args: str) -> str:
-    result = CliRunner().invoke(app, ["analyze", *args])
+    result = CliRunner().invoke(app, ["analyze", *args], env={"COLUMNS": "120"})  # names unwrapped
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -80,3 +81,51 @@ def test_unreadable_store_error_hides_the_password(tmp_path: Path, monkeypatch: 
     result = CliRunner().invoke(app, ["analyze", "variance"])
     assert result.exit_code == 2 and "cannot read the store" in result.output
     assert "s3cretpw" not in result.output
+
+
+def test_every_analysis_states_how_fresh_its_data_is(analytics_store: Path) -> None:
+    """Issue 15: answers say "data as of …" (here no sync run was recorded, and it says so)."""
+    for args in (
+        ["variance"],
+        ["anomalies", "--as-of", "2026-10-28"],
+        ["capacity", "--as-of", "2026-10-28", "--weeks", "2"],
+        ["forecast", "--as-of", "2026-10-28", "--sims", "200"],
+        ["retro", "--period", "2026-10", "--as-of", "2026-10-28"],
+    ):
+        out = _run(*args)
+        assert "data as of an unknown time (no sync recorded" in out, args
+        assert "analysis as of" in out, args
+        data = json.loads(_run(*args, "--json"))
+        assert data["data_freshness"]["tasks"] > 0 and data["data_freshness"]["synced_at"] is None
+    result = CliRunner().invoke(app, ["analyze", "billing", "--period", "2026-10", "--format", "csv"])
+    assert result.exit_code == 0 and "data as of" in result.output  # on stderr, beside the CSV
+
+
+def test_after_a_sync_the_time_of_that_sync_is_stated(analytics_store: Path) -> None:
+    from tools.store import Store
+
+    store = Store.open(f"sqlite:///{analytics_store / 'effort.db'}")
+    store.finish_sync_run(store.start_sync_run(full=True), "ok", {})
+    out = _run("variance")
+    assert re.search(r"data as of 20\d\d-\d\d-\d\d \d\d:\d\d UTC \(last full sync; \d+ tasks", out), out
+
+
+def test_an_empty_store_says_to_sync_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EFFORT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    for args in (["variance"], ["capacity"], ["forecast"], ["retro"], ["billing", "--period", "2026-10"]):
+        result = CliRunner().invoke(app, ["analyze", *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert "nothing synced yet: run `effort sync`" in result.output, args
+        assert "Traceback" not in result.output
+
+
+def test_forecast_prints_iso_dates_and_takes_project_names(analytics_store: Path) -> None:
+    out = _run("forecast", "--as-of", "2026-10-28", "--sims", "300", "--project", "website redesign")
+    assert "Website Redesign" in out
+    assert re.search(r"\b20\d\d-\d\d-\d\d\b", out)
+    assert not re.search(r"(?<![\d-])\d\d-\d\d-\d\d(?![\d-])", out), out  # no two-digit years
+    data = json.loads(
+        _run("forecast", "--json", "--as-of", "2026-10-28", "--sims", "300", "--project", "Website Redesign")
+    )
+    assert [p["name"] for p in data["projects"]] == ["Website Redesign"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,10 +153,25 @@ def test_sync_builds_the_index_and_index_commands_use_it(
 def test_index_similar_without_an_index_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Nothing synced: say to sync (and create no store file); synced but not indexed: say to refresh."""
+    from tests.fixtures.analytics import tiny_workspace
+    from tests.fixtures.store import store_workspace
+
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EFFORT_CHROMA_PATH", str(tmp_path / "nothing-here"))
+    monkeypatch.setenv("EFFORT_DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
+    for args in (["similar", "anything"], ["refresh"]):
+        result = CliRunner().invoke(app, ["index", *args])
+        assert result.exit_code == 1 and "nothing synced yet: run `effort sync`" in result.output, args
+        assert "Traceback" not in result.output
+    status = CliRunner().invoke(app, ["index", "status", "--json"])
+    assert status.exit_code == 0 and json.loads(status.output)["exists"] is False
+    assert not (tmp_path / "never.db").exists()
+    monkeypatch.setenv("EFFORT_DATABASE_URL", store_workspace(tiny_workspace(), tmp_path / "effort.db"))
     result = CliRunner().invoke(app, ["index", "similar", "anything"])
-    assert result.exit_code == 2 and "effort index refresh" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 1 and "run `effort index refresh` first" in result.output
+    status = CliRunner().invoke(app, ["index", "status"])
+    assert "store: data as of" in status.output and "effort index refresh" in status.output
 
 
 def test_retro_estimates_reuse_the_index_vectors(
@@ -197,3 +213,35 @@ def test_chat_estimates_cite_similar_tasks_when_an_index_exists(
     estimate = AgentContext.for_workspace(workspace, settings, index=index).get_estimator().predict(new)
     assert estimate.evidence.similar[0].gid == "1"  # the login bug, found through the index's vectors
     assert embedded == [1]  # only the new task's text was embedded
+
+
+def test_refresh_reports_progress_with_counts(tmp_path: Path, minilm: MiniLMInt8) -> None:
+    """`effort index refresh` draws its bar (counts, ETA) from these calls."""
+    settings = Settings(EFFORT_CHROMA_PATH=tmp_path / "chroma", EFFORT_CHROMA_URL="")
+    tasks = _tasks()
+    seen: list[tuple[str, int, int | None]] = []
+    refresh_index(
+        TaskIndex(make_client(settings.index), minilm),
+        tasks,
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
+    embedding = [(done, total) for stage, done, total in seen if stage == "embedding tasks"]
+    assert embedding[0] == (0, len(tasks)) and embedding[-1] == (len(tasks), len(tasks))
+    assert [d for d, _ in embedding] == sorted(d for d, _ in embedding)
+
+
+def test_index_refresh_and_status_print_json(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, minilm: MiniLMInt8
+) -> None:
+    from tests.fixtures.analytics import tiny_workspace
+    from tests.fixtures.store import store_workspace
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EFFORT_CHROMA_PATH", str(tmp_path / "chroma"))
+    monkeypatch.setenv("EFFORT_DATABASE_URL", store_workspace(tiny_workspace(), tmp_path / "effort.db"))
+    refreshed = CliRunner().invoke(app, ["index", "refresh", "--json"])
+    assert refreshed.exit_code == 0, refreshed.output
+    data = json.loads(refreshed.stdout)
+    assert data["upserted"] == data["indexed"] > 0 and "data as of" in data["data_freshness"]
+    status = CliRunner().invoke(app, ["index", "status", "--json"])
+    assert json.loads(status.stdout)["tasks"] == data["indexed"]

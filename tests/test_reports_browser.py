@@ -147,3 +147,89 @@ def test_injected_markup_cannot_fetch_or_run_even_unescaped(browser: Any, tmp_pa
         )  # the image was never even requested (CSP), so nothing reached the router
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------ phone and desktop (issue 15)
+
+_MIN_CHART_FONT = """() => {
+  const sizes = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const box = svg.getBoundingClientRect();
+    if (!box.width) continue;  // hidden
+    const scale = box.width / svg.viewBox.baseVal.width;
+    for (const t of svg.querySelectorAll('text')) {
+      sizes.push(parseFloat(getComputedStyle(t).fontSize) * scale);
+    }
+  }
+  return sizes.length ? Math.min(...sizes) : 0;
+}"""
+
+
+def _screens_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Screenshots for a person to look at: under pytest's tmp dir, or EFFORT_ARTEFACTS if set."""
+    wanted = os.environ.get("EFFORT_ARTEFACTS")
+    folder = Path(wanted) if wanted else tmp_path_factory.mktemp("report-screens")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_report_fits_phone_and_desktop_with_readable_charts(
+    browser: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, width: int
+) -> None:
+    report = sample_report_data(7, n_weeks=16, long_span=True)
+    path = tmp_path / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"the page scrolls sideways at {width}px: {scroll_width}px wide"
+        smallest = page.evaluate(_MIN_CHART_FONT)
+        assert smallest >= 11, f"chart text renders at {smallest:.1f}px at {width}px"
+        body_font = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert body_font >= 14
+        shot = _screens_dir(tmp_path_factory) / f"report-{width}px.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+    finally:
+        context.close()
+
+
+def test_report_points_and_cells_have_tooltips_and_tasks_are_linked(browser: Any, tmp_path: Path) -> None:
+    report = sample_report_data(7, long_span=True)
+    path = tmp_path / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    context, page, seen = _load(browser, path)
+    try:
+        for selector in (
+            "svg.chart-scatter circle.pt",
+            "svg.chart-heatmap rect.cell",
+            "svg.chart-burndown circle.hist",
+            "svg.chart-bias rect.bar",
+        ):
+            titles = page.eval_on_selector_all(
+                selector, "els => els.map(e => (e.querySelector('title') || {}).textContent || '')"
+            )
+            assert titles and all(t.strip() for t in titles), selector
+        # Every task shown is a link to the configured Asana, never app.asana.com for a sandbox.
+        base = report.link_base
+        assert base and "app.asana.com" not in base
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        assert hrefs and all(h.startswith(base + "/") for h in hrefs), hrefs[:5]
+        linked_points = page.locator("svg.chart-scatter a circle.pt").count()
+        assert linked_points == page.locator("svg.chart-scatter circle.pt").count()
+        for table in ("anomalies", "suggestions"):
+            rows = page.locator(f"table.{table} tbody tr").count()
+            assert page.locator(f"table.{table} tbody tr td:first-child a").count() == rows, table
+        # Time axes carry years (the sample spans 2026-2028).
+        axis = page.eval_on_selector_all(
+            "svg.chart-burndown text.xlabel", "els => els.map(e => e.textContent)"
+        )
+        assert axis and all(any(y in t for y in ("2026", "2027", "2028")) for t in axis), axis
+        # History and forecast meet: the connector starts where the logged line ends.
+        assert page.locator("svg.chart-burndown .join").count() == len(report.burndowns)
+        assert seen["blocked"] == [] and seen["page_errors"] == []
+    finally:
+        context.close()

@@ -208,3 +208,17 @@ def test_sample_report_is_deterministic_and_written_to_files(tmp_path: Path) -> 
     assert md_path.read_text(encoding="utf-8").startswith("# Monthly retrospective")
     html = html_path.read_text(encoding="utf-8")
     assert HOSTILE_NAME not in html and "&lt;script&gt;" in html
+
+
+def test_a_confidence_shared_by_every_suggestion_is_stated_once() -> None:
+    """Issue 15: "43% on nearly every row" — with a small history the estimator's confidence is one
+    number per mode, so the report says it once, with what it means, instead of repeating it."""
+    sample = sample_report_data(7)
+    same = sample.model_copy(
+        update={"suggestions": [s.model_copy(update={"confidence": 0.43}) for s in sample.suggestions]}
+    )
+    html = render_html(same)
+    assert "Confidence 43% for every suggestion" in html
+    assert ">Confidence</th>" not in html and html.count(">43%<") == 0
+    varied = render_html(sample)
+    assert ">Confidence</th>" in varied and "for every suggestion" not in varied

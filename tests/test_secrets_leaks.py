@@ -99,6 +99,7 @@ def test_no_secret_anywhere(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
+    spans: Any,
 ) -> None:
     import agent.cli.chat_cmd  # noqa: F401
     import tools.sync  # noqa: F401
@@ -168,6 +169,16 @@ def test_no_secret_anywhere(
     reports.write_report(
         ReportData(title="secrets check", period_start=day, period_end=day, notes=notes), env / "report"
     )
+
+    # 6. every span exported meanwhile (sync, Asana requests, tool and LLM calls, writes) and /metrics.
+    from agent.config import load_settings as _load
+    from agent.telemetry.metrics import exposition
+    from tests.fixtures.telemetry import span_text
+
+    exported = spans.get_finished_spans()
+    assert {"effort.sync", "effort.write"} <= {s.name for s in exported}
+    evidence.add("exported spans", "\n".join(span_text(s) for s in exported))
+    evidence.add("metrics", exposition(_load(None)).decode())
 
     out, err = capfd.readouterr()
     evidence.add("captured stdout", out)

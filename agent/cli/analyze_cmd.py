@@ -2,26 +2,32 @@
 
 Reads the store (``effort sync`` fills it), runs one pure analysis from ``tools.analytics`` and prints a
 rich table, or JSON with ``--json``. ``billing`` writes CSV / Markdown / JSON drafts (nothing is sent).
+Every output states how fresh the data is (``tools/freshness.py``); an empty store is an error that
+says to sync, never a table of zeros. Dates print as ISO 8601.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, cast
 
 import typer
-from pydantic import BaseModel
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
-from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit
-from agent.config import Settings
-from tools.redact import Redactor
+from agent.cli.common import ConfigOpt, JsonOpt, fail, settings_or_exit, stderr_console, working
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from agent.config import Settings
     from tools.analytics.capacity import PersonCapacity
+    from tools.freshness import Freshness
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 analyze_app = typer.Typer(help="Analyses over the local store (no LLM, read-only).", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
@@ -68,17 +74,31 @@ def _parse_as_of(text: str | None, settings: Settings) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _load(config: Path | None, projects: list[str] | None, as_of: str | None) -> tuple[Settings, Any]:
-    """Settings plus the store's Workspace (a clear error if either is unusable). ``--project`` takes
-    names or gids (names case-insensitive); an unknown one is an error, never a silent empty answer."""
+class Loaded(NamedTuple):
+    settings: Settings
+    workspace: Any
+    freshness: Freshness
+
+
+def _load(config: Path | None, projects: list[str] | None, as_of: str | None) -> Loaded:
+    """Settings, the store's Workspace and its freshness (a clear error if any is unusable: an empty
+    store says to sync). ``--project`` takes names or gids (names case-insensitive); an unknown one is
+    an error, never a silent empty answer."""
+    from tools.freshness import NOTHING_SYNCED, never_synced, store_freshness
+    from tools.redact import Redactor
     from tools.store import Store
 
     settings = settings_or_exit(config)
+    if never_synced(settings.database_url):
+        raise fail(f"{NOTHING_SYNCED} (no store at {settings.database_url})", code=1)
     pinned = _parse_as_of(as_of, settings)
     if pinned is not None:
         settings = settings.model_copy(update={"as_of": pinned.date()})
     try:
         store = Store.open(settings.database_url)
+        freshness = store_freshness(store)
+        if freshness.empty:
+            raise fail(f"{freshness.describe()} (the store {_store_label(settings)} has no tasks)", code=1)
         gids = _project_gids(store, projects or [])
         workspace = store.workspace(project_gids=gids or None, as_of=pinned)
     except typer.Exit:
@@ -91,7 +111,21 @@ def _load(config: Path | None, projects: list[str] | None, as_of: str | None) ->
         ) from None
     if pinned is not None and workspace.as_of is None:
         workspace = workspace.model_copy(update={"as_of": pinned})
-    return settings, workspace
+    return Loaded(settings, workspace, freshness)
+
+
+def _store_label(settings: Settings) -> str:
+    """The store's URL without its password."""
+    url = settings.database_url
+    password = _db_password(url)
+    return url.replace(password, "***") if password else url
+
+
+def _freshness_line(loaded: Loaded) -> str:
+    """``data as of …`` plus the analysis date, for the top of a table."""
+    as_of = loaded.workspace.as_of
+    day = as_of.date().isoformat() if as_of is not None else loaded.settings.today().isoformat()
+    return f"{loaded.freshness.describe()}; analysis as of {day}"
 
 
 def _project_gids(store: Any, refs: list[str]) -> list[str]:
@@ -128,8 +162,18 @@ def _calendar(settings: Settings, workspace: Any) -> Any:
         raise fail(str(exc)) from None
 
 
-def _emit_json(model: BaseModel) -> None:
-    typer.echo(model.model_dump_json(indent=2))
+def _emit_json(model: BaseModel, loaded: Loaded) -> None:
+    """The analysis as JSON, plus ``data_freshness`` (when the store was last synced)."""
+    data = model.model_dump(mode="json")
+    data["data_freshness"] = {
+        **loaded.freshness.model_dump(mode="json"),
+        "description": loaded.freshness.describe(),
+    }
+    typer.echo(json.dumps(data, indent=2))
+
+
+def _print_freshness(console: Console, loaded: Loaded) -> None:
+    console.print(f"[dim]{_freshness_line(loaded)}[/dim]", soft_wrap=True, highlight=False)
 
 
 def _console() -> Console:
@@ -154,23 +198,26 @@ def variance_command(
     config: ConfigOpt = None,
 ) -> None:
     """Actual vs estimate: bias (median ratio), spread, overrun share by type, assignee, tag, section, month."""
-    from tools.analytics.variance import Dimension, variance_report
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.variance import Dimension, variance_report
 
-    dims = [d.strip() for d in by.split(",") if d.strip()]
-    allowed = {"project_type", "assignee", "tag", "section", "month", "project", "team"}
-    if bad := [d for d in dims if d not in allowed]:
-        raise fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
-    _, workspace = _load(config, project, as_of)
-    report = variance_report(
-        workspace,
-        start=_parse_date(since, "--since"),
-        end=_parse_date(until, "--until"),
-        dimensions=cast("list[Dimension]", dims),
-        top=top,
-    )
+        dims = [d.strip() for d in by.split(",") if d.strip()]
+        allowed = {"project_type", "assignee", "tag", "section", "month", "project", "team"}
+        if bad := [d for d in dims if d not in allowed]:
+            raise fail(f"unknown dimension(s) {bad}; choose from {sorted(allowed)}")
+        loaded = _load(config, project, as_of)
+        workspace = loaded.workspace
+        report = variance_report(
+            workspace,
+            start=_parse_date(since, "--since"),
+            end=_parse_date(until, "--until"),
+            dimensions=cast("list[Dimension]", dims),
+            top=top,
+        )
     if as_json:
-        return _emit_json(report)
+        return _emit_json(report, loaded)
     console = _console()
+    _print_freshness(console, loaded)
     console.print(
         f"{report.with_ratio} tasks with estimate and actual (of {report.tasks_considered}); "
         f"missing estimate {report.missing_estimate}, missing actual {report.missing_actual}, zero hours {report.zero_hours}"
@@ -206,27 +253,35 @@ def anomalies_command(
     config: ConfigOpt = None,
 ) -> None:
     """Suspicious time entries, each with a score and a reason."""
-    from tools.analytics.anomalies import AnomalyConfig, AnomalyKind, detect_anomalies, summarize_anomalies
-    from tools.analytics.frame import build_frame
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.anomalies import (
+            AnomalyConfig,
+            AnomalyKind,
+            detect_anomalies,
+            summarize_anomalies,
+        )
+        from tools.analytics.frame import build_frame
 
-    try:
-        kinds = tuple(AnomalyKind(k) for k in kind) if kind else tuple(AnomalyKind)
-    except ValueError:
-        raise fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
-    settings, workspace = _load(config, project, as_of)
-    frame = build_frame(workspace)
-    flags = detect_anomalies(
-        workspace,
-        calendar=_calendar(settings, workspace),
-        config=AnomalyConfig(min_score=min_score, kinds=kinds),
-        start=_parse_date(since, "--since"),
-        end=_parse_date(until, "--until"),
-        frame=frame,
-    )
-    summary = summarize_anomalies(flags, top=top, frame=frame)
+        try:
+            kinds = tuple(AnomalyKind(k) for k in kind) if kind else tuple(AnomalyKind)
+        except ValueError:
+            raise fail(f"unknown kind in {kind}; choose from {[k.value for k in AnomalyKind]}") from None
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        frame = build_frame(workspace)
+        flags = detect_anomalies(
+            workspace,
+            calendar=_calendar(settings, workspace),
+            config=AnomalyConfig(min_score=min_score, kinds=kinds),
+            start=_parse_date(since, "--since"),
+            end=_parse_date(until, "--until"),
+            frame=frame,
+        )
+        summary = summarize_anomalies(flags, top=top, frame=frame)
     if as_json:
-        return _emit_json(summary)
+        return _emit_json(summary, loaded)
     console = _console()
+    _print_freshness(console, loaded)
     console.print(f"{summary.total} flags: " + ", ".join(f"{k} {v}" for k, v in summary.by_kind.items()))
     table = Table(title="highest-scoring flags")
     for col in ("score", "kind", "day", "who", "entry / task", "reason"):
@@ -250,15 +305,18 @@ def capacity_command(
     config: ConfigOpt = None,
 ) -> None:
     """Per person per week: planned load vs capacity, over/under-allocation and burnout signals."""
-    from tools.analytics.capacity import capacity_report
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.capacity import capacity_report
 
-    settings, workspace = _load(config, project, as_of)
-    report = capacity_report(
-        workspace, config=settings.capacity, calendar=_calendar(settings, workspace), weeks=weeks, top=top
-    )
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        report = capacity_report(
+            workspace, config=settings.capacity, calendar=_calendar(settings, workspace), weeks=weeks, top=top
+        )
     if as_json:
-        return _emit_json(report)
+        return _emit_json(report, loaded)
     console = _console()
+    _print_freshness(console, loaded)
     # Asana allocations and time off (OOO or config) only add marks and a column when someone has
     # them, so a workspace without resourcing data prints the same table as before.
     has_off = any(w.out_of_office_days > 0 for p in report.people for w in p.weeks)
@@ -322,36 +380,43 @@ def forecast_command(
     config: ConfigOpt = None,
 ) -> None:
     """Completion forecast per project: P50/P80/P95 finish dates, at-risk when P80 is past the due date."""
-    from tools.analytics.forecast import forecast_projects
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.forecast import forecast_projects
 
-    settings, workspace = _load(config, project, as_of)
-    report = forecast_projects(
-        workspace,
-        project_gids=project or None,
-        simulations=simulations,
-        seed=seed,
-        config=settings.capacity,
-        calendar=_calendar(settings, workspace),
-        top=top,
-    )
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        report = forecast_projects(
+            workspace,
+            project_gids=None,  # the workspace is already limited to --project (names or gids)
+            simulations=simulations,
+            seed=seed,
+            config=settings.capacity,
+            calendar=_calendar(settings, workspace),
+            top=top,
+        )
     if as_json:
-        return _emit_json(report)
-    table = Table(title=f"completion forecast from {report.as_of} ({report.simulations} simulations)")
-    table.add_column("project", no_wrap=True, min_width=12)
+        return _emit_json(report, loaded)
+    table = Table(
+        title=f"completion forecast from {report.as_of} ({report.simulations} simulations)",
+        box=box.SIMPLE_HEAD,  # light rules leave room for whole names beside four ISO dates
+    )
+    table.add_column("project", min_width=10, ratio=1)
     for col in ("P50", "P80", "P95", "due"):
-        table.add_column(col, no_wrap=True)
+        table.add_column(col, no_wrap=True, overflow="fold")  # a whole ISO date, never cut
     table.add_column("on time", no_wrap=True)
 
-    def short(day: date | None) -> str:
-        return day.strftime("%y-%m-%d") if day else "-"
+    def iso(day: date | None) -> str:
+        return day.isoformat() if day else "-"
 
     for f in report.projects:
         chance = f"{f.p_on_time:.0%}" if f.p_on_time is not None else "-"
         table.add_row(
-            f.name, short(f.p50), short(f.p80), short(f.p95), short(f.due_on),
+            f.name, iso(f.p50), iso(f.p80), iso(f.p95), iso(f.due_on),
             f"{chance} [red]at risk[/red]" if f.at_risk else chance,
         )  # fmt: skip
-    _console().print(table)
+    console = _console()
+    _print_freshness(console, loaded)
+    console.print(table)
 
 
 @analyze_app.command("billing")
@@ -367,19 +432,23 @@ def billing_command(
     config: ConfigOpt = None,
 ) -> None:
     """Draft billing lines for a period (billable hours by client and project). Nothing is sent."""
-    from tools.analytics.billing import billing_draft, to_csv, to_json, to_markdown
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.billing import billing_draft, to_csv, to_json, to_markdown
 
-    if fmt not in ("csv", "md", "json"):
-        raise fail(f"--format must be csv, md or json, got {fmt!r}")
-    settings, workspace = _load(config, project, None)
-    start, end = _parse_period(period, settings)
-    draft = billing_draft(workspace, start, end, clients=client)
+        if fmt not in ("csv", "md", "json"):
+            raise fail(f"--format must be csv, md or json, got {fmt!r}")
+        loaded = _load(config, project, None)
+        settings, workspace = loaded.settings, loaded.workspace
+        start, end = _parse_period(period, settings)
+        draft = billing_draft(workspace, start, end, clients=client)
     if as_json:
         fmt = "json"
     text = {"csv": to_csv, "md": to_markdown, "json": to_json}[fmt](draft)
+    # The draft itself stays a clean CSV / Markdown / JSON document: freshness goes to stderr.
+    _print_freshness(stderr_console(), loaded)
     if out is not None:
         out.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(
+        stderr_console().print(
             f"wrote {out} ({len(draft.lines)} lines, {draft.total_minutes / 60:.2f} h). Draft only: nothing was sent."
         )
     else:
@@ -398,21 +467,24 @@ def retro_command(
     config: ConfigOpt = None,
 ) -> None:
     """A full retrospective for a period: variance, scope creep, overhead, anomalies, capacity, forecasts."""
-    from tools.analytics.retro import retrospective
+    with working("reading the store…"):  # at once on screen: the imports below take seconds
+        from tools.analytics.retro import retrospective
 
-    settings, workspace = _load(config, project, as_of)
-    start, end = _parse_period(period or "last-month", settings)
-    report = retrospective(
-        workspace,
-        start,
-        end,
-        capacity_config=settings.capacity,
-        calendar=_calendar(settings, workspace),
-        top=top,
-    )
+        loaded = _load(config, project, as_of)
+        settings, workspace = loaded.settings, loaded.workspace
+        start, end = _parse_period(period or "last-month", settings)
+        report = retrospective(
+            workspace,
+            start,
+            end,
+            capacity_config=settings.capacity,
+            calendar=_calendar(settings, workspace),
+            top=top,
+        )
     if as_json:
-        return _emit_json(report)
+        return _emit_json(report, loaded)
     console = _console()
+    _print_freshness(console, loaded)
     console.print(f"[bold]Retrospective {start} to {end}[/bold] (as of {report.as_of})")
     console.print(
         f"{report.tasks_completed} tasks completed, {report.tasks_created} created, "

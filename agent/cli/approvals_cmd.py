@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, JsonOpt, settings_or_exit
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 approvals_app = typer.Typer(
     help="List, show and decide pending approvals (they survive restarts).", no_args_is_help=True

@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
-from agent.cli import app
 from agent.cli.common import fail
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 bench_app = typer.Typer(
     help="Benchmarks: estimation backtests, speed and scale figures.", no_args_is_help=True

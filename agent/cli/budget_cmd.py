@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.cli.common import ConfigOpt, JsonOpt, fail
+from agent.cli.common import ConfigOpt, JsonOpt, fail, working
 
 if TYPE_CHECKING:
     from tools.analytics.budget import BudgetReport, BudgetStatus
@@ -31,18 +31,19 @@ def budget_command(
 ) -> None:
     """Per project: budget, spent, remaining, burn per week, the total at completion and the date the
     budget runs out (P50/P80/P95), from the completion forecast's simulations."""
-    from agent.budgets import report_for
-    from agent.cli.analyze_cmd import _load
+    with working("reading the store…"):
+        from agent.budgets import report_for
+        from agent.cli.analyze_cmd import _emit_json, _freshness_line, _load
 
-    settings, workspace = _load(config, project, as_of)
-    try:
-        report = report_for(settings, workspace, simulations=sims)
-    except (OSError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        loaded = _load(config, project, as_of)
+        try:
+            report = report_for(loaded.settings, loaded.workspace, simulations=sims)
+        except (OSError, ValueError) as exc:
+            raise fail(str(exc)) from None
     if as_json:
-        typer.echo(report.model_dump_json(indent=2))
+        _emit_json(report, loaded)
         return
-    print_report(report)
+    print_report(report, freshness=_freshness_line(loaded))
 
 
 def _money(value: float, unit: str) -> str:
@@ -56,11 +57,13 @@ def _date(s: BudgetStatus, which: str) -> str:
     return "-" if s.open_tasks == 0 else "not before done"
 
 
-def print_report(report: BudgetReport) -> None:
+def print_report(report: BudgetReport, freshness: str = "") -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    if freshness:
+        console.print(f"[dim]{freshness}[/dim]", soft_wrap=True, highlight=False)
     console.print(
         f"Budgets as of {report.as_of.isoformat()} ({report.simulations} simulations; "
         f"{len(report.projects)} with a budget, {report.without_budget} without)"

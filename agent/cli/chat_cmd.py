@@ -14,17 +14,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from rich.console import Console
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, fail, print_error, settings_or_exit
-from agent.config import Settings
-from agent.context import AgentContext
 from tools.redact import Redactor
+
+if TYPE_CHECKING:  # langchain and the agent context load in the command, not for `effort --help`
+    from agent.config import Settings
+    from agent.context import AgentContext
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 GRAPH_TAG = "chat"
 
@@ -64,6 +66,7 @@ def open_session(
 ) -> Iterator[Session]:
     """Build the graph over the configured store (or a synthetic workspace) with its checkpointer."""
     from agent.checkpoint import open_checkpointer
+    from agent.context import AgentContext
     from agent.graph import build_chat_graph
     from agent.llm import make_llm
 
@@ -99,6 +102,8 @@ class TurnResult:
 def run_turn(session: Session, question: str, *, on_token: Any = None, on_tool: Any = None) -> TurnResult:
     """Stream one user turn through the graph; ``on_token(text)`` gets answer tokens as they arrive,
     ``on_tool(name)`` each tool that ran. Returns the final answer and what happened on the way."""
+    from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+
     from agent.approval import pending_proposals
     from tools.agent_tools.budget import count_tokens
 

@@ -1,15 +1,52 @@
-"""Imports every command module so that each registers its commands on the `effort` app."""
+"""The `effort` commands, registered explicitly and in reading order (the order `effort --help` shows).
+
+To add a command: write ``agent/cli/<name>_cmd.py`` with its own ``app = typer.Typer()`` (commands and
+sub-apps decorate that), keep its top-level imports light (typer, rich, ``agent.cli.common``), import
+heavy modules inside the command function, and add the module to ``MODULES`` below.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import typer
 
 from agent.cli import (
-    analyze_cmd,  # noqa: F401
-    approvals_cmd,  # noqa: F401
-    bench_cmd,  # noqa: F401
-    chat_cmd,  # noqa: F401
-    demo_cmd,  # noqa: F401
-    index_cmd,  # noqa: F401
-    retro_cmd,  # noqa: F401
-    sandbox_cmd,  # noqa: F401
-    serve_cmd,  # noqa: F401
-    sync_cmd,  # noqa: F401
-    timesheet_cmd,  # noqa: F401
+    analyze_cmd,
+    approvals_cmd,
+    bench_cmd,
+    chat_cmd,
+    demo_cmd,
+    index_cmd,
+    mcp_cmd,
+    retro_cmd,
+    sandbox_cmd,
+    serve_cmd,
+    sync_cmd,
+    timesheet_cmd,
 )
+
+# Reading order: try it, fill the store, ask, run the retrospective and decide, analyse, then the
+# tools for operators and developers.
+MODULES: tuple[ModuleType, ...] = (
+    demo_cmd,  # demo
+    sync_cmd,  # sync
+    chat_cmd,  # ask, chat
+    retro_cmd,  # retro, summary
+    approvals_cmd,  # approvals …, rollback
+    analyze_cmd,  # analyze … (budget included)
+    timesheet_cmd,  # timesheet draft|approve|edit|reject
+    index_cmd,  # index …
+    bench_cmd,  # bench …
+    serve_cmd,  # serve, webhooks …
+    mcp_cmd,  # mcp
+    sandbox_cmd,  # sandbox serve
+)
+
+
+def register(root: typer.Typer) -> None:
+    """Merge each module's commands into ``root``, in ``MODULES`` order."""
+    for module in MODULES:
+        sub = getattr(module, "app", None)
+        if isinstance(sub, typer.Typer) and sub is not root:  # a module may still decorate root itself
+            root.add_typer(sub)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli import app
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 
 @app.command("demo")
@@ -16,7 +16,10 @@ def demo_cmd(
         ".effort/demo"
     ),
     seed: Annotated[int, typer.Option("--seed", help="Workspace generator seed")] = 7,
-    tasks: Annotated[int, typer.Option("--tasks", help="Tasks in the generated workspace")] = 400,
+    tasks: Annotated[
+        int,
+        typer.Option("--tasks", min=20, envvar="EFFORT_DEMO_TASKS", help="Tasks in the generated workspace"),
+    ] = 400,
 ) -> None:
     """Sandbox -> sync -> retrospective -> report -> approval -> write-back -> audit, unattended."""
     from agent.demo import run_demo

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import AsOfOpt, ConfigOpt, JsonOpt, fail, settings_or_exit
-from agent.retro import RunKind
+
+if TYPE_CHECKING:  # agent.retro loads langgraph: `effort --help` must not
+    from agent.retro import RunKind
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 console = Console()
 

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from agent.cli import app
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
+
 
 sandbox_app = typer.Typer(
     name="sandbox", help="The built-in Asana-compatible sandbox server.", no_args_is_help=True

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, settings_or_exit
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 webhooks_app = typer.Typer(help="Asana webhooks that feed `effort serve`.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
@@ -28,10 +28,11 @@ def serve(
     from agent.serve.app import create_app
     from agent.serve.scheduler import ScheduleError, parse_schedules
     from agent.serve.wiring import build_deps, report_job
+    from agent.telemetry import setup_telemetry
     from tools.redact import install_redaction
 
     settings = settings_or_exit(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_telemetry(settings, default_level="INFO")
     install_redaction(settings.secrets())
     try:
         parse_schedules(settings.schedules)
@@ -71,8 +72,10 @@ def register(
     if not target.lower().startswith(("https://", "http://")):
         typer.echo("error: --target must be an http(s) URL", err=True)
         raise typer.Exit(2)
+    from agent.telemetry import setup_telemetry
+
     settings = settings_or_exit(config)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_telemetry(settings, default_level="INFO")
     try:
         with AsanaGateway.from_settings(settings) as gateway:
             projects = list(project or settings.scope.projects)

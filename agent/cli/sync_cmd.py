@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,11 +18,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from agent.cli import app
 from agent.cli.common import ConfigOpt, settings_or_exit
-from agent.config import Settings
 from tools.redact import install_redaction
-from tools.sync import SyncSummary
+
+if TYPE_CHECKING:  # heavy (sqlalchemy, pydantic-settings): `effort --help` must not load them
+    from agent.config import Settings
+    from tools.sync import SyncSummary
+
+app = typer.Typer()  # merged into `effort` by agent/cli/commands.py
 
 _STAGES = {
     "users": "people",

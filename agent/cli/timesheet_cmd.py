@@ -111,8 +111,3 @@ def print_draft(draft: TimesheetDraft) -> None:
 
 
 __all__ = ["app", "draft_command", "print_draft"]
-
-# Until every command module owns its Typer (agent/cli/commands.py merges them), join the root app here.
-from agent.cli import app as _root  # noqa: E402
-
-_root.add_typer(timesheet_app, name="timesheet")

@@ -267,8 +267,13 @@ def report_from_retro(
     suggestions: Sequence[SuggestedEstimate] = (),
     notes: Sequence[str] = (),
     generated_at: datetime | None = None,
+    link_base: str | None = None,
+    data_freshness: str | None = None,
 ) -> ReportData:
-    """`ReportData` for a `RetroReport` (see the module docstring for what ``workspace`` adds)."""
+    """`ReportData` for a `RetroReport` (see the module docstring for what ``workspace`` adds).
+
+    ``link_base``: the Asana web root task links point to (``tools.links.asana_web_root`` of the
+    configured base URL); ``data_freshness``: the store's "data as of …" line (``tools.freshness``)."""
     points = (
         estimate_points(workspace, retro.period_start, retro.period_end)
         if workspace is not None
@@ -295,8 +300,23 @@ def report_from_retro(
         burndowns=burndowns(retro.forecasts, workspace, retro.as_of),
         capacity=capacity_cells(retro.capacity),
         anomalies=anomaly_rows(retro.anomalies.top, workspace),
-        suggestions=list(suggestions),
+        suggestions=_with_permalinks(suggestions, workspace),
         billing=billing_lines(retro.billing),
         budgets=list(retro.budgets.projects) if getattr(retro, "budgets", None) is not None else [],
+        link_base=link_base,
+        data_freshness=data_freshness,
         **extra,
     )
+
+
+def _with_permalinks(
+    suggestions: Sequence[SuggestedEstimate], workspace: Any | None
+) -> list[SuggestedEstimate]:
+    """Suggested estimates carry their task's permalink (from the snapshot) so the report links them."""
+    tasks = {t.gid: t for t in workspace.tasks} if workspace is not None else {}
+    return [
+        s
+        if s.url or s.task_gid not in tasks
+        else s.model_copy(update={"url": tasks[s.task_gid].permalink_url})
+        for s in suggestions
+    ]

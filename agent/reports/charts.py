@@ -10,12 +10,13 @@ the browser test counts them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from markupsafe import Markup
 
 from agent.reports.model import MAX_POINTS, BiasGroup, Burndown, CapacityCell, EstimatePoint, clip_text
+from tools.links import is_web_url
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -80,8 +81,13 @@ def group_colours(groups: Iterable[str | None]) -> dict[str, str]:
     return {g: PALETTE[i] if i < len(PALETTE) else OTHER_COLOUR for i, g in enumerate(ordered)}
 
 
-def scatter_estimate_actual(points: Sequence[EstimatePoint], chart_id: str = "scatter") -> Markup:
-    """Estimate (x) vs actual (y) hours on log axes, with the y = x line and 0.5x / 2x guides."""
+def scatter_estimate_actual(
+    points: Sequence[EstimatePoint],
+    chart_id: str = "scatter",
+    link: Callable[[str, str | None], str | None] | None = None,
+) -> Markup:
+    """Estimate (x) vs actual (y) hours on log axes, with the y = x line and 0.5x / 2x guides.
+    Each point has a tooltip and, with ``link(task_gid, permalink)``, opens its task."""
     drawable = [p for p in points if p.estimate_hours > 0 and p.actual_hours > 0]
     skipped = len(points) - len(drawable)
     if not drawable:
@@ -158,12 +164,14 @@ def scatter_estimate_actual(points: Sequence[EstimatePoint], chart_id: str = "sc
     for p in shown:
         colour = colours[p.group or "other"]
         tip = f"{clip_text(p.name, 80)} — estimate {_hours(p.estimate_hours)} h, actual {_hours(p.actual_hours)} h"
-        parts.append(
-            Markup(
-                '<circle class="pt" cx="{cx}" cy="{cy}" r="3.5" fill="{c}" fill-opacity="0.7" '
-                'stroke="#fff" stroke-width="0.5"><title>{tip}</title></circle>'
-            ).format(cx=_num(sx(p.estimate_hours)), cy=_num(sy(p.actual_hours)), c=colour, tip=tip)
-        )
+        circle = Markup(
+            '<circle class="pt" cx="{cx}" cy="{cy}" r="4" fill="{c}" fill-opacity="0.7" '
+            'stroke="#fff" stroke-width="0.5"><title>{tip}</title></circle>'
+        ).format(cx=_num(sx(p.estimate_hours)), cy=_num(sy(p.actual_hours)), c=colour, tip=tip)
+        href = link(p.task_gid, p.url) if link is not None else p.url
+        if is_web_url(href):
+            circle = Markup('<a href="{}">').format(href) + circle + Markup("</a>")
+        parts.append(circle)
     parts.append(
         Markup(
             '<text x="{x}" y="{y}" text-anchor="middle" fill="#222">Estimated hours (log scale)</text>'
@@ -277,17 +285,20 @@ def nice_step(raw: float) -> float:
 
 
 def _date_label(day: date) -> str:
+    """Short day label without the year (the heat map adds a year row above it)."""
     return day.strftime("%b %d").replace(" 0", " ")
 
 
 def burndown_chart(series: Burndown, chart_id: str) -> Markup:
-    """Remaining hours over time: logged history, then the forecast's P50 line and P80/P95 bands."""
+    """Remaining hours over time: logged history, a dotted join to where the forecast starts, then the
+    forecast's P50 line and P80/P95 bands. The time axis carries ISO dates (years included), every
+    logged point and band has a tooltip, and a legend names each line."""
     days = [p.day for p in series.history] + [p.day for p in series.forecast]
     days += [d for d in (series.due_on, series.finish_p50, series.finish_p80, series.finish_p95) if d]
     heights = [p.remaining_hours for p in series.history] + [p.p95 for p in series.forecast]
     if len(days) < 2 or not heights:
         return empty_chart("burndown", chart_id, f"{series.project_name}: not enough data for a burn-down.")
-    width, height, left, right, top, bottom = 640, 250, 56, 30, 24, 50
+    width, height, left, right, top, bottom = 640, 290, 56, 36, 24, 86
     pw, ph = width - left - right, height - top - bottom
     d0, d1 = min(days), max(days)
     span = max((d1 - d0).days, 1)
@@ -327,11 +338,15 @@ def burndown_chart(series: Burndown, chart_id: str) -> Markup:
                 '<text x="{tx}" y="{y}" text-anchor="end" dominant-baseline="middle" fill="#444">{lab}</text>'
             ).format(l=left, r=left + pw, y=_num(sy(v)), tx=left - 6, lab=f"{v:g}")
         )
-    for k in range(5):
+    for k in range(5):  # ISO dates: a time axis spanning 2026-2028 must say which year
         day = date.fromordinal(d0.toordinal() + round(span * k / 4))
+        anchor = "start" if k == 0 else "end" if k == 4 else "middle"
         parts.append(
-            Markup('<text x="{x}" y="{y}" text-anchor="middle" fill="#444">{lab}</text>').format(
-                x=_num(sx(day)), y=top + ph + 16, lab=_date_label(day)
+            Markup(
+                '<line x1="{x}" y1="{b}" x2="{x}" y2="{b2}" stroke="#999"/>'
+                '<text class="xlabel" x="{x}" y="{y}" text-anchor="{a}" fill="#444">{lab}</text>'
+            ).format(
+                x=_num(sx(day)), b=top + ph, b2=top + ph + 4, y=top + ph + 17, a=anchor, lab=day.isoformat()
             )
         )
     fc = series.forecast
@@ -347,7 +362,7 @@ def burndown_chart(series: Burndown, chart_id: str) -> Markup:
         parts.append(
             Markup(
                 '<polyline class="p50" points="{}" fill="none" stroke="#08519c" stroke-width="2" '
-                'stroke-dasharray="6 3"><title>P50 forecast</title></polyline>'
+                'stroke-dasharray="6 3"><title>P50 forecast of remaining hours</title></polyline>'
             ).format(" ".join(f"{_num(sx(p.day))},{_num(sy(p.p50))}" for p in fc))
         )
     if series.history:
@@ -357,13 +372,44 @@ def burndown_chart(series: Burndown, chart_id: str) -> Markup:
                 "<title>Remaining hours (logged)</title></polyline>"
             ).format(" ".join(f"{_num(sx(p.day))},{_num(sy(p.remaining_hours))}" for p in series.history))
         )
+        for p in series.history:
+            parts.append(
+                Markup(
+                    '<circle class="hist" cx="{x}" cy="{y}" r="2.5" fill="#222"><title>{t}</title></circle>'
+                ).format(
+                    x=_num(sx(p.day)),
+                    y=_num(sy(p.remaining_hours)),
+                    t=f"{p.day.isoformat()}: {_hours(p.remaining_hours)} h remaining (estimate minus logged)",
+                )
+            )
+    if series.history and fc:
+        # The logged line ends at the open tasks' remaining estimate; the forecast starts from that
+        # work adjusted by each assignee's track record. A dotted join shows the step, never a gap.
+        last, first = series.history[-1], fc[0]
+        parts.append(
+            Markup(
+                '<line class="join" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#08519c" '
+                'stroke-width="2" stroke-dasharray="2 3"><title>{t}</title></line>'
+            ).format(
+                x1=_num(sx(last.day)),
+                y1=_num(sy(last.remaining_hours)),
+                x2=_num(sx(first.day)),
+                y2=_num(sy(first.p50)),
+                t=(
+                    f"Forecast starts from {_hours(first.p50)} h on {first.day.isoformat()}: the "
+                    f"{_hours(last.remaining_hours)} h of remaining estimates, adjusted by each assignee's "
+                    "track record"
+                ),
+            )
+        )
     if series.due_on:
         x = sx(series.due_on)
         parts.append(
             Markup(
-                '<line class="due" x1="{x}" y1="{t}" x2="{x}" y2="{b}" stroke="#D55E00" stroke-width="2"/>'
+                '<line class="due" x1="{x}" y1="{t}" x2="{x}" y2="{b}" stroke="#D55E00" stroke-width="2">'
+                "<title>due {d}</title></line>"
                 '<text x="{x}" y="{ty}" text-anchor="middle" fill="#D55E00">due</text>'
-            ).format(x=_num(x), t=top, b=top + ph, ty=top - 8)
+            ).format(x=_num(x), t=top, b=top + ph, ty=top - 8, d=series.due_on.isoformat())
         )
     for i, (name, finish_day) in enumerate(
         (("P50", series.finish_p50), ("P80", series.finish_p80), ("P95", series.finish_p95))
@@ -372,10 +418,28 @@ def burndown_chart(series: Burndown, chart_id: str) -> Markup:
             x = sx(finish_day)
             parts.append(
                 Markup(
-                    '<g class="finish"><path d="M{x} {b} l-5 9 h10 z" fill="#08519c"/>'
-                    '<text x="{x}" y="{ty}" text-anchor="middle" font-size="10" fill="#08519c">{n}</text></g>'
-                ).format(x=_num(x), b=top + ph, ty=top + ph + 30 + i * 10, n=name)
+                    '<g class="finish"><title>{n} finish {d}</title><path d="M{x} {b} l-5 9 h10 z" fill="#08519c"/>'
+                    '<text x="{x}" y="{ty}" text-anchor="middle" font-size="11" fill="#08519c">{n}</text></g>'
+                ).format(x=_num(x), b=top + ph, ty=top + ph + 32 + i * 12, n=name, d=finish_day.isoformat())
             )
+    # Legend: each line named, shape and colour together.
+    ly = height - 12
+    legend = (
+        ('<line x1="0" y1="0" x2="22" y2="0" stroke="#222" stroke-width="2"/>', "logged"),
+        (
+            '<line x1="0" y1="0" x2="22" y2="0" stroke="#08519c" stroke-width="2" stroke-dasharray="6 3"/>',
+            "P50",
+        ),
+        ('<rect x="0" y="-6" width="22" height="12" fill="#6baed6"/>', "to P80"),
+        ('<rect x="0" y="-6" width="22" height="12" fill="#c6dbef"/>', "to P95"),
+    )
+    for k, (mark, label) in enumerate(legend):
+        parts.append(
+            Markup(
+                '<g class="legend-item" transform="translate({x} {y})">' + mark + '<text x="28" y="0" '
+                'dominant-baseline="middle" fill="#333">{lab}</text></g>'
+            ).format(x=left + k * 130, y=ly, lab=label)
+        )
     parts.append(
         Markup(
             '<text transform="translate(14 {ym}) rotate(-90)" text-anchor="middle" fill="#222">Remaining hours</text></svg>'
@@ -415,7 +479,7 @@ def capacity_heatmap(cells: Sequence[CapacityCell], chart_id: str = "capacity") 
     people = sorted({c.person for c in cells}, key=str.lower)
     weeks = sorted({c.week_start for c in cells})
     by_key = {(c.person, c.week_start): c for c in cells}
-    label_w, cell_w, cell_h, top, legend_h = 150, 52, 26, 34, 40
+    label_w, cell_w, cell_h, top, legend_h = 150, 52, 26, 48, 40
     width = max(label_w + cell_w * len(weeks) + 12, label_w + 82 * len(HEAT_BINS))
     height = top + cell_h * len(people) + legend_h
     overloaded = sorted({c.person for c in cells if (c.utilisation_pct or 0) > 100})
@@ -436,10 +500,22 @@ def capacity_heatmap(cells: Sequence[CapacityCell], chart_id: str = "capacity") 
         desc += " Planned hours include Asana allocations (hours in each cell's title)."
     parts = [_open_svg("heatmap", chart_id, width, height, "Capacity by person and week", desc)]
     for j, week in enumerate(weeks):
+        if j == 0 or week.year != weeks[j - 1].year:  # the year, where it starts and where it changes
+            parts.append(
+                Markup(
+                    '<text class="year" x="{x}" y="{y}" fill="#222" font-size="11" font-weight="600">{yr}</text>'
+                ).format(x=label_w + cell_w * j + 2, y=top - 26, yr=week.year)
+            )
         parts.append(
             Markup(
-                '<text x="{x}" y="{y}" text-anchor="middle" fill="#444" font-size="11">{lab}</text>'
-            ).format(x=_num(label_w + cell_w * j + cell_w / 2), y=top - 10, lab=_date_label(week))
+                '<text class="xlabel" x="{x}" y="{y}" text-anchor="middle" fill="#444" font-size="11">{lab}'
+                "<title>week of {iso}</title></text>"
+            ).format(
+                x=_num(label_w + cell_w * j + cell_w / 2),
+                y=top - 10,
+                lab=_date_label(week),
+                iso=week.isoformat(),
+            )
         )
     for i, person in enumerate(people):
         y = top + i * cell_h

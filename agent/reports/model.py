@@ -184,6 +184,7 @@ class SuggestedEstimate(_Model):
     p90_hours: float | None = None
     confidence: float | None = None  # 0..1
     basis: str = ""
+    url: str | None = None
 
 
 class BillingLine(_Model):
@@ -202,6 +203,11 @@ class ReportData(_Model):
     period_end: date
     scope: str = "all projects in scope"
     generated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # "data as of …" (tools/freshness.py): when the store behind the figures was last synced.
+    data_freshness: str | None = None
+    # The Asana web root tasks link to (tools/links.py): the configured base, the sandbox's own when
+    # synced from it. None: rows link to their stored permalinks.
+    link_base: str | None = None
     notes: list[str] = Field(default_factory=list)  # e.g. "offline mode", "3 points skipped"
     headlines: list[Headline] = Field(default_factory=list)
     highlights: list[str] = Field(default_factory=list)  # one-line findings, most useful first
@@ -213,6 +219,36 @@ class ReportData(_Model):
     suggestions: list[SuggestedEstimate] = Field(default_factory=list)
     billing: list[BillingLine] = Field(default_factory=list)
     budgets: list[BudgetStatus] = Field(default_factory=list)  # tools.analytics.budget, as computed
+
+    @field_validator("link_base", mode="before")
+    @classmethod
+    def _web_root_only(cls, value: Any) -> Any:
+        from tools.links import is_web_url
+
+        return value if isinstance(value, str) and is_web_url(value) else None
+
+    @property
+    def shared_confidence(self) -> float | None:
+        """The one confidence every suggestion has, if they all have the same (None otherwise).
+
+        The estimator's confidence is the share of recent tasks whose actual landed within +-25% of
+        its estimate, measured per mode and per similarity bin; with a small history there is one bin,
+        so every suggestion of a kind carries the same number. A column repeating it reads as if it
+        said something about each task: the renderers state it once instead."""
+        values = {round(s.confidence, 3) for s in self.suggestions if s.confidence is not None}
+        if (
+            len(self.suggestions) > 1
+            and len(values) == 1
+            and all(s.confidence is not None for s in self.suggestions)
+        ):
+            return values.pop()
+        return None
+
+    def task_url(self, task_gid: str, permalink_url: str | None = None) -> str | None:
+        """Where a row about this task links to (tools/links.py)."""
+        from tools.links import task_link
+
+        return task_link(self.link_base, task_gid, permalink_url)
 
     @model_validator(mode="before")
     @classmethod

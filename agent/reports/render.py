@@ -23,11 +23,6 @@ def _fmt_money(amount: float | None, currency: str | None) -> str:
     return f"{amount:,.2f} {currency}".strip() if currency else f"{amount:,.2f}"
 
 
-def safe_url(url: str | None) -> bool:
-    """Only plain web links become anchors; `javascript:` and friends stay text."""
-    return bool(url) and str(url).lower().startswith(("https://", "http://"))
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(_TEMPLATES)),
@@ -36,7 +31,7 @@ def _environment() -> Environment:
         trim_blocks=False,
         lstrip_blocks=False,
     )
-    env.globals.update(clip=clip_text, fmt_hours=_fmt_hours, fmt_money=_fmt_money, safe_url=safe_url)
+    env.globals.update(clip=clip_text, fmt_hours=_fmt_hours, fmt_money=_fmt_money)
     return env
 
 
@@ -48,7 +43,7 @@ def render_html(report: ReportData) -> str:
     """
     burndowns = [(b, charts.burndown_chart(b, f"burndown-{i}")) for i, b in enumerate(report.burndowns)]
     chart_parts = {
-        "scatter": charts.scatter_estimate_actual(report.points),
+        "scatter": charts.scatter_estimate_actual(report.points, link=report.task_url),
         "bias": charts.bias_bars(report.bias),
         "capacity": charts.capacity_heatmap(report.capacity),
         "burndowns": burndowns,
@@ -106,7 +101,8 @@ def render_markdown(report: ReportData) -> str:
         f"# {md(report.title)}",
         "",
         f"Period {report.period_start.isoformat()} – {report.period_end.isoformat()} · Scope: {md(report.scope)}"
-        f" · Generated {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}",
+        f" · Generated {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}"
+        + (f" · {md(report.data_freshness, 200)}" if report.data_freshness else ""),
         "",
     ]
     if report.notes:

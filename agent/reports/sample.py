@@ -29,8 +29,18 @@ PROJECT_TYPES = ("client build", "internal tool", "marketing", "support")
 PEOPLE = ("Ana Lima", "Ben Okafor", "Chen Wei", "Dana Levi", "Eli Novak")
 
 
-def sample_report_data(seed: int = 7, *, n_points: int = 60, n_weeks: int = 6) -> ReportData:
-    """A realistic, fully deterministic ReportData: same seed, same report."""
+SANDBOX_WEB = "http://127.0.0.1:8765"  # as if synced from the sandbox: links must point here
+
+
+def sample_report_data(
+    seed: int = 7, *, n_points: int = 60, n_weeks: int = 6, long_span: bool = False
+) -> ReportData:
+    """A realistic, fully deterministic ReportData: same seed, same report.
+
+    ``long_span``: burn-downs whose forecast runs into 2028 and starts above the logged line (as a
+    bias-adjusted forecast does), tasks carrying app.asana.com permalinks while the report links to the
+    sandbox, and the store's freshness: what a real report from `effort retro` on sandbox data holds.
+    """
     rng = random.Random(seed)
     start, end = date(2026, 10, 1), date(2026, 10, 31)
     bias_true = {"client build": 1.35, "internal tool": 1.1, "marketing": 0.9, "support": 1.6}
@@ -40,9 +50,10 @@ def sample_report_data(seed: int = 7, *, n_points: int = 60, n_weeks: int = 6) -
         est = round(math.exp(rng.uniform(math.log(0.5), math.log(60))), 1)
         act = round(est * bias_true[ptype] * math.exp(rng.gauss(0, 0.35)), 1)
         name = HOSTILE_NAME if i == 3 else f"Task {i + 1}: {ptype} work item"
+        url = f"https://app.asana.com/0/500/{1000 + i}" if long_span else None
         points.append(
             EstimatePoint(
-                task_gid=str(1000 + i), name=name, estimate_hours=est, actual_hours=act, group=ptype
+                task_gid=str(1000 + i), name=name, estimate_hours=est, actual_hours=act, group=ptype, url=url
             )
         )
     bias = []
@@ -71,7 +82,9 @@ def sample_report_data(seed: int = 7, *, n_points: int = 60, n_weeks: int = 6) -
             day += timedelta(days=3)
         forecast, last = [], history[-1].remaining_hours
         rate = total / 40
-        for step in range(0, 60, 3):
+        if long_span:  # bias-adjusted: more work than the estimates say, finishing in 2027-2028
+            last, rate = round(last * 1.3 + 40, 1), total / 400
+        for step in range(0, 700 if long_span else 60, 21 if long_span else 3):
             day = end + timedelta(days=step)
             p50 = max(last - rate * step, 0)
             forecast.append(
@@ -196,6 +209,10 @@ def sample_report_data(seed: int = 7, *, n_points: int = 60, n_weeks: int = 6) -
     ]
     return ReportData(
         title="Monthly retrospective — October 2026",
+        data_freshness="data as of 2026-11-01 06:55 UTC (last incremental sync; 480 tasks, 5,210 time entries)"
+        if long_span
+        else None,
+        link_base=SANDBOX_WEB if long_span else None,
         period_start=start,
         period_end=end,
         scope="projects: Website Redesign, Mobile App v2",

@@ -6,6 +6,7 @@
 Routes:
 - ``POST /webhooks/asana`` and ``POST /webhooks/asana/{hook_key}``: Asana webhooks (see webhooks.py)
 - ``GET /healthz``: scheduler running, last job results, database reachable, inbox counts (503 if not ok)
+- ``GET /metrics``: Prometheus metrics (agent/telemetry/metrics.py)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agent.serve.reactions import Reactor
 from agent.serve.scheduler import Schedules
 from agent.serve.store import ServeStore
 from agent.serve.webhooks import WebhookReceiver
+from agent.telemetry.metrics import metrics_endpoint
 from tools.redact import Redactor
 
 log = logging.getLogger("effort.serve")
@@ -131,6 +133,7 @@ def create_app(
             Route("/webhooks/asana", receiver.handle, methods=["POST"]),
             Route("/webhooks/asana/{hook_key}", receiver.handle, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

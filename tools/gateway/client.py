@@ -9,6 +9,7 @@ dropped connections back off only for idempotent calls, a POST 5xx raises ``Tran
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
@@ -41,6 +42,7 @@ from tools.gateway.errors import (
 )
 from tools.gateway.writes import WriteMethods
 from tools.redact import Redactor
+from tools.telemetry import count_gateway_event, traced_asana_attempt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,6 +102,7 @@ class GatewayStats:
     def _bump(self, attr: str, n: int = 1) -> None:
         with self._lock:
             setattr(self, attr, getattr(self, attr) + n)
+        count_gateway_event(attr, n)  # /metrics: retries and 429s
 
 
 def _csv(fields: Iterable[str] | str | None) -> str | None:
@@ -194,7 +197,8 @@ class AsanaGateway(WriteMethods):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="asana")
             pool = self._pool
-        futures = [pool.submit(run, x) for x in work]
+        # Each task runs in a copy of the caller's context, so spans made in the pool nest under its span.
+        futures = [pool.submit(contextvars.copy_context().run, run, x) for x in work]
         results: list[R] = []
         first: BaseException | None = None
         for fut in futures:
@@ -255,6 +259,7 @@ class AsanaGateway(WriteMethods):
         if start > now:
             self._sleep(start - now)
 
+    @traced_asana_attempt  # a span per HTTP attempt; /metrics request counts
     def _attempt(self, label: str, fn: Callable[[], T]) -> T:
         with self._sem:
             self._pace()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel
 
@@ -33,19 +33,41 @@ class IndexRefresh(BaseModel):
     seconds: float = 0.0
 
 
-def refresh_index(index: TaskIndex, tasks: Iterable[Task], *, rebuild: bool = False) -> IndexRefresh:
+# Progress: (stage, done, total or None while the total is unknown). Embedding is the long stage.
+Progress = Callable[[str, int, int | None], None]
+PROGRESS_BATCH = (
+    200  # tasks per embedding batch when someone watches: a bar that moves, an ETA that means something
+)
+
+
+def refresh_index(
+    index: TaskIndex, tasks: Iterable[Task], *, rebuild: bool = False, progress: Progress | None = None
+) -> IndexRefresh:
     """Upsert new or changed ``tasks``, delete indexed tasks that are not among them.
 
     ``rebuild`` re-embeds every task (after changing the embedding model's settings, say).
     Subtasks are indexed like tasks: they are estimated and logged like any other piece of work.
+    ``progress`` hears each stage and, while embedding, the count of tasks done so far.
     """
     started = time.perf_counter()
     current = {t.gid: t for t in tasks}
+    if progress is not None:
+        progress("comparing fingerprints", 0, None)
     known = index.fingerprints()
     changed = [t for gid, t in current.items() if rebuild or known.get(gid) != task_fingerprint(t)]
     gone = sorted(set(known) - set(current))
     index.delete(gone)
-    written = index.upsert_tasks(changed)
+    if progress is None:
+        written = index.upsert_tasks(changed)
+    else:
+        done = [0]
+
+        def on_batch(n: int) -> None:
+            done[0] += n
+            progress("embedding tasks", done[0], len(changed))
+
+        progress("embedding tasks", 0, len(changed))
+        written = index.upsert_tasks(changed, batch_size=PROGRESS_BATCH, on_batch=on_batch)
     result = IndexRefresh(
         upserted=written,
         deleted=len(gone),
@@ -64,16 +86,22 @@ def refresh_index(index: TaskIndex, tasks: Iterable[Task], *, rebuild: bool = Fa
     return result
 
 
-def refresh_from_store(database_url: str, config: IndexConfig, *, rebuild: bool = False) -> IndexRefresh:
+def refresh_from_store(
+    database_url: str, config: IndexConfig, *, rebuild: bool = False, progress: Progress | None = None
+) -> IndexRefresh:
     """Open the store and the index and bring the index up to date with the store."""
     from tools.store import Store  # type: ignore[attr-defined,unused-ignore]
 
+    if progress is not None:
+        progress("reading the store", 0, None)
     store = Store.open(database_url)
     try:
         tasks = store.tasks()  # tasks only: a whole workspace would also read every time entry
     finally:
         store.close()
-    return refresh_index(TaskIndex.open(config), tasks, rebuild=rebuild)
+    if progress is not None:
+        progress("loading the embedding model", 0, None)
+    return refresh_index(TaskIndex.open(config), tasks, rebuild=rebuild, progress=progress)
 
 
 def refresh_after_sync(

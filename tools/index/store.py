@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -185,8 +185,15 @@ class TaskIndex:
         """Number of tasks in the index."""
         return int(self._collection.count())
 
-    def upsert_tasks(self, tasks: Iterable[Task], *, batch_size: int = 1000) -> int:
-        """Insert or update tasks (by gid); returns how many were written. Idempotent."""
+    def upsert_tasks(
+        self,
+        tasks: Iterable[Task],
+        *,
+        batch_size: int = 1000,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Insert or update tasks (by gid); returns how many were written. Idempotent.
+        ``on_batch(n)`` is called as each batch of ``n`` tasks has been embedded (for progress)."""
         limit = max(1, min(batch_size, int(self._client.get_max_batch_size())))
         written = 0
         # Embedding a batch (onnxruntime, all cores) overlaps Chroma writing the previous one (its Rust
@@ -196,6 +203,8 @@ class TaskIndex:
             pending: Future[int] | None = None
             for batch in _chunks(tasks, limit):
                 prepared = self._prepare(batch)
+                if on_batch is not None:
+                    on_batch(len(batch))
                 if pending is not None:
                     written += pending.result()
                 pending = writer.submit(self._write, *prepared)

@@ -66,6 +66,7 @@ from tools.sync.mapping import (
     map_user,
     parse_datetime,
 )
+from tools.telemetry import traced_sync
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]
@@ -126,6 +127,7 @@ def _noop(_stage: str, _done: int, _total: int | None) -> None:
     return None
 
 
+@traced_sync  # a span per sync run; /metrics sync duration
 def sync_workspace(
     gateway: AsanaGateway,
     store: Store,
