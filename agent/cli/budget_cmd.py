@@ -59,6 +59,7 @@ def _date(s: BudgetStatus, which: str) -> str:
 
 def print_report(report: BudgetReport, freshness: str = "") -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -86,7 +87,7 @@ def print_report(report: BudgetReport, freshness: str = "") -> None:
                 else f"{_date(s, 'p50')} / {_date(s, 'p80')}"
             )
             table.add_row(
-                s.name,
+                escape(s.name),
                 f"{_money(s.spent, s.unit)} of {_money(s.budget, s.unit)} ({s.pct_spent:.0f}%)",
                 _money(s.burn_per_week, s.unit),
                 f"{_money(s.eac_p50, s.unit)} / {_money(s.eac_p80, s.unit)}",
@@ -96,12 +97,17 @@ def print_report(report: BudgetReport, freshness: str = "") -> None:
         console.print(table)
         for s in report.projects:
             for note in s.notes:
-                console.print(f"  {s.name}: {note}")
+                console.print(f"  {s.name}: {note}", markup=False, highlight=False)
     for problem in report.problems:
-        console.print(f"[yellow]problem:[/yellow] {problem}", soft_wrap=True)
-    if not report.projects and not report.problems:
+        console.print(f"[yellow]problem:[/yellow] {escape(problem)}", soft_wrap=True)
+    if report.without_budget and (not report.projects or report.without_budget <= 5):
+        names = ", ".join(report.unbudgeted) + (
+            " …" if report.without_budget > len(report.unbudgeted) else ""
+        )
         console.print(
-            "No project has a budget: set one in Asana (Budgets) or under [budgets] projects in the config."
+            f"No budget for {names}: set one in Asana (Budgets) or under [budgets] projects in the config.",
+            soft_wrap=True,
+            markup=False,
         )
 
 

@@ -77,12 +77,13 @@ def _build(settings: object, person: str, week: str, *, stories: bool) -> Timesh
 
 def print_draft(draft: TimesheetDraft) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     console.print(
         f"Timesheet draft {draft.week} ({draft.week_start.isoformat()} to {draft.week_end.isoformat()}) for "
-        f"{draft.person_name}, as of {draft.as_of.isoformat()}: {draft.drafted_minutes / 60:.2f} h drafted, "
+        f"{escape(draft.person_name)}, as of {draft.as_of.isoformat()}: {draft.drafted_minutes / 60:.2f} h drafted, "
         f"{draft.logged_minutes / 60:.2f} h already logged (usual day {draft.usual_day_minutes / 60:.2f} h)"
     )
     days = Table(title="per day")
@@ -100,14 +101,14 @@ def print_draft(draft: TimesheetDraft) -> None:
         for i, x in enumerate(draft.lines, start=1):
             task = x.task_name if x.task_gid else f"{x.task_name} (needs a task)"
             table.add_row(
-                str(i), f"{x.entered_on:%a %d %b}", f"{x.minutes / 60:.2f}", task, x.project_name or "",
-                x.confidence, "; ".join(x.reasons),
+                str(i), f"{x.entered_on:%a %d %b}", f"{x.minutes / 60:.2f}", escape(task),
+                escape(x.project_name or ""), x.confidence, escape("; ".join(x.reasons)),
             )  # fmt: skip
         console.print(table)
     else:
         console.print("Nothing to add: every working day is logged up to the usual day.")
     for note in draft.notes:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(f"note: {note}", soft_wrap=True, markup=False)
 
 
 __all__ = ["app", "draft_command", "print_draft"]

@@ -92,6 +92,7 @@ class BudgetReport(BaseModel):
     simulations: int
     projects: list[BudgetStatus]  # over first, then at risk, then by share spent
     without_budget: int  # projects in the workspace with no usable budget
+    unbudgeted: list[str] = []  # their names (the first 20, by name)
     problems: list[str]  # budgets that could not be used, and why
 
 
@@ -244,11 +245,13 @@ def budget_report(
     order = {"over": 0, "at_risk": 1, "watch": 2, "on_track": 3}
     out.sort(key=lambda s: (order[s.state], -s.pct_spent, s.name))
     scope = [p for p in workspace.projects if wanted is None or p.gid in wanted]
+    missing = sorted(p.name for p in scope if p.gid not in budgeted and not p.archived)
     return BudgetReport(
         as_of=date_of(frame.as_of_day),
         simulations=simulations,
         projects=out,
-        without_budget=sum(1 for p in scope if p.gid not in budgeted and not p.archived),
+        without_budget=len(missing),
+        unbudgeted=missing[:20],
         problems=problems,
     )
 
