@@ -5,7 +5,8 @@ from the ``[budgets]`` config (``BudgetConfig.projects``). Time budgets count ho
 (hours times each person's rate on the project: Asana rates, else the project's mapped hourly rate).
 
 Spent is what the synced time entries say (those attributable to the project, filtered by the budget's
-``billable_status_filter``), or, for a project without a single entry, its tasks' actual hours. The
+``billable_status_filter``), as Asana's own budget actual counts it; only in a workspace without a
+single entry (a history of task totals, such as SiP) is it the completed tasks' actual hours. The
 forecast does not re-implement a Monte Carlo: it takes the completion forecast's simulations
 (``forecast.simulate_remaining``: each worker's remaining hours, with the estimator's bias, and weekly
 pace from their throughput history) and asks, per simulation, when spent plus burned work crosses the
@@ -284,17 +285,21 @@ def _one(
             f"(the budget counts {budget.billable_status_filter} time only)"
         )
     people: list[str | None]
-    if code >= 0 and mask.any():
-        spent_from: Literal["entries", "task_actuals", "none"] = "entries"
+    if code >= 0 and (mask.any() or frame.n_entries > 0):
+        # Entries are what the budget counts (Asana's own actual sums them): a project without any has
+        # spent nothing yet, even if its tasks carry actual hours.
+        spent_from: Literal["entries", "task_actuals", "none"] = "entries" if mask.any() else "none"
         people = [frame.person_gids[p] if p >= 0 else None for p in frame.e_person[mask].tolist()]
         days = frame.e_day[mask]
         hours = frame.e_minutes[mask] / 60.0
     else:
+        # A team that logs no entries at all (a history of task totals): completed tasks' actual hours,
+        # counted on the day each was completed.
         done = (frame.task_project == code) & frame.completed & (np.nan_to_num(frame.act) > 0)
         done &= frame.completed_day <= today
         spent_from = "task_actuals" if code >= 0 and done.any() else "none"
         if spent_from == "task_actuals":
-            notes.append("no time entries on this project: spent is its completed tasks' actual hours")
+            notes.append("no time entries in this workspace: spent is the completed tasks' actual hours")
         people = [frame.person_gids[p] if p >= 0 else None for p in frame.task_person[done].tolist()]
         days = frame.completed_day[done]
         hours = frame.act[done]
