@@ -227,3 +227,17 @@ def test_configured_thresholds_and_no_forecast_alert(tmp_path: Path) -> None:
     assert [a.threshold for a in budget_alerts(report, settings.budgets)] == ["50%", "80%"]
     proposal = alert_proposal(ws, budget_alerts(report, settings.budgets))
     assert proposal is not None and "80%" in (proposal.text or "") and "50%" not in (proposal.text or "")
+
+
+def test_spent_counts_entries_like_asana_and_task_actuals_only_without_any_entry() -> None:
+    ws = _with(tiny_workspace(), _time_budget("p_web", 40))
+    # A project whose entries all went elsewhere has spent nothing, whatever its tasks' actual hours.
+    moved = tuple(
+        e.model_copy(update={"project_gid": "p_int"}) if e.task_gid.startswith("t") else e for e in ws.entries
+    )
+    [web] = budget_report(ws.model_copy(update={"entries": moved}), simulations=200).projects
+    assert (web.spent, web.spent_from) == (0.0, "none")
+    # A workspace that logs no entries at all (task totals only): completed tasks' actual hours.
+    [web] = budget_report(ws.model_copy(update={"entries": ()}), simulations=200).projects
+    assert web.spent_from == "task_actuals" and web.spent == 12 + 8 + 6 + 2  # t1, t2, t3, t7
+    assert any("no time entries in this workspace" in n for n in web.notes)
