@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict
 from agent.approval import apply_node, approval_node, route_pending
 from agent.audit import AuditLog
 from agent.config import Settings
+from agent.estimate_feedback import estimate_feedback
 from agent.reports.model import ReportData, SuggestedEstimate
 from agent.reports.render import write_report
 from agent.state import ChatState
-from tools.analytics.estimator import Estimate, fit_estimator
+from tools.analytics.estimator import Estimate, EstimateFeedback, fit_estimator
 from tools.analytics.retro import RetroReport, retrospective
 from tools.freshness import store_freshness
 from tools.links import asana_web_root
@@ -136,7 +137,9 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         budgets=ctx.settings.budgets,
     )
     limits = LIMITS[kind]
-    estimates = _estimate_open_tasks(workspace, limits.estimate_tasks, ctx.with_text, ctx.settings)
+    # Leads' edits and rejections of earlier AI estimates shift the next ones for that person / kind.
+    feedback = estimate_feedback(AuditLog(ctx.store.engine), workspace.tasks)
+    estimates = _estimate_open_tasks(workspace, limits.estimate_tasks, ctx.with_text, ctx.settings, feedback)
     tasks = {t.gid: t for t in workspace.tasks}
     suggestions = [_suggestion(e, tasks[e.task_gid]) for e in estimates]
     narrative = _narrative(report.highlights, ctx.narrate)
@@ -276,7 +279,11 @@ def _scope_label(scope: str | None) -> str:
 
 
 def _estimate_open_tasks(
-    workspace: Workspace, limit: int, with_text: bool, settings: Settings
+    workspace: Workspace,
+    limit: int,
+    with_text: bool,
+    settings: Settings,
+    feedback: Sequence[EstimateFeedback] = (),
 ) -> list[Estimate]:
     """Estimates for the open tasks due soonest (those a lead plans next). The history's text vectors
     come from the similar-task index when it has them (only the open tasks are embedded then)."""
@@ -294,7 +301,7 @@ def _estimate_open_tasks(
 
         index = TaskIndex.open_existing(settings.index, embedding="minilm")
         vectors = index.minilm_vectors([t.gid for t in history]) if index is not None else {}
-    estimator = fit_estimator(history, as_of, with_text=with_text, vectors=vectors)
+    estimator = fit_estimator(history, as_of, with_text=with_text, vectors=vectors, feedback=feedback)
     return estimator.predict_many(open_tasks[:limit])
 
 

@@ -22,6 +22,7 @@ from deepeval.test_case import LLMTestCase, ToolCall
 __all__ = [
     "ApprovalComplianceMetric",
     "BehaviourMetric",
+    "FilterHonestyMetric",
     "NoLLM",
     "NumericGroundingMetric",
     "RequiredFactsMetric",
@@ -88,7 +89,9 @@ class Num:
 
 _URL = re.compile(r"https?://\S+")
 # Not claims: text in quotes (examples, quoted names) and sentences that ask something back.
-_QUOTED = re.compile(r"(?<![A-Za-z])'[^'\n]{1,100}'(?![A-Za-z])|\"[^\"\n]{1,100}\"|`[^`\n]{1,100}`")
+_QUOTED = re.compile(
+    r"(?<![A-Za-z])'[^'\n]{1,100}'(?![A-Za-z])|\"[^\"\n]{1,100}\"|`[^`\n]{1,100}`|\u2018[^\u2019\n]{1,200}\u2019"
+)
 _QUESTION = re.compile(r"[^.!?\n]*\?")
 
 
@@ -362,14 +365,33 @@ class BehaviourMetric(_DeterministicMetric):
         return self._set(1.0, f"behaved as expected ({expect})")
 
 
+class FilterHonestyMetric(_DeterministicMetric):
+    """Every filter the question names (``metadata["filters"]``: a person, project, client ...) shows
+    in the answer, as applied (its name is there) or as not applied ("not applied" names it). A number
+    answered for everyone when the question named someone fails: that is a silently dropped filter."""
+
+    name = "Filter Honesty"
+
+    def measure(self, test_case: LLMTestCase, *args: Any, **kwargs: Any) -> float:
+        filters = [str(f) for f in (test_case.metadata or {}).get("filters", []) if f]
+        if not filters:
+            return self._set(1.0, "no filters in the question")
+        answer = " ".join((test_case.actual_output or "").split()).casefold()
+        dropped = [f for f in filters if f.casefold() not in answer]
+        if dropped:
+            return self._set(0.0, f"filters not shown as applied or not applied: {dropped}")
+        return self._set(1.0, f"{len(filters)} filter(s) shown")
+
+
 def offline_metrics() -> list[BaseMetric]:
-    """The metric set every scenario is scored on, offline: tool correctness plus the four custom ones."""
+    """The metric set every scenario is scored on, offline: tool correctness plus the custom ones."""
     return [
         tool_correctness(),
         NumericGroundingMetric(),
         RequiredFactsMetric(),
         ApprovalComplianceMetric(),
         BehaviourMetric(),
+        FilterHonestyMetric(),
     ]
 
 

@@ -40,8 +40,17 @@ from evals.scenarios.workspace import EvalWorkspace, build_eval_workspace
 from tools.proposals import AI_FIELDS
 from tools.redact import Redactor
 
-METRIC_ORDER = ("Tool Correctness", "Numeric Grounding", "Required Facts", "Approval Compliance", "Behaviour")
-SHORT_NAMES = dict(zip(METRIC_ORDER, ("tools", "grounded", "facts", "approval", "behaviour"), strict=True))
+METRIC_ORDER = (
+    "Tool Correctness",
+    "Numeric Grounding",
+    "Required Facts",
+    "Approval Compliance",
+    "Behaviour",
+    "Filter Honesty",
+)
+SHORT_NAMES = dict(
+    zip(METRIC_ORDER, ("tools", "grounded", "facts", "approval", "behaviour", "filters"), strict=True)
+)
 
 
 class MetricResult(BaseModel):
@@ -59,6 +68,14 @@ class CaseResult(BaseModel):
     @property
     def passed(self) -> bool:
         return all(m.passed is not False for m in self.metrics)
+
+    @property
+    def clarified(self) -> bool:
+        """Asked back instead of answering (no tool ran, nothing proposed, a question in the answer)."""
+        return not self.run.tool_calls and not self.run.proposals and "?" in self.run.answer
+
+    def metric(self, name: str) -> MetricResult | None:
+        return next((m for m in self.metrics if m.name == name), None)
 
 
 class ModeReport(BaseModel):
@@ -84,9 +101,37 @@ class ModeReport(BaseModel):
             for name, ms in table.items()
         }
 
+    def slices(self) -> dict[str, dict[str, Any]]:
+        """The natural set's scorecard per slice (held-out vs seen): correct, silently dropped
+        filters, crashes, and how often an answerable question was met with a question back."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in ("heldout", "seen", "classic"):
+            cases = [c for c in self.cases if c.scenario.slice == name]
+            if not cases:
+                continue
+            answerable = [c for c in cases if c.scenario.expect == "answer"]
+            dropped = [
+                c for c in cases if (m := c.metric("Filter Honesty")) is not None and m.passed is False
+            ]
+            out[name] = {
+                "n": len(cases),
+                "correct": sum(1 for c in cases if c.passed),
+                "correct_rate": round(sum(1 for c in cases if c.passed) / len(cases), 3),
+                "dropped_filters": len(dropped),
+                "crashes": sum(1 for c in cases if c.run.error),
+                "clarify_rate": round(sum(1 for c in answerable if c.clarified) / max(1, len(answerable)), 3),
+                "by_topic": {
+                    topic: f"{sum(1 for c in cases if c.scenario.topic == topic and c.passed)}/"
+                    f"{sum(1 for c in cases if c.scenario.topic == topic)}"
+                    for topic in sorted({c.scenario.topic for c in cases if c.scenario.topic})
+                },
+            }
+        return out
+
     def summary(self) -> dict[str, Any]:
         categories = sorted({c.scenario.category for c in self.cases})
         return {
+            "slices": self.slices(),
             "mode": self.mode,
             "scenarios": len(self.cases),
             "passed_all_metrics": sum(1 for c in self.cases if c.passed),
@@ -128,6 +173,7 @@ def test_case_for(scenario: Scenario, run: RunRecord, reference_text: str = "") 
             "forbidden_text": scenario.forbidden_text,
             "allowed_projects": scenario.allowed_projects,
             "must_explain": scenario.must_explain,
+            "filters": scenario.filters,
             "error": run.error,
             "reference_text": reference_text,
         },
@@ -311,6 +357,14 @@ def print_scorecard(reports: Sequence[ModeReport], ew: EvalWorkspace) -> None:
         console.print(
             f"writes without approval: {summary['writes_without_approval']}; run errors: {summary['errors']}"
         )
+        for name, data in summary["slices"].items():
+            console.print(
+                f"[bold]{name}[/]: {data['correct']}/{data['n']} correct ({data['correct_rate']:.0%}); "
+                f"silently dropped filters {data['dropped_filters']}; crashes {data['crashes']}; "
+                f"clarifying questions on answerable ones {data['clarify_rate']:.0%}"
+            )
+            if name != "classic":
+                console.print("  by topic: " + ", ".join(f"{k} {v}" for k, v in data["by_topic"].items()))
 
 
 def write_json(reports: Sequence[ModeReport], ew: EvalWorkspace, path: Path, secrets: Sequence[str]) -> None:
@@ -342,6 +396,8 @@ def run_eval(
     quiet: bool = False,
     ew: EvalWorkspace | None = None,
     source: str = "mapped",
+    slices: Sequence[str] = (),
+    second: bool = True,
 ) -> list[ModeReport]:
     """Programmatic entry (tests use a slice): returns one report per mode that ran.
 
@@ -351,13 +407,17 @@ def run_eval(
         from evals.scenarios.workspace import synced_eval_workspace
 
         with synced_eval_workspace() as synced:
-            return run_eval(mode, out, limit=limit, categories=categories, ids=ids, quiet=quiet, ew=synced)
+            return run_eval(
+                mode, out, limit=limit, categories=categories, ids=ids, quiet=quiet, ew=synced, slices=slices
+            )
     ew = ew or build_eval_workspace()
     scenarios = build_dataset(ew)
     if categories:
         scenarios = [s for s in scenarios if s.category in categories]
     if ids:
         scenarios = [s for s in scenarios if s.id in ids]
+    if slices:
+        scenarios = [s for s in scenarios if s.slice in slices]
     if limit:
         scenarios = scenarios[:limit]
     settings = eval_settings(ew)
@@ -383,6 +443,8 @@ def run_eval(
         else settings
     )
     reports = [run_mode(m, scenarios, ew, llm_settings if m == "llm" else settings) for m in modes]
+    if second and not ids and not categories:
+        reports = [_with_second_workspace(r, limit, slices) for r in reports]
     if not quiet:
         print_scorecard(reports, ew)
     if out is not None:
@@ -392,12 +454,31 @@ def run_eval(
     return reports
 
 
+def _with_second_workspace(report: ModeReport, limit: int | None, slices: Sequence[str]) -> ModeReport:
+    """The natural questions asked again about a second generated workspace (offline mode only: the
+    LLM mode's cost is kept to one workspace)."""
+    if report.mode != "offline":
+        return report
+    from evals.scenarios.natural import natural_scenarios
+    from evals.scenarios.workspace import SECOND_SEED, SECOND_TASKS
+
+    ew2 = build_eval_workspace(SECOND_SEED, SECOND_TASKS)
+    scenarios = [s for s in natural_scenarios(ew2, prefix="w2-") if not slices or s.slice in slices]
+    extra = run_mode("offline", scenarios[:limit] if limit else scenarios, ew2, eval_settings(ew2))
+    return ModeReport(
+        mode=report.mode, cases=[*report.cases, *extra.cases], seconds=report.seconds + extra.seconds
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the chat eval (deepeval metrics, offline by default).")
     parser.add_argument("--mode", choices=("offline", "llm", "both"), default="both")
     parser.add_argument("--out", type=Path, default=Path("out/eval.json"))
     parser.add_argument("--limit", type=int, default=None, help="only the first N scenarios")
     parser.add_argument("--category", action="append", default=[], help="only this category (repeatable)")
+    parser.add_argument(
+        "--slice", action="append", default=[], help="only this slice: heldout, seen, classic"
+    )
     parser.add_argument("--id", action="append", default=[], help="only this scenario id (repeatable)")
     parser.add_argument(
         "--source",
@@ -407,7 +488,15 @@ def main(argv: list[str] | None = None) -> int:
         "synced into a temp store, writes counted at the sandbox",
     )
     args = parser.parse_args(argv)
-    run_eval(args.mode, args.out, limit=args.limit, categories=args.category, ids=args.id, source=args.source)
+    run_eval(
+        args.mode,
+        args.out,
+        limit=args.limit,
+        categories=args.category,
+        ids=args.id,
+        source=args.source,
+        slices=args.slice,
+    )
     return 0
 
 

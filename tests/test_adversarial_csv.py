@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.datasets import tasks_csv
+from tools.backtest import tasks_csv
 
 HEADER = ",".join(tasks_csv.COLUMNS)
 GOOD_ROW = "t1,Fix login,,Web,Build,ana,bug,ui;auth,2026-01-01,2026-01-02,2026-01-05,4,5.5"

@@ -1,4 +1,5 @@
-"""`effort bench estimation` end to end on small synthetic CSVs, bad CSVs, and the SiP adapter."""
+"""`effort bench estimation` end to end on small synthetic CSVs, bad CSVs, the SiP adapter, and the
+rule that the product never imports `evals/`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from evals.bench.estimation import PREDICTION_COLUMNS, metrics, split
 from evals.datasets.sip import DEFAULT_SIP_DIR, sip_rows, write_sip_csv
-from evals.datasets.tasks_csv import COLUMNS, TasksCsvError, read_tasks_csv
 from tests.fixtures.index import make_history, write_csv
+from tools.backtest.metrics import metrics
+from tools.backtest.runner import PREDICTION_COLUMNS, split
+from tools.backtest.tasks_csv import COLUMNS, TasksCsvError, read_tasks_csv
 
 runner = CliRunner()
 
@@ -59,6 +61,7 @@ def test_cli_end_to_end_with_text_similarity(tmp_path: Path) -> None:
             assert row["ai_estimate_hours"] == row["ai_p10_hours"] == row["ai_p90_hours"] == ""
     text = report.read_text()
     assert "MdMRE" in text and "PRED(25)" in text and "Project x month totals" in text
+    assert "Project totals" in text and "Learning from approvers" in text and "## Bars" in text
     assert "Hindsight bounds" in text and "hindsight (cold start" in output
     assert "human estimate (raw)" in output or "human" in output
 
@@ -196,8 +199,7 @@ def test_sip_adapter_on_a_tiny_copy(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not (DEFAULT_SIP_DIR / "Sip-task-info.csv").exists(), reason="SiP data not present")
 def test_sip_adapter_on_the_shared_dataset(tmp_path: Path) -> None:
-    code, output = _run("sip-csv", "--out", str(tmp_path / "sip.csv"))
-    assert code == 0, output
+    assert write_sip_csv(tmp_path / "sip.csv", DEFAULT_SIP_DIR) == 8175
     read = read_tasks_csv(tmp_path / "sip.csv")
     assert len(read.tasks) == 8175 and read.skipped == 0  # BASELINES.md: 8,175 tasks
     assert len({t.assignee_gid for t in read.tasks}) == 21
@@ -219,3 +221,22 @@ def test_sandbox_export_feeds_the_bench(tmp_path: Path) -> None:
         "estimation", "--tasks", str(out), "--predictions", str(tmp_path / "o.csv"), "--no-text"
     )
     assert code == 0, output
+
+
+def test_the_product_never_imports_evals() -> None:
+    """The backtest CLI runs in a fresh interpreter without `evals` importable at all."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'evals' or name.startswith('evals.'):\n"
+        "            raise ImportError('the product imported ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import agent.cli.bench_cmd, tools.backtest.runner, tools.backtest.report, tools.analytics.totals\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]

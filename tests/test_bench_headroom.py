@@ -6,7 +6,7 @@ import math
 import random
 from datetime import UTC, datetime
 
-from evals.bench.headroom import hindsight_fits, render_hindsight
+from tools.backtest.headroom import hindsight_fits, render_hindsight
 from tools.records import Task
 
 FACTORS = {"ann": 1.5, "bob": 0.8, "cat": 1.0}

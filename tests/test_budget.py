@@ -19,7 +19,7 @@ from agent.config import ConfigError, Settings, load_settings
 from tests.fixtures.analytics import tiny_workspace
 from tools.analytics.budget import _weeks_to_cross, budget_alerts, budget_report
 from tools.analytics.calendar import WorkCalendar
-from tools.analytics.forecast import RemainingWork, forecast_projects, simulate_remaining, workdays_to_date
+from tools.analytics.forecast import RemainingWork, forecast_projects, workdays_to_date
 from tools.config_types import BudgetConfig, ProjectBudgetConfig
 from tools.proposals import Proposal, ProposalKind
 from tools.records import Budget, BudgetSource, BudgetType, Rate, Workspace
@@ -153,18 +153,20 @@ def test_exhaustion_is_exact_against_a_brute_force_grid() -> None:
     assert np.allclose(got[finite], expected[finite], atol=1e-3)
 
 
-def test_simulate_remaining_is_the_completion_forecast() -> None:
+def test_the_budget_runs_on_the_completion_forecasts_own_simulations() -> None:
     ws = tiny_workspace()
     plain = forecast_projects(ws, simulations=500)
-    report, sims = simulate_remaining(ws, simulations=500)
-    assert report == plain
+    sims: dict[str, RemainingWork] = {}
+    assert forecast_projects(ws, simulations=500, keep=sims) == plain  # keeping them changes nothing
     web = sims["p_web"]
     assert web.remaining_hours.shape == web.pace_hours_per_week.shape == (500, len(web.worker_gids))
     assert set(web.worker_gids) == {"u_alice", "u_bob", None}
-    # The slowest worker's weeks are the forecast's finish: their median is the report's P50 date.
+    # The kept paths end at the slowest worker's finish: their median, as a date, is the forecast's
+    # raw P50 (before the forecast's recalibration, which this workspace is too young to have).
     weeks = (web.remaining_hours / web.pace_hours_per_week).max(axis=1)
+    report = forecast_projects(ws, simulations=500, calibrate=False)
     p50 = workdays_to_date(report.as_of, float(np.quantile(weeks * 5, 0.5)), WorkCalendar())
-    assert p50 == next(f.p50 for f in report.projects if f.project_gid == "p_web")
+    assert abs((p50 - next(f.p50 for f in report.projects if f.project_gid == "p_web")).days) <= 1
 
 
 def _settings(tmp_path: Path, **budgets: object) -> Settings:

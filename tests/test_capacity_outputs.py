@@ -138,7 +138,7 @@ def test_chat_capacity_mentions_allocations_and_time_off(tmp_path: Path) -> None
     assert ben.endswith("| - | -")
     # Asking about one person keeps the columns.
     only = run_read("capacity", _ctx(_resourced(), tmp_path), {"weeks_ahead": 2, "person": "Ana"})
-    assert only.splitlines()[-1].endswith("| 32h (1) | 2d 2026-11-09")
+    assert only.splitlines()[-2].endswith("| 32h (1) | 2d 2026-11-09")  # the last line states the dates
 
 
 def test_chat_capacity_without_resourcing_has_no_extra_columns(tmp_path: Path) -> None:

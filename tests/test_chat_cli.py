@@ -32,7 +32,7 @@ def test_ask_json_offline(tmp_path: Path) -> None:
         {"name": "variance", "args": {"group_by": "project_type", "period": "Q1 2026"}}
     ]
     assert 0 < out["tool_output_tokens"] <= 3000 and out["prompt"] == "system_chat@v1"
-    assert "VARIANCE by project_type" in out["answer"] and not out["awaiting_approval"]
+    assert "Variance by project_type" in out["answer"] and not out["awaiting_approval"]  # for a person
 
 
 def test_ask_json_reports_pending_proposals(tmp_path: Path) -> None:
@@ -78,6 +78,6 @@ def test_chat_repl_offline(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (
         "thread: chat-" in result.output
-        and "FORECAST" in result.output
+        and "Forecast" in result.output
         and "ran completion_forecast" in result.output
     )

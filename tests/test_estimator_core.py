@@ -171,7 +171,7 @@ def test_tasks_completed_after_as_of_are_ignored(bow_embed: BagOfWordsEmbedder) 
 @given(seed=st.integers(min_value=0, max_value=10_000))
 def test_predictions_do_not_change_when_test_actuals_are_shuffled(seed: int) -> None:
     """The benchmark's predict step: shuffling (or garbling) the test set's actual hours changes nothing."""
-    from evals.bench.estimation import predict_test, split
+    from tools.backtest.runner import predict_test, split
 
     tasks = make_history(160, seed=seed % 7)
     train, test = split(tasks, 0.25)

@@ -122,7 +122,21 @@ def test_offline_metric_set_is_deterministic() -> None:
     first = [(m.__name__, m.measure(case(GOOD)) or m.score) for m in offline_metrics()]
     second = [(m.__name__, m.measure(case(GOOD)) or m.score) for m in offline_metrics()]
     assert first == second
-    assert len(first) == 5
+    assert len(first) == 6
+
+
+def test_filter_honesty_fails_an_answer_for_everyone() -> None:
+    from evals.metrics import FilterHonestyMetric
+
+    metric = FilterHonestyMetric()
+    named = case(GOOD)
+    named.metadata = {**(named.metadata or {}), "filters": ["Ana Lima"]}
+    named.actual_output = "Hours logged last week: 120.5h in total."
+    metric.measure(named)
+    assert metric.score == 0.0 and "Ana Lima" in str(metric.reason)
+    named.actual_output = "Hours logged last week, person = Ana Lima: 12.5h."
+    metric.measure(named)
+    assert metric.score == 1.0
 
 
 def test_number_extraction_skips_labels_and_ids() -> None:

@@ -15,6 +15,9 @@ from evals.scenarios.hostile import CANARY
 from evals.scenarios.workspace import EvalWorkspace, build_eval_workspace
 
 SLICE = [
+    "nat-hours_person-001",
+    "nat-refusal-111",
+    "bad-long",
     "plain-type-1",
     "plain-overall-1",
     "ambiguous-2",
@@ -45,7 +48,15 @@ def test_dataset_is_large_deterministic_and_computed(eval_ws: EvalWorkspace) -> 
     assert [s.model_dump() for s in first] == [s.model_dump() for s in second]
     assert len(first) >= 60
     cats = {s.category for s in first}
-    assert cats == {"plain", "multi_step", "ambiguous", "write", "hostile"}
+    assert cats == {"plain", "multi_step", "ambiguous", "write", "hostile", "natural", "bad_input"}
+    assert len(first) >= 200
+    natural = [s for s in first if s.slice in ("heldout", "seen")]
+    assert sum(s.slice == "heldout" for s in natural) >= 100 and sum(s.slice == "seen" for s in natural) >= 20
+    # Held-out questions are not the router's own examples (filled in): nothing tuned to itself.
+    from agent.chat.intents import examples
+
+    seen_shapes = {e for _, e in examples()}
+    assert not any(s.question.lower() in seen_shapes for s in natural if s.slice == "heldout")
     assert len({s.id for s in first}) == len(first)
     numeric = [f for s in first for f in s.facts if f.numbers]
     assert len(numeric) >= 20 and all(s.truth for s in first if s.facts)

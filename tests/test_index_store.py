@@ -19,8 +19,8 @@ import pytest
 from pydantic import SecretStr
 
 from agent.config import Settings
+from tools import minilm as embedding_module  # the encoder (model and tokenizer pins) lives here
 from tools.index import EmbeddingModelError, MiniLMInt8, TaskIndex, task_document
-from tools.index import embedding as embedding_module
 from tools.index.store import make_client
 from tools.records import Task
 

@@ -109,7 +109,10 @@ def test_from_retro_maps_every_section(retro_and_ws) -> None:  # type: ignore[no
     assert [b.project_gid for b in data.burndowns] == [p.project_gid for p in retro.forecasts.projects]
     for b, f in zip(data.burndowns, retro.forecasts.projects, strict=True):
         assert (b.finish_p50, b.finish_p80, b.finish_p95, b.at_risk) == (f.p50, f.p80, f.p95, f.at_risk)
-        assert b.forecast[-1].p95 == 0 and b.forecast[0].p50 == pytest.approx(f.remaining_p50_hours, abs=0.1)
+        assert b.forecast[-1].p95 == 0 and b.forecast[0].p50 == pytest.approx(f.remaining_p50_hours, rel=0.1)
+        assert [(p.p50, p.p80, p.p95) for p in b.forecast] == [
+            (p.p50_hours, p.p80_hours, p.p95_hours) for p in f.burndown
+        ]
         assert b.history and b.history[-1].day == retro.as_of
     assert data.highlights == retro.highlights
     assert any(h.label == "Hours logged" for h in data.headlines)

@@ -35,6 +35,15 @@ TYPICAL = [
     ("retrospective", {"period": "last month"}),
     ("task_lookup", {"query": "login page"}),
     ("task_lookup", {"query": "10000040"}),
+    ("time_logged", {"period": "last month", "group_by": "person"}),
+    (
+        "time_logged",
+        {"person": "Person 1", "billable": "billable", "compare_period": "previous", "period": "May"},
+    ),
+    ("task_counts", {"status": "completed", "period": "last quarter", "group_by": "project"}),
+    ("open_work", {"project": "Website Redesign", "group_by": "person"}),
+    ("overhead", {"months": 6}),
+    ("at_risk_projects", {"top_n": 5}),
 ]
 
 

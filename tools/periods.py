@@ -321,11 +321,23 @@ def _built(build: Builder, m: re.Match[str], today: date) -> Period:
         raise PeriodError(f"period {m.group(0)!r}: {exc}") from None
 
 
+def normalise(text: str) -> str:
+    """The text as the grammar reads it (lower case, single spaces): ``find_period_spans`` offsets
+    refer to this form."""
+    return _normalise(text)
+
+
 def find_periods(text: str | None, today: date) -> list[Period]:
     """Every period mentioned in a sentence, in the order they appear ("October vs September" gives
     two). Where two readings overlap, the more specific rule wins ("since 1 Sept" is one period, not
     also September). A value that reads as a period but makes no sense ("2026-13") raises
     ``PeriodError`` rather than being ignored: ignoring it would answer for a period nobody asked."""
+    return [period for _, _, period in find_period_spans(text, today)]
+
+
+def find_period_spans(text: str | None, today: date) -> list[tuple[int, int, Period]]:
+    """``find_periods`` with where each period was read: (start, end) offsets in ``normalise(text)``
+    (the chat router masks them before it classifies a question)."""
     if not text:
         return []
     value = _normalise(text)
@@ -337,7 +349,7 @@ def find_periods(text: str | None, today: date) -> list[Period]:
             if any(m.start() < end and start < m.end() for start, end, _ in taken):
                 continue
             taken.append((m.start(), m.end(), _checked(_built(build, m, today), m.group(0))))
-    return [period for _, _, period in sorted(taken, key=lambda item: item[0])]
+    return sorted(taken, key=lambda item: item[0])
 
 
 def find_period(text: str | None, today: date) -> Period | None:

@@ -1,8 +1,10 @@
-"""`effort bench …`: benchmarks. This module owns the `bench` sub-app (``bench_app``) and its
-`estimation` and `sip-csv` commands; other modules may add commands to ``bench_app`` (e.g. `bench all`).
+"""`effort bench …`: the estimation backtest a user runs on their own history. This module owns the
+`bench` sub-app (``bench_app``) and its `estimation` command; other modules may add commands to
+``bench_app`` (e.g. `bench all`). The backtest itself is product code (``tools.backtest``); the
+developer benchmarks (SiP conversion, sandbox CSVs, forecast backtest) live in ``evals/`` and run as
+``python -m evals...``.
 
     effort bench estimation --tasks TASKS.csv --predictions OUT.csv [--report OUT.md] [--test-fraction 0.2]
-    effort bench sip-csv --out FILE [--sip-dir DIR]
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ def estimation(
     ] = False,
 ) -> None:
     """Backtest the estimator: chronological split, fit on the past, predict the held-out tasks."""
-    from evals.bench.estimation import BenchError, run_bench
-    from evals.datasets.tasks_csv import TasksCsvError
+    from tools.backtest.runner import BenchError, run_bench
+    from tools.backtest.tasks_csv import TasksCsvError
     from tools.index.embedding import EmbeddingModelError
 
     def warn(message: str) -> None:
@@ -68,32 +70,24 @@ def estimation(
             f"{name:>10}: MdMRE {num(m.mdmre)}  PRED(25) {pct(m.pred25)}  mean|log| {num(m.mean_abs_log)}  "
             f"MAE {num(m.mae)} h  P10-P90 coverage {pct(m.coverage)}"
         )
-    t = result.totals
-    if t.batches:
+    for label, t in (("project-month", result.totals), ("project", result.project_totals)):
+        if t.batches:
+            typer.echo(
+                f"{label} totals ({t.batches} batches): |error| sum ai {num(t.ai_abs_error_sum)} h vs human "
+                f"{num(t.human_abs_error_sum)} h; P10-P90 coverage {pct(t.coverage80)}"
+            )
+    a = result.approver
+    if a is not None and a.static.tasks:
         typer.echo(
-            f"project-month totals ({t.batches} batches): |error| sum ai {num(t.ai_abs_error_sum)} h vs human "
-            f"{num(t.human_abs_error_sum)} h; P10-P90 coverage {pct(t.coverage80)}"
+            f"simulated approver ({a.edited} edits, {a.rejected} rejections): mean|log| "
+            f"{num(a.static.mean_abs_log)} -> {num(a.learning.mean_abs_log)}, PRED(25) "
+            f"{pct(a.static.pred25)} -> {pct(a.learning.pred25)}"
         )
     for fit in result.hindsight:
         typer.echo(
             f" hindsight ({fit.mode}; fitted on the test answers, an upper bound): {fit.model}: "
             f"mean|log| {num(fit.mean_abs_log)}  MdMRE {num(fit.mdmre)}  PRED(25) {pct(fit.pred25)}"
         )
+    misses = [str(f["figure"]) for f in result.figures if f["passed"] is False]
+    typer.echo("bars: " + ("all met" if not misses else "missed: " + "; ".join(misses)))
     typer.echo(f"wrote {predictions}" + (f" and {report}" if report else ""))
-
-
-@bench_app.command("sip-csv")
-def sip_csv(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the SiP TASKS.csv.")],
-    sip_dir: Annotated[
-        Path | None, typer.Option("--sip-dir", help="SiP data directory (default ../shared/data/sip).")
-    ] = None,
-) -> None:
-    """Write the SiP dataset (read in place) as a TASKS.csv for `effort bench estimation`."""
-    from evals.datasets.sip import DEFAULT_SIP_DIR, SipError, write_sip_csv
-
-    try:
-        count = write_sip_csv(out, sip_dir or DEFAULT_SIP_DIR)
-    except (SipError, OSError, KeyError) as exc:
-        raise fail(str(exc)) from None
-    typer.echo(f"wrote {count} SiP tasks to {out}")

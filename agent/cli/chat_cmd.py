@@ -198,6 +198,12 @@ def ask(
     """Answer one question about the team's effort (with tool calls, links and any proposals)."""
     settings = settings_or_exit(config)
     redactor = Redactor(settings.secrets())
+    if (
+        (offline or not settings.llm_configured)
+        and thread is None
+        and _ask_fast(settings, question, as_json, redactor, synthetic_tasks)
+    ):
+        return  # a read-only offline answer: no graph, no checkpoint (agent/offline.py ask_offline)
     try:
         with open_session(
             settings, offline=offline, thread_id=thread, synthetic_tasks=synthetic_tasks
@@ -225,6 +231,43 @@ def ask(
         raise
     except Exception as exc:  # a clear one-line error, never a traceback holding secrets
         raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
+
+
+def _ask_fast(
+    settings: Settings, question: str, as_json: bool, redactor: Redactor, synthetic_tasks: int
+) -> bool:
+    """Answer a read-only offline question without the graph; False when it needs the graph."""
+    from agent.offline import ask_offline
+    from tools.agent_tools.budget import count_tokens
+
+    try:
+        result = ask_offline(settings, question, synthetic_tasks=synthetic_tasks)
+    except Exception as exc:  # a clear one-line error, never a traceback holding secrets
+        raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
+    if result is None:
+        return False
+    if as_json:
+        tokens = [count_tokens(o) for _, _, o in result.calls]
+        outputs = [
+            {"name": n, "tokens": t, "status": "success"}
+            for (n, _, _), t in zip(result.calls, tokens, strict=True)
+        ]
+        out = {
+            "answer": result.text,
+            "thread_id": new_thread_id(),  # a run id: nothing waits on this thread
+            "mode": "offline",
+            "prompt": _prompt_ref(),  # the prompt the LLM mode would use; offline does not use it
+            "tool_calls": [{"name": n, "args": a} for n, a, _ in result.calls],
+            "tool_outputs": outputs,
+            "tool_output_tokens": sum(tokens),
+            "proposals": [],
+            "awaiting_approval": False,
+            "routed": result.plan.routed.model_dump(),
+        }
+        typer.echo(redactor(json.dumps(out, default=str, ensure_ascii=False)))
+    else:
+        typer.echo(redactor(result.text))
+    return True
 
 
 @app.command("chat")

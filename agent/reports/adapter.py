@@ -5,9 +5,9 @@ workspace snapshot the retro was computed from, so callers pass it when they hav
 does). Without it the scatter falls back to the retro's top over- and underruns, and burn-downs show the
 forecast only.
 
-Forecast bands: the chart shows remaining work from the snapshot date falling to zero at the P50, P80
-and P95 finish dates of the Monte Carlo forecast (straight lines between the two), so the band edges
-and the finish markers always agree.
+Forecast bands: the chart shows the forecast's own burn-down, remaining work per week as P50/P80/P95
+quantiles over the simulated remaining-work paths (``tools.analytics.forecast``); each band reaches
+zero at the matching finish date, so band edges and finish markers agree.
 """
 
 from __future__ import annotations
@@ -130,36 +130,27 @@ def remaining_history(
     return out
 
 
-def _bands(start: date, remaining: float, p50: date, p80: date, p95: date) -> list[BandPoint]:
-    """Straight burn lines from ``remaining`` at ``start`` to zero at each finish date, weekly."""
-    end = max(p50, p80, p95, start + timedelta(days=7))
-    days, day = [], start
-    while day < end:
-        days.append(day)
-        day += timedelta(days=7)
-    days.append(end)
-
-    def at(finish: date, d: date) -> float:
-        span = max((finish - start).days, 1)
-        return max(remaining * (1 - (d - start).days / span), 0.0)
-
-    return [
-        BandPoint(day=d, p50=round(at(p50, d), 1), p80=round(at(p80, d), 1), p95=round(at(p95, d), 1))
-        for d in days
-    ]
+def _bands(points: Sequence[Any], as_of: date) -> list[BandPoint]:
+    """The forecast's weekly remaining-work quantiles as chart points; the first starts at ``as_of``."""
+    out: list[BandPoint] = []
+    for i, p in enumerate(points):
+        day = max(p.week_start, as_of) if i == 0 else p.week_start
+        if out and day <= out[-1].day:
+            continue
+        out.append(BandPoint(day=day, p50=p.p50_hours, p80=p.p80_hours, p95=p.p95_hours))
+    return out
 
 
 def burndowns(forecasts: Any, workspace: Any | None, as_of: date) -> list[Burndown]:
     out: list[Burndown] = []
     for f in getattr(forecasts, "projects", None) or []:
         history = remaining_history(workspace, f.project_gid, as_of) if workspace is not None else []
-        start_remaining = f.remaining_p50_hours
         out.append(
             Burndown(
                 project_gid=f.project_gid,
                 project_name=f.name,
                 history=history,
-                forecast=_bands(as_of, start_remaining, f.p50, f.p80, f.p95),
+                forecast=_bands(f.burndown, as_of),
                 finish_p50=f.p50,
                 finish_p80=f.p80,
                 finish_p95=f.p95,

@@ -36,6 +36,10 @@ QUESTIONS = [
     "Any suspicious time entries last month?",
     "Retro for last month",
     "find task login page",
+    "How many hours did Person 3 log last month, by project?",
+    "billable hours by client this quarter vs last quarter",
+    "how many tasks did we complete last month per person?",
+    "which project is most likely to miss its deadline?",
 ]
 EVERY_TOOL: list[tuple[str, dict[str, Any]]] = [
     ("variance", {"group_by": "assignee"}),
@@ -47,6 +51,9 @@ EVERY_TOOL: list[tuple[str, dict[str, Any]]] = [
     ("billing_draft", {"period": "2026-03"}),
     ("retrospective", {"period": "Q1 2026"}),
     ("task_lookup", {"query": "page"}),
+    ("time_logged", {"group_by": "task", "top_n": 25}),
+    ("task_counts", {"status": "open", "group_by": "person", "top_n": 25}),
+    ("at_risk_projects", {"top_n": 15}),
 ]
 
 
@@ -146,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(result, indent=2))
         return
     print(
-        f"{'tasks':>8} | {'typical max':>11} | {'typical mean':>12} | {'worst case (27 calls)':>21} | {'budget':>6} | worst-case s"
+        f"{'tasks':>8} | {'typical max':>11} | {'typical mean':>12} | {f'worst case ({3 * len(EVERY_TOOL)} calls)':>21} | {'budget':>6} | worst-case s"
     )
     for r in result["sizes"]:
         print(

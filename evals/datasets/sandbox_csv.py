@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import tools  # noqa: F401  (offline switches first)
-from evals.datasets.tasks_csv import write_tasks_csv
+from tools.backtest.tasks_csv import write_tasks_csv
 
 
 def write_sandbox_csv(out: Path, tasks: int = 2000, seed: int = 3) -> int:

@@ -7,22 +7,25 @@ Extra context columns: section=ProjectBreakdownCode (sub-project), tags=Category
 Management / Operational). Kept: StatusCode FINISHED/COMPLETED/RELEASED with estimate > 0 and
 actual > 0 (8,175 tasks).
 
-    python -m evals.datasets.sip --out out/sip_tasks.csv      # or: effort bench sip-csv --out FILE
+    python -m evals.datasets.sip --out /tmp/sip_tasks.csv [--sip-dir DIR]
+
+The data is found at ``--sip-dir``, else ``$EFFORT_SIP_DIR``, else the first ``shared/data/sip`` next to
+the repository or one of its parent directories (a git worktree sits deeper than the main checkout).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from evals.datasets.tasks_csv import COLUMNS
+from tools.backtest.tasks_csv import COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SIP_DIR = REPO_ROOT / ".." / "shared" / "data" / "sip"
 TASK_FILE = "Sip-task-info.csv"
 DATES_FILE = "est-act-dates.csv"
 DONE_STATUSES = frozenset({"FINISHED", "COMPLETED", "RELEASED"})
@@ -30,6 +33,22 @@ DONE_STATUSES = frozenset({"FINISHED", "COMPLETED", "RELEASED"})
 
 class SipError(RuntimeError):
     """The SiP files are missing or not in the expected shape."""
+
+
+def find_sip_dir() -> Path:
+    """``$EFFORT_SIP_DIR``, else the first ``shared/data/sip`` (or ``data/sip``) beside the repository or
+    one of its parents; the conventional location when none has the data (the error then names it)."""
+    env = os.environ.get("EFFORT_SIP_DIR")
+    if env:
+        return Path(env)
+    for base in (REPO_ROOT, *REPO_ROOT.parents):
+        for candidate in (base / "shared" / "data" / "sip", base / "data" / "sip"):
+            if (candidate / TASK_FILE).is_file():
+                return candidate
+    return REPO_ROOT.parent / "shared" / "data" / "sip"
+
+
+DEFAULT_SIP_DIR = find_sip_dir()
 
 
 @dataclass
@@ -131,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m evals.datasets.sip --out FILE [--sip-dir DIR]``."""
     parser = argparse.ArgumentParser(description="Write the SiP dataset as a TASKS.csv for effort bench.")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--sip-dir", type=Path, default=DEFAULT_SIP_DIR)
+    parser.add_argument("--sip-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        count = write_sip_csv(args.out, args.sip_dir)
+        count = write_sip_csv(args.out, args.sip_dir or find_sip_dir())
     except (SipError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

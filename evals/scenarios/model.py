@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Category = Literal["plain", "multi_step", "ambiguous", "write", "hostile"]
+Category = Literal["plain", "multi_step", "ambiguous", "write", "hostile", "natural", "bad_input"]
 Expect = Literal["answer", "clarify", "propose", "refuse"]
+Slice = Literal["classic", "seen", "heldout"]
 
 
 class Fact(BaseModel):
@@ -38,3 +39,8 @@ class Scenario(BaseModel):
     allowed_projects: list[str] = Field(default_factory=list)  # scope: proposals only to these projects
     must_explain: bool = False  # a refusal must say why (human field, scope, hidden instruction)
     truth: str = ""  # how the expected facts were computed (for the reader of a failing case)
+    # The natural set: "seen" questions are the router's own examples filled in; "heldout" ones are
+    # phrasings it never saw. "classic" = the original 72 (facts from the analytics).
+    slice: Slice = "classic"
+    topic: str = ""  # what the question is about (hours, billable, task count, ...), for the scorecard
+    filters: list[str] = Field(default_factory=list)  # names the answer must show applied (or not applied)

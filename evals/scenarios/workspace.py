@@ -23,6 +23,9 @@ from tools.records import Workspace
 
 EVAL_SEED = 4242
 EVAL_TASKS = 300
+# A second, larger workspace the natural questions are also asked about (other people, projects, clients).
+SECOND_SEED = 7
+SECOND_TASKS = 600
 
 
 @dataclass
@@ -37,6 +40,7 @@ class EvalWorkspace:
     skips: list[str] = field(default_factory=list)
     sandbox: Any = None  # the running sandbox when synced (write counts)
     settings: Any = None
+    payloads: dict[str, list[dict[str, Any]]] | None = None  # the API records (the reference reads these)
 
 
 def _pick_injection_target(state: Any, truth: dict[str, Any]) -> str:
@@ -115,8 +119,10 @@ def build_eval_workspace(seed: int = EVAL_SEED, tasks: int = EVAL_TASKS) -> Eval
 
     state, truth, target = generate_state(seed, tasks)
     as_of = datetime.fromisoformat(str(truth["as_of"])).replace(hour=18, tzinfo=UTC)
-    workspace, skips = map_payloads(export_payloads(state), as_of=as_of)
+    payloads = export_payloads(state)
+    workspace, skips = map_payloads(payloads, as_of=as_of)
     return EvalWorkspace(
+        payloads=payloads,
         workspace=workspace,
         truth=truth,
         injected_gid=target,

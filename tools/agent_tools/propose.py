@@ -15,6 +15,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from tools.agent_tools import PROPOSE_TOOL_NAMES
 from tools.agent_tools.budget import untrusted
 from tools.agent_tools.common import link
 from tools.config_types import Phase
@@ -217,4 +218,4 @@ def propose_tools() -> list[BaseTool]:
     ]
 
 
-PROPOSE_TOOL_NAMES = frozenset({"propose_ai_field", "propose_comment", "propose_approval_subtask"})
+__all__ = ["PROPOSE_TOOL_NAMES", "propose_tools"]

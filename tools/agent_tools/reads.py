@@ -30,7 +30,7 @@ from tools.agent_tools.common import (
     words,
 )
 from tools.config_types import RuntimeSettings
-from tools.periods import Period, find_period
+from tools.periods import Period, PeriodError, find_period, parse_period
 from tools.records import Task, Workspace
 from tools.redact import Redactor
 
@@ -53,6 +53,8 @@ class ToolEnv(Protocol):
 
     def get_frame(self) -> Any: ...
 
+    def freshness(self) -> str: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class VarianceArgs(BaseModel):
     tag: str | None = Field(None, description="Only tasks with this tag.")
     section: str | None = Field(None, description="Only tasks in this section.")
     project_type: str | None = Field(None, description="Only tasks of this project type.")
+    client: str | None = Field(None, description="Only tasks of projects of this client.")
+    top_n: int = Field(TOP_N, ge=1, le=25, description="Groups to show.")
 
 
 class EstimateArgs(BaseModel):
@@ -92,6 +96,19 @@ class AnomaliesArgs(BaseModel):
     )
     assignee: str | None = Field(None, description="Only entries of this person.")
     project: str | None = Field(None, description="Only entries on this project.")
+    kind: (
+        Literal[
+            "weekend",
+            "duplicate",
+            "implausible_duration",
+            "future_date",
+            "variance",
+            "pace",
+            "holiday",
+            "missing_log",
+        ]
+        | None
+    ) = Field(None, description="Only flags of this kind (weekend, duplicate, future_date, ...).")
 
 
 class CapacityArgs(BaseModel):
@@ -121,12 +138,25 @@ class LookupArgs(BaseModel):
 # --- shared filters --------------------------------------------------------------------------------
 
 
+def read_period(text: str | None, today: date) -> Period | None:
+    """A period argument: the whole value by the grammar ("May", "last month"), else the first period
+    inside it ("hours in May 2026"), else None. A senseless one ("2026-13") raises PeriodError."""
+    if not text:
+        return None
+    try:
+        return parse_period(text, today)
+    except PeriodError:
+        return find_period(text, today)
+
+
 def _period_or_default(text: str | None, today: date, days: int) -> Period:
-    parsed = find_period(text, today)
+    parsed = read_period(text, today)
     return parsed or Period(start=today - timedelta(days=days), end=today, label=f"last {days} days")
 
 
-def _filtered(tasks: Iterable[Task], args: VarianceArgs, period: Period | None) -> list[Task]:
+def _filtered(
+    tasks: Iterable[Task], args: VarianceArgs, period: Period | None, clients: dict[str, str | None]
+) -> list[Task]:
     out = []
     for t in tasks:
         if period is not None and not period.contains(t.completed_at):
@@ -141,12 +171,16 @@ def _filtered(tasks: Iterable[Task], args: VarianceArgs, period: Period | None) 
             continue
         if args.project_type and not match_name(args.project_type, [t.project_type]):
             continue
+        if args.client and norm(clients.get(t.project_gid or "")) != norm(args.client):
+            continue
         out.append(t)
     return out
 
 
 def _filters_line(args: BaseModel) -> str:
-    parts = [f"{k}={v}" for k, v in args.model_dump(exclude_none=True).items() if k != "group_by"]
+    parts = [
+        f"{k}={v}" for k, v in args.model_dump(exclude_none=True).items() if k not in ("group_by", "top_n")
+    ]
     return ", ".join(parts) or "none"
 
 
@@ -175,7 +209,8 @@ def _similar_fallback(ws: Workspace, text: str, k: int, exclude: str | None) -> 
 
 
 def _similar(env: ToolEnv, text: str, k: int, exclude: str | None) -> list[tuple[Task, float]]:
-    index = env.index
+    getter = getattr(env, "get_index", None)
+    index = getter() if callable(getter) else env.index
     if index is not None and hasattr(index, "similar"):
         try:
             hits = index.similar(text, k=k + 1)
@@ -289,14 +324,19 @@ def _run_view(env: ToolEnv, tool: str, view: Callable[[], str]) -> str:
 
 def variance(env: ToolEnv, args: VarianceArgs) -> str:
     """Actual vs estimate by group: bias (median actual/estimate), spread, overrun share, sample size."""
-    period = find_period(args.period, env.today())
+    period = read_period(args.period, env.today())
     if args.period and period is None:
         return f"Could not read the period {args.period!r}. Try 'last quarter', '2026-03' or 'Q1 2026'."
 
     def view() -> str:
         ws = env.workspace
-        if any((args.project, args.assignee, args.tag, args.section, args.project_type)):
-            ws = ws.model_copy(update={"tasks": tuple(_filtered(ws.tasks, args, None))})
+        if args.client and not any(norm(p.client) == norm(args.client) for p in ws.projects):
+            return f"variance: no client matches {args.client!r}; nothing was computed."
+        if args.assignee and not find_person(ws, args.assignee):
+            return f"variance: no person matches {args.assignee!r}; nothing was computed."
+        if any((args.project, args.assignee, args.tag, args.section, args.project_type, args.client)):
+            clients = {p.gid: p.client for p in ws.projects}
+            ws = ws.model_copy(update={"tasks": tuple(_filtered(ws.tasks, args, None, clients))})
         return views.variance_view(env, args, ws, period, _filters_line(args))
 
     return _run_view(env, "variance", view)
@@ -342,14 +382,21 @@ def estimate_task(env: ToolEnv, args: EstimateArgs) -> str:
         if estimator is None:
             return "estimate_task: no estimator is available (no completed history to learn from)."
         est = estimator.predict(task, use_estimate=task.estimate_hours is not None)
-        return views.estimate_view(task, est, task_ref(task))
+        ref = task_ref(task) if task.gid != "new" else f"a new task {untrusted(task.name, 80)}"
+        return views.estimate_view(task, est, ref)
 
     return _run_view(env, "estimate_task", view)
 
 
 def anomalies(env: ToolEnv, args: AnomaliesArgs) -> str:
     """Suspicious time entries and tasks, scored, highest first."""
-    period = _period_or_default(args.period, env.today(), 90)
+    today = env.today()
+    if args.kind == "future_date" and not args.period:  # future-dated entries lie after today
+        period = Period(
+            start=today - timedelta(days=90), end=today + timedelta(days=366), label="from 90 days ago on"
+        )
+    else:
+        period = _period_or_default(args.period, today, 90)
     return _run_view(env, "anomalies", lambda: views.anomalies_view(env, args, period))
 
 
@@ -382,7 +429,7 @@ def completion_forecast(env: ToolEnv, args: ForecastArgs) -> str:
 
 def billing_draft(env: ToolEnv, args: BillingArgs) -> str:
     """Billable hours and amounts for a period: a draft, nothing is sent."""
-    period = find_period(args.period, env.today())
+    period = read_period(args.period, env.today())
     if period is None:
         return f"billing_draft: could not read the period {args.period!r} (try 'March' or '2026-03')."
     return _run_view(env, "billing_draft", lambda: views.billing_view(env, args, period))
@@ -390,7 +437,7 @@ def billing_draft(env: ToolEnv, args: BillingArgs) -> str:
 
 def retrospective(env: ToolEnv, args: RetroArgs) -> str:
     """Period review: delivered vs estimated, bias and trend, scope creep, overhead, anomalies."""
-    period = find_period(args.period, env.today())
+    period = read_period(args.period, env.today())
     if period is None:
         return f"retrospective: could not read the period {args.period!r}."
 

@@ -121,10 +121,10 @@ def variance_view(
         lines.append(bias)
     lines.append("group | n | median ratio | interval | overrun share | est total | actual total")
     if args.group_by == "month":  # chronological (as variance_report orders months): the latest ones
-        rows, left = all_rows[-TOP_N:], max(0, len(all_rows) - TOP_N)
+        rows, left = all_rows[-args.top_n :], max(0, len(all_rows) - args.top_n)
         more = "earlier months"
     else:  # variance_report orders other groups by sample size, largest first
-        rows, left = top_n(all_rows)
+        rows, left = top_n(all_rows, args.top_n)
         more = "more groups (largest samples shown)"
     for r in rows:
         label = untrusted(r.label, 60) if free_text else r.label
@@ -190,6 +190,8 @@ def anomalies_view(env: ToolEnv, args: AnomaliesArgs, period: Period) -> str:
     ws = env.workspace
     frame = env.get_frame()
     flags = detect_anomalies(ws, start=period.start, end=period.end, frame=frame)
+    if args.kind:
+        flags = [f for f in flags if f.kind.value == args.kind]
     if args.assignee or args.project:
         people = {p.gid: p.name for p in ws.people}
         tasks = {t.gid: t for t in ws.tasks}
@@ -207,11 +209,16 @@ def anomalies_view(env: ToolEnv, args: AnomaliesArgs, period: Period) -> str:
             kept.append(f)
         flags = kept
     summary = summarize_anomalies(flags, top=TOP_N, frame=frame)
+    filters = ", ".join(
+        f"{k}={v}"
+        for k, v in (("kind", args.kind), ("person", args.assignee), ("project", args.project))
+        if v
+    )
     if summary.total == 0:
-        return f"ANOMALIES | period {period.describe()}: none found."
+        return f"ANOMALIES | period {period.describe()} | filters: {filters or 'none'}: none found."
     tasks_by_gid = {t.gid: t for t in ws.tasks}
     lines = [
-        f"ANOMALIES | period {period.describe()} | {summary.total} flags | by kind: "
+        f"ANOMALIES | period {period.describe()} | filters: {filters or 'none'} | {summary.total} flags | by kind: "
         + ", ".join(f"{k} {n}" for k, n in sorted(summary.by_kind.items(), key=lambda kv: -kv[1])),
         "most flagged people: "
         + ", ".join(f"{untrusted(name, 40)} {n}" for name, n in summary.by_person[:5]),

@@ -8,8 +8,8 @@ Spent is what the synced time entries say (those attributable to the project, fi
 ``billable_status_filter``), as Asana's own budget actual counts it; only in a workspace without a
 single entry (a history of task totals, such as SiP) is it the completed tasks' actual hours. The
 forecast does not re-implement a Monte Carlo: it takes the completion forecast's simulations
-(``forecast.simulate_remaining``: each worker's remaining hours, with the estimator's bias, and weekly
-pace from their throughput history) and asks, per simulation, when spent plus burned work crosses the
+(``forecast_projects(keep=...)``: each worker's remaining hours, with the estimator's bias, and weekly
+pace from their throughput history, slowed as the finish dates are by the task-lifetime model) and asks, per simulation, when spent plus burned work crosses the
 budget (exactly: burn is piecewise linear) and what the total at completion is. P50/P80/P95 are
 quantiles across simulations; a simulation that finishes under budget never runs out, so "P80: not
 before completion" means fewer than 80% of simulations run out.
@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from tools.analytics.calendar import WorkCalendar, build_calendar
-from tools.analytics.forecast import ProjectForecast, RemainingWork, simulate_remaining, workdays_to_date
+from tools.analytics.forecast import ProjectForecast, RemainingWork, forecast_projects, workdays_to_date
 from tools.analytics.frame import BILLABLE, NON_BILLABLE, Frame, build_frame, date_of
 from tools.config_types import BudgetConfig, CapacityConfig
 from tools.records import Budget, BudgetSource, BudgetType, Project, Rate, Workspace
@@ -227,7 +227,8 @@ def budget_report(
     wanted = set(project_gids) if project_gids is not None else None
     resolved = [r for r in resolved if wanted is None or r.project.gid in wanted]
     budgeted = {r.project.gid for r in resolved}
-    forecast, sims = simulate_remaining(
+    sims: dict[str, RemainingWork] = {}
+    forecast = forecast_projects(
         workspace,
         project_gids=sorted(budgeted),
         simulations=simulations,
@@ -235,6 +236,7 @@ def budget_report(
         config=capacity,
         calendar=calendar,
         frame=frame,
+        keep=sims,
     )
     finish = {f.project_gid: f for f in forecast.projects}
     rates = _Rates(workspace.rates, {p.gid: p for p in workspace.projects})

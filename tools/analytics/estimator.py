@@ -3,21 +3,25 @@ with the evidence behind them.
 
 Two modes, both learned only from tasks completed before ``as_of``:
 
-* **calibrated** (a human estimate exists): evidence-based scheduling. The log ratio
-  log(actual/estimate) is predicted from the track records of the task's assignee, project, category,
-  section, tags and assignee-in-category (group medians shrunk toward the global median by sample size)
-  and from the ratios of the most similar past tasks (text kNN); a cold-start view of the task pulls
-  very large or small estimates toward what such tasks usually take.
+* **calibrated** (a human estimate exists): evidence-based scheduling. The model predicts a correction
+  log(actual/estimate) from the track records of the task's assignee, project, category, section, tags
+  and size, the ratios of the most similar past tasks (text kNN) and a cold-start view of the task.
+  The correction is then shrunk toward zero by how reliable corrections of that kind have been
+  out of sample (``estimator_calibration.Gate``): where this person, or this person's estimates of
+  this very value, have usually been right, the human figure is kept. Never worse than the person is
+  the first duty; the gains on real data are small (see the README's hindsight bounds).
 * **cold start** (no human estimate): log actual hours from similar tasks' actuals (similarity-weighted
-  median in log space), from the assignee's own most similar past tasks (how long such work took *this
-  person*), and the same groups' medians of actual hours.
+  median), from the assignee's own most similar past tasks, from a ridge regression of hours on the
+  task's text vector, and from the same groups' medians of actual hours.
 
-Each mode combines its components with weights fitted by median (least-absolute-deviation) regression
-on the most recent slice of the history, with features computed only from the older part, so the
-weights reflect how well each signal predicted the *next* tasks. The P10-P90 range comes from the
-empirical residuals on that slice (split conformal, grouped by how close the nearest past task is),
-which keeps 80% nominal coverage without assuming a distribution. The confidence is the calibrated
-probability that the actual lands within +-25% of the point estimate.
+Everything is calibrated on the most recent part of the history, cut into time blocks whose features
+come only from tasks completed before each block (rolling origin), so the weights, the shrink factors
+and the ranges describe how each signal predicted the *next* tasks. P10-P90 come from split-conformal
+quantiles of those residuals (recent ones weigh more: errors drift); the confidence is the calibrated
+probability of landing within +-25%. Errors of tasks in the same project and month move together:
+the estimator measures how much (``correlation``), and ``tools.analytics.totals`` draws totals from
+that joint distribution. Approvers' edits and rejections (``EstimateFeedback``) shift later estimates
+for the same person / project / category until actuals arrive.
 
 Deliberately absent: any use of a task's own dates or elapsed time (not known when estimating), any
 rounding to "typical" values of a particular dataset.
@@ -25,8 +29,9 @@ rounding to "typical" values of a particular dataset.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,21 +40,58 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.analytics.estimator_math import conformal_quantile, lad_fit, shrunk, weighted_median
+from tools.analytics.estimator_calibration import (
+    Gate,
+    GateKey,
+    GroupVerdict,
+    Spread,
+    cross_fitted_corrections,
+    fit_gate,
+    fit_spread,
+    fit_weights,
+    gate_losses,
+    prior_spread,
+    verdicts_by_group,
+)
+from tools.analytics.estimator_features import (
+    CAL_COMPONENTS,
+    COLD_COMPONENTS,
+    SIM,
+    Features,
+    Reference,
+    TextModel,
+    assignee_of,
+    build_reference,
+    features,
+    has_estimate,
+    log_hours,
+    project_of,
+    size_bucket,
+    task_facets,
+    task_text,
+    value_key,
+)
+from tools.analytics.estimator_feedback import EstimateFeedback, FeedbackModel
+from tools.analytics.estimator_math import recency_weights, ridge_fit
+from tools.analytics.estimator_totals import Correlation, TotalsFit, correlation_of, fit_totals_on_history
 from tools.records import Task
 
 Mode = Literal["calibrated", "cold_start"]
 Embed = Callable[[Sequence[str]], np.ndarray]
 
-# Hours below this are treated as this much in log space (a 0 h actual would be -inf).
-MIN_HOURS = 0.1
-PRED_TOLERANCE = math.log(1.25)  # |log(actual/estimate)| within this ~ "within 25%"
-FACETS = ("assignee", "project", "category", "section", "tag", "assignee_category")
-# Track records by the size of the human estimate (calibrated mode only): big and small estimates are
-# typically biased differently (and differently per person).
-SIZE_FACETS = ("size", "assignee_size")
-# Recent track records (the last `recent` tasks of the group): people and teams drift over the years.
-RECENT_FACETS = ("assignee", "project", "category", "assignee_category", "all")
+__all__ = [
+    "Estimate",
+    "EstimateFeedback",
+    "Estimator",
+    "EstimatorConfig",
+    "Evidence",
+    "GroupVerdict",
+    "SimilarEvidence",
+    "TrackRecord",
+    "fit_estimator",
+    "task_facets",
+    "task_text",
+]
 
 
 # --------------------------------------------------------------------------- public records
@@ -87,6 +129,10 @@ class Evidence(BaseModel):
     components: dict[str, float] = Field(default_factory=dict)
     weights: dict[str, float] = Field(default_factory=dict)
     history_tasks: int = 0
+    # Calibrated mode: the share of the model's correction applied (0 = the human figure is kept).
+    trust: float | None = None
+    verdict: GroupVerdict | None = None  # the assignee's AI-vs-person record, when known
+    feedback_offset: float | None = None  # x factor from approvers' edits (1.0 = none)
     note: str = ""
 
 
@@ -104,6 +150,9 @@ class Estimate(BaseModel):
     human_estimate_hours: float | None = None
     bias_applied: float | None = None  # hours / human estimate (1.0 = no change)
     evidence: Evidence = Field(default_factory=Evidence)
+    # Quantiles of log(actual / hours) at estimator_calibration.LEVELS, for drawing totals. Not part of
+    # what is shown or serialised.
+    log_quantiles: tuple[float, ...] = Field(default=(), exclude=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -111,326 +160,67 @@ class EstimatorConfig:
     k: int = 10  # neighbours from the text index (among all tasks, and among the assignee's own)
     shrinkage: float = 8.0  # pseudo-observations pulling a group median toward the global one
     temperature: float = 0.05  # kNN weights exp((sim - best) / temperature)
-    calibration_fraction: float = 0.5  # most recent share of the history used to fit weights/ranges
+    calibration_fraction: float = 0.5  # most recent share of the history used to calibrate
     max_calibration: int = 4000
+    blocks: int = 5  # rolling-origin time blocks in the calibration slice
     min_fit_tasks: int = 40  # below this, fixed weights and prior ranges (low confidence)
     coverage: float = 0.8  # P10-P90
     ridge: float = 4.0
+    text_ridge: float = 10.0  # ridge of the text-vector regression (in units of tasks)
     max_similar_evidence: int = 5
     recent: int = 30  # window of a recent track record, in tasks
-    # Adjustments of a human estimate smaller than this (relative) are not worth suggesting: the
-    # human's figure is kept (a 4% nudge is noise next to the range, and looks like it).
+    gate_strength: float = 20.0  # pseudo-tasks pulling a kind's shrink curve toward its parent's
+    pred_weight: float = 0.5  # gate loss per task pushed out of +-25%, in units of |log error|
+    gate_caution: float = 2.0  # standard errors a kind's gain must clear before its correction is used
+    recency_half_life: float = 0.5  # of the calibration slice: recent residuals weigh more
+    feedback_half_life_days: float = 90.0
+    feedback_strength: float = 10.0  # pseudo-decisions of "no change" behind approvers' edits
+    # Adjustments of a human estimate smaller than this (relative) are not worth suggesting.
     min_adjustment: float = 0.0
 
 
-# --------------------------------------------------------------------------- features
-
-
-def task_text(task: Task) -> str:
-    """The text embedded for similarity (the same document as the Chroma index)."""
-    from tools.index.store import task_document  # local: keeps chromadb out of pure-analytics imports
-
-    return task_document(task)
-
-
-def task_facets(task: Task) -> list[tuple[str, str]]:
-    """(facet, value) pairs whose track record applies to this task."""
-    out: list[tuple[str, str]] = []
-    assignee = task.assignee_gid or task.assignee_name
-    project = task.project_gid or task.project_name
-    if assignee:
-        out.append(("assignee", assignee))
-    if project:
-        out.append(("project", project))
+def gate_chains(task: Task, f: Features) -> list[list[GateKey]]:
+    """The kinds of a task whose past decides how far to trust a correction (general to specific):
+    the person and their estimates of this very value; how often estimates like this one came true
+    (in fifths); how much history the task's project has; the category and size."""
+    assignee = assignee_of(task) or ""
+    value = value_key(task.estimate_hours or 0.0)
+    bucket = str(min(4, int(f.hit * 5)))
+    chains: list[list[GateKey]] = [
+        [("assignee", assignee), ("assignee_value", f"{assignee}/{value}")],
+        [("hit", bucket), ("assignee_hit", f"{assignee}/{bucket}")],
+        [("project_history", f.project_history)],
+    ]
     if task.project_type:
-        out.append(("category", task.project_type))
-    if task.section:
-        # Section names repeat across projects ("Backlog"): a section means something within its project.
-        out.append(("section", f"{project or ''}/{task.section}"))
-    out.extend(("tag", tag) for tag in task.tags)
-    if assignee and task.project_type:
-        out.append(("assignee_category", f"{assignee}/{task.project_type}"))
-    return out
+        size = size_bucket(task.estimate_hours or 1.0)
+        chains.append([("category", task.project_type), ("category_size", f"{task.project_type}/{size}")])
+    return chains
 
 
-def size_facets(task: Task) -> list[tuple[str, str]]:
-    """Facets keyed by the human estimate's size (a factor-of-two bucket); empty without an estimate."""
-    if not _has_estimate(task):
-        return []
-    bucket = str(round(math.log2(task.estimate_hours or 1.0)))
-    assignee = task.assignee_gid or task.assignee_name
-    return [("size", bucket)] + ([("assignee_size", f"{assignee}/{bucket}")] if assignee else [])
-
-
-def _log_hours(hours: float) -> float:
-    return math.log(max(hours, MIN_HOURS))
-
-
-def _has_estimate(task: Task) -> bool:
-    return task.estimate_hours is not None and math.isfinite(task.estimate_hours) and task.estimate_hours > 0
+# --------------------------------------------------------------------------- fitted state
 
 
 @dataclass
-class _GroupStats:
-    count: int
-    median_log_actual: float
-    ratio_count: int
-    median_log_ratio: float
-    recent_count: int = 0
-    recent_log_actual: float = math.nan
-    recent_ratio_count: int = 0
-    recent_log_ratio: float = math.nan
-
-
-@dataclass
-class _Reference:
-    """What is known from a set of completed tasks: group medians and the text vectors."""
-
-    tasks: list[Task]
-    log_actual: np.ndarray
-    log_ratio: np.ndarray  # NaN where the task had no estimate
-    vectors: np.ndarray | None
-    groups: dict[tuple[str, str], _GroupStats]
-    global_log_actual: float
-    global_log_ratio: float
-    gid_row: dict[str, int] = field(default_factory=dict)
-    assignee_rows: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def _build_reference(tasks: list[Task], vectors: np.ndarray | None, recent: int = 30) -> _Reference:
-    """Group statistics over ``tasks``, which must be in completion order (recent = last rows)."""
-    log_actual = np.array([_log_hours(t.actual_hours or 0.0) for t in tasks], dtype=float)
-    log_ratio = np.array(
-        [
-            _log_hours(t.actual_hours or 0.0) - _log_hours(t.estimate_hours or 0.0)
-            if _has_estimate(t)
-            else math.nan
-            for t in tasks
-        ],
-        dtype=float,
-    )
-    members: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for row, task in enumerate(tasks):
-        for key in [*task_facets(task), *size_facets(task)]:
-            members[key].append(row)
-        members[("all", "")].append(row)
-    groups: dict[tuple[str, str], _GroupStats] = {}
-    for key, rows in members.items():
-        ratios = log_ratio[rows]
-        ratios = ratios[~np.isnan(ratios)]
-        last = rows[-recent:]
-        last_ratios = ratios[-recent:]
-        groups[key] = _GroupStats(
-            count=len(rows),
-            median_log_actual=float(np.median(log_actual[rows])),
-            ratio_count=len(ratios),
-            median_log_ratio=float(np.median(ratios)) if len(ratios) else math.nan,
-            recent_count=len(last),
-            recent_log_actual=float(np.median(log_actual[last])),
-            recent_ratio_count=len(last_ratios),
-            recent_log_ratio=float(np.median(last_ratios)) if len(last_ratios) else math.nan,
-        )
-    finite_ratios = log_ratio[~np.isnan(log_ratio)]
-    return _Reference(
-        tasks=tasks,
-        log_actual=log_actual,
-        log_ratio=log_ratio,
-        vectors=vectors,
-        groups=groups,
-        global_log_actual=float(np.median(log_actual)) if len(tasks) else math.log(4.0),
-        global_log_ratio=float(np.median(finite_ratios)) if len(finite_ratios) else 0.0,
-        gid_row={t.gid: i for i, t in enumerate(tasks)},
-        assignee_rows={
-            value: np.array(rows, dtype=int)
-            for (facet, value), rows in members.items()
-            if facet == "assignee"
-        },
-    )
-
-
-@dataclass
-class _Neighbours:
-    rows: np.ndarray  # indices into the reference
-    sims: np.ndarray
-
-
-def _neighbours(
-    ref: _Reference,
-    query: np.ndarray | None,
-    k: int,
-    exclude: str | None,
-    among: np.ndarray | None = None,
-) -> _Neighbours:
-    """The ``k`` most similar reference rows (optionally only ``among`` these rows), best first."""
-    if ref.vectors is None or query is None or not len(ref.tasks):
-        return _Neighbours(np.zeros(0, dtype=int), np.zeros(0))
-    rows = np.arange(len(ref.tasks)) if among is None else among
-    sims = ref.vectors[rows] @ query if among is not None else ref.vectors @ query
-    if exclude is not None and exclude in ref.gid_row:
-        sims = np.where(rows == ref.gid_row[exclude], -np.inf, sims)
-    if not len(sims):
-        return _Neighbours(np.zeros(0, dtype=int), np.zeros(0))
-    take = min(k, len(sims))
-    top = np.argpartition(-sims, take - 1)[:take]
-    top = top[np.argsort(-sims[top], kind="stable")]
-    keep = np.isfinite(sims[top])
-    return _Neighbours(rows[top][keep], sims[top][keep])
-
-
-# Component names, in feature order (after the intercept).
-_RECENT_NAMES = tuple(f"recent_{f}" for f in RECENT_FACETS)
-COLD_COMPONENTS = (*FACETS, *_RECENT_NAMES, "similar", "similar_x_sim", "similar_by_assignee")
-CAL_COMPONENTS = (*COLD_COMPONENTS, *SIZE_FACETS, "cold_view")
-_SIM = len(FACETS) + len(RECENT_FACETS)  # position of the "similar" component
-_ASSIGNEE = FACETS.index("assignee")
-_BY_ASSIGNEE = COLD_COMPONENTS.index("similar_by_assignee")
-
-
-@dataclass
-class _Features:
-    cold: np.ndarray  # deviations from the global median log actual, COLD_COMPONENTS order
-    ratio: np.ndarray  # deviations from the global median log ratio, FACETS + similar order
-    top_sim: float
-    neighbours: _Neighbours
-
-
-def _features(ref: _Reference, task: Task, query: np.ndarray | None, cfg: EstimatorConfig) -> _Features:
-    cold = np.zeros(len(COLD_COMPONENTS))
-    ratio = np.zeros(len(COLD_COMPONENTS) + len(SIZE_FACETS))
-    by_facet: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    recent: dict[str, tuple[float, float]] = {}
-    for key in [*task_facets(task), ("all", "")]:
-        stats = ref.groups.get(key)
-        if stats is None:
-            continue
-        a = shrunk(stats.median_log_actual, stats.count, ref.global_log_actual, cfg.shrinkage)
-        r = shrunk(stats.median_log_ratio, stats.ratio_count, ref.global_log_ratio, cfg.shrinkage)
-        if key[0] != "all":
-            by_facet[key[0]].append((a - ref.global_log_actual, r - ref.global_log_ratio))
-        if key[0] in RECENT_FACETS:
-            # The recent record is shrunk toward the group's all-time one.
-            ra = shrunk(stats.recent_log_actual, stats.recent_count, a, cfg.shrinkage)
-            rr = shrunk(stats.recent_log_ratio, stats.recent_ratio_count, r, cfg.shrinkage)
-            recent[key[0]] = (ra - ref.global_log_actual, rr - ref.global_log_ratio)
-    for i, facet in enumerate(FACETS):
-        if by_facet[facet]:  # several tags: their average
-            cold[i] = float(np.mean([a for a, _ in by_facet[facet]]))
-            ratio[i] = float(np.mean([r for _, r in by_facet[facet]]))
-    for j, facet in enumerate(RECENT_FACETS):
-        if facet in recent:
-            cold[len(FACETS) + j], ratio[len(FACETS) + j] = recent[facet]
-    for key in size_facets(task):
-        stats = ref.groups.get(key)
-        if stats is not None:
-            r = shrunk(stats.median_log_ratio, stats.ratio_count, ref.global_log_ratio, cfg.shrinkage)
-            ratio[len(COLD_COMPONENTS) + SIZE_FACETS.index(key[0])] = r - ref.global_log_ratio
-    nb = _neighbours(ref, query, cfg.k, task.gid)
-    top_sim = float(nb.sims[0]) if len(nb.sims) else 0.0
-    if len(nb.rows):
-        weights = np.exp((nb.sims - nb.sims[0]) / cfg.temperature) * np.clip(nb.sims, 0.0, None)
-        sim_a = weighted_median(ref.log_actual[nb.rows], weights)
-        if math.isfinite(sim_a):
-            cold[_SIM] = sim_a - ref.global_log_actual
-            cold[_SIM + 1] = cold[_SIM] * max(top_sim, 0.0)
-        r_vals = ref.log_ratio[nb.rows]
-        has = ~np.isnan(r_vals)
-        sim_r = weighted_median(r_vals[has], weights[has]) if has.any() else math.nan
-        if math.isfinite(sim_r):
-            ratio[_SIM] = sim_r - ref.global_log_ratio
-            ratio[_SIM + 1] = ratio[_SIM] * max(top_sim, 0.0)
-    assignee = task.assignee_gid or task.assignee_name
-    own = ref.assignee_rows.get(assignee) if assignee else None
-    if own is not None:
-        mine = _neighbours(ref, query, cfg.k, task.gid, among=own)
-        if len(mine.rows):
-            # Shrunk toward the person's overall record: a few neighbours say little on their own.
-            person_a = ref.global_log_actual + cold[_ASSIGNEE]
-            a = shrunk(float(np.median(ref.log_actual[mine.rows])), len(mine.rows), person_a, cfg.shrinkage)
-            cold[_BY_ASSIGNEE] = a - ref.global_log_actual
-            r_mine = ref.log_ratio[mine.rows]
-            r_mine = r_mine[~np.isnan(r_mine)]
-            if len(r_mine):
-                person_r = ref.global_log_ratio + ratio[_ASSIGNEE]
-                r = shrunk(float(np.median(r_mine)), len(r_mine), person_r, cfg.shrinkage)
-                ratio[_BY_ASSIGNEE] = r - ref.global_log_ratio
-    return _Features(cold=cold, ratio=ratio, top_sim=top_sim, neighbours=nb)
-
-
-# --------------------------------------------------------------------------- calibration of one mode
-
-
-@dataclass
-class _ModeModel:
-    """Fitted combination weights plus residual quantiles per similarity bin for one mode."""
-
+class _Mode:
     weights: np.ndarray  # intercept first
-    bin_edges: np.ndarray  # top-similarity edges between bins (len = bins - 1)
-    q_low: np.ndarray  # per bin
-    q_high: np.ndarray
-    p_within: np.ndarray  # per bin: share of calibration residuals within +-25%
-    calibration_tasks: int
+    spread: Spread
     fitted: bool
+    correlation: Correlation = field(default_factory=Correlation)
 
 
-def _prior_model(n_features: int, spread: float, history: int) -> _ModeModel:
-    """Fixed equal weights and a wide prior range, for too little history to fit anything."""
-    weights = np.zeros(n_features + 1)
-    weights[1 : 1 + _SIM + 1] = 1.0 / (_SIM + 1) if history else 0.0
-    return _ModeModel(
-        weights=weights,
-        bin_edges=np.zeros(0),
-        q_low=np.array([-spread]),
-        q_high=np.array([spread]),
-        p_within=np.array([0.1 * min(1.0, history / 40)]),
-        calibration_tasks=0,
-        fitted=False,
-    )
+def _prior_mode(n_features: int, width: float, history: int, weights: np.ndarray | None = None) -> _Mode:
+    if weights is None:
+        weights = np.zeros(n_features + 1)
+        weights[1 : 1 + SIM + 1] = 1.0 / (SIM + 1) if history else 0.0
+    return _Mode(weights=weights, spread=prior_spread(width, history), fitted=False)
 
 
-def _fit_mode(x: np.ndarray, y: np.ndarray, top_sim: np.ndarray, cfg: EstimatorConfig) -> _ModeModel:
-    """Weights by LAD on all rows; residuals cross-fitted (2 folds of alternating time blocks)."""
-    n = len(y)
-    design = np.column_stack([np.ones(n), x])
-    weights = lad_fit(design, y, ridge=cfg.ridge)
-    block = np.arange(n) * 10 // max(n, 1) % 2
-    residual = np.empty(n)
-    for fold in (0, 1):
-        train, test = block != fold, block == fold
-        if train.sum() < 10 or test.sum() == 0:
-            residual[test] = y[test] - design[test] @ weights
-            continue
-        beta = lad_fit(design[train], y[train], ridge=cfg.ridge)
-        residual[test] = y[test] - design[test] @ beta
-    # Mondrian bins by the closeness of the nearest past task: near-duplicates get their own ranges.
-    bins = max(1, min(4, n // 150))
-    edges = np.quantile(top_sim, np.linspace(0, 1, bins + 1)[1:-1]) if bins > 1 else np.zeros(0)
-    which = np.searchsorted(edges, top_sim, side="right")
-    alpha = (1.0 - cfg.coverage) / 2
-    q_low, q_high, p_within = [], [], []
-    overall_within = float(np.mean(np.abs(residual) <= PRED_TOLERANCE))
-    for b in range(bins):
-        res = residual[which == b]
-        q_low.append(min(0.0, conformal_quantile(res, alpha)))
-        q_high.append(max(0.0, conformal_quantile(res, 1 - alpha)))
-        # Smoothed toward the overall share so a small bin does not claim certainty.
-        p_within.append((np.sum(np.abs(res) <= PRED_TOLERANCE) + 20 * overall_within) / (len(res) + 20))
-    return _ModeModel(
-        weights=weights,
-        bin_edges=edges,
-        q_low=np.array(q_low),
-        q_high=np.array(q_high),
-        p_within=np.array(p_within),
-        calibration_tasks=n,
-        fitted=True,
-    )
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _cold_x(f: _Features) -> np.ndarray:
-    return f.cold
-
-
-def _cal_x(f: _Features, log_estimate: float, cold_pred: float) -> np.ndarray:
-    return np.concatenate([f.ratio, [cold_pred - log_estimate]])
+def _month(task: Task) -> str:
+    return _utc(task.completed_at or task.created_at).strftime("%Y-%m")
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -438,15 +228,23 @@ def _cal_x(f: _Features, log_estimate: float, cold_pred: float) -> np.ndarray:
 
 class Estimator:
     """Fit on a history, then predict any task. ``embed`` turns texts into unit vectors (e.g.
-    ``MiniLMInt8().encode``); without it the text-similarity component is left out."""
+    ``MiniLMInt8().encode``); without it the text components are left out."""
 
     def __init__(self, config: EstimatorConfig | None = None, embed: Embed | None = None) -> None:
         self.config = config or EstimatorConfig()
         self._embed = embed
-        self._ref: _Reference = _build_reference([], None)
-        self._cold: _ModeModel = _prior_model(len(COLD_COMPONENTS), 1.5, 0)
-        self._cal: _ModeModel = _prior_model(len(CAL_COMPONENTS), 0.7, 0)
+        self._ref: Reference = build_reference([], None)
+        self._cold = _prior_mode(len(COLD_COMPONENTS), 1.5, 0)
+        self._cal = _prior_mode(len(CAL_COMPONENTS), 0.7, 0, self._plain_ebs_weights())
+        self._gate = Gate()
+        self._verdicts: dict[tuple[str, str], GroupVerdict] = {}
+        self._totals = TotalsFit()
+        self._feedback = self._new_feedback()
         self.as_of: datetime | None = None
+
+    def _new_feedback(self) -> FeedbackModel:
+        cfg = self.config
+        return FeedbackModel(half_life_days=cfg.feedback_half_life_days, strength=cfg.feedback_strength)
 
     @classmethod
     def with_minilm(cls, config: EstimatorConfig | None = None) -> Estimator:
@@ -454,6 +252,12 @@ class Estimator:
         from tools.index.embedding import MiniLMInt8
 
         return cls(config, MiniLMInt8().encode)
+
+    @staticmethod
+    def _plain_ebs_weights() -> np.ndarray:
+        weights = np.zeros(len(CAL_COMPONENTS) + 1)
+        weights[1] = 1.0  # the assignee's shrunk ratio: plain evidence-based scheduling
+        return weights
 
     # ------------------------------------------------------------------ fitting
 
@@ -471,18 +275,32 @@ class Estimator:
             )
         return np.vstack([cache[t.gid] if t.gid in cache else fresh[t.gid] for t in tasks]).astype(np.float32)
 
+    def _reference(self, tasks: list[Task], vectors: np.ndarray | None) -> Reference:
+        text_model = None
+        if vectors is not None and len(tasks) >= 20:
+            y = np.array([log_hours(t.actual_hours or 0.0) for t in tasks])
+            w, center = ridge_fit(vectors.astype(np.float64), y, self.config.text_ridge)
+            text_model = TextModel(weights=w, center=center)
+        return build_reference(tasks, vectors, self.config.recent, text_model)
+
+    def _features(self, ref: Reference, task: Task, vector: np.ndarray | None) -> Features:
+        cfg = self.config
+        return features(ref, task, vector, k=cfg.k, shrinkage=cfg.shrinkage, temperature=cfg.temperature)
+
     def fit(
         self,
         history: Iterable[Task],
         as_of: datetime | None = None,
         *,
         vectors: Mapping[str, np.ndarray] | None = None,
+        feedback: Iterable[EstimateFeedback] = (),
     ) -> Estimator:
         """Learn from the completed tasks of ``history`` finished before ``as_of`` (default: all).
 
         Tasks without actual hours, not completed, or completed at/after ``as_of`` are ignored, so a
         caller may pass a whole workspace. ``vectors`` are precomputed text vectors by gid (e.g. from
-        :meth:`tools.index.TaskIndex.embeddings`) to skip re-embedding.
+        :meth:`tools.index.TaskIndex.embeddings`) to skip re-embedding. ``feedback`` are approvers'
+        edits and rejections of earlier AI estimates (see :meth:`add_feedback`).
         """
         cfg = self.config
         cutoff = _utc(as_of) if as_of is not None else None
@@ -498,42 +316,120 @@ class Estimator:
         usable.sort(key=lambda t: (_utc(t.completed_at or t.created_at), t.gid))
         self.as_of = cutoff
         all_vectors = self._vectors(usable, vectors)
-        n_cal = min(cfg.max_calibration, int(len(usable) * cfg.calibration_fraction))
-        if len(usable) < cfg.min_fit_tasks or n_cal < 20:
-            self._ref = _build_reference(usable, all_vectors, cfg.recent)
-            self._cold = _prior_model(len(COLD_COMPONENTS), 1.5, len(usable))
-            self._cal = _prior_model(len(CAL_COMPONENTS), 0.7, len(usable))
-            self._cal.weights[:] = 0.0
-            self._cal.weights[1] = 1.0  # the assignee's shrunk ratio: plain evidence-based scheduling
-            return self
-        base, cal = usable[:-n_cal], usable[-n_cal:]
-        base_ref = _build_reference(
-            base, all_vectors[: len(base)] if all_vectors is not None else None, cfg.recent
-        )
-        cal_vectors = all_vectors[len(base) :] if all_vectors is not None else None
-        feats = [
-            _features(base_ref, t, cal_vectors[i] if cal_vectors is not None else None, cfg)
-            for i, t in enumerate(cal)
-        ]
-        y = np.array([_log_hours(t.actual_hours or 0.0) for t in cal])
-        top = np.array([f.top_sim for f in feats])
-        cold_x = np.array([_cold_x(f) for f in feats])
-        self._cold = _fit_mode(cold_x, y - base_ref.global_log_actual, top, cfg)
-        with_est = [i for i, t in enumerate(cal) if _has_estimate(t)]
-        if len(with_est) >= 20:
-            cold_pred = (
-                base_ref.global_log_actual + np.column_stack([np.ones(len(cal)), cold_x]) @ self._cold.weights
-            )
-            log_e = np.array([_log_hours(cal[i].estimate_hours or 0.0) for i in with_est])
-            cal_x = np.array([_cal_x(feats[i], log_e[j], cold_pred[i]) for j, i in enumerate(with_est)])
-            target = y[with_est] - log_e - base_ref.global_log_ratio
-            self._cal = _fit_mode(cal_x, target, top[with_est], cfg)
+        self._feedback = self._new_feedback()
+        self._gate, self._verdicts, self._totals = Gate(), {}, TotalsFit()
+        n = len(usable)
+        n_cal = min(cfg.max_calibration, int(n * cfg.calibration_fraction))
+        if n < cfg.min_fit_tasks or n_cal < 20:
+            self._ref = self._reference(usable, all_vectors)
+            self._cold = _prior_mode(len(COLD_COMPONENTS), 1.5, n)
+            self._cal = _prior_mode(len(CAL_COMPONENTS), 0.7, n, self._plain_ebs_weights())
         else:
-            self._cal = _prior_model(len(CAL_COMPONENTS), 0.7, len(with_est))
-            self._cal.weights[:] = 0.0
-            self._cal.weights[1] = 1.0
-        self._ref = _build_reference(usable, all_vectors, cfg.recent)
+            self._calibrate(usable, all_vectors, n - n_cal)
+            self._ref = self._reference(usable, all_vectors)
+        self.add_feedback(feedback)
         return self
+
+    def _calibrate(self, usable: list[Task], vectors: np.ndarray | None, start: int) -> None:
+        """Rolling-origin calibration of both modes on ``usable[start:]``."""
+        cfg = self.config
+        n = len(usable)
+        bounds = np.unique(np.linspace(start, n, cfg.blocks + 1).astype(int))
+        feats: list[Features] = []
+        folds: list[int] = []
+        g_actual: list[float] = []
+        g_ratio: list[float] = []
+        for b, (lo, hi) in enumerate(itertools.pairwise(bounds.tolist())):
+            ref = self._reference(usable[:lo], vectors[:lo] if vectors is not None else None)
+            for i in range(lo, hi):
+                feats.append(self._features(ref, usable[i], vectors[i] if vectors is not None else None))
+                folds.append(b)
+                g_actual.append(ref.global_log_actual)
+                g_ratio.append(ref.global_log_ratio)
+        cal = usable[start:]
+        fold = np.array(folds)
+        ga, gr = np.array(g_actual), np.array(g_ratio)
+        y = np.array([log_hours(t.actual_hours or 0.0) for t in cal])
+        recency = recency_weights(len(cal), cfg.recency_half_life * len(cal))
+        projects = [project_of(t) or "" for t in cal]
+        months = [_month(t) for t in cal]
+
+        cold_x = np.array([f.cold for f in feats])
+        cold_beta, cold_cross = fit_weights(cold_x, y - ga, fold, cfg.ridge)
+        cold_pred = ga + cold_cross
+        cold_res = y - cold_pred
+        cold_score = cold_pred  # range bins by the size of the prediction
+        cold_spread = fit_spread(cold_res, cold_score, recency, cfg.coverage)
+        self._cold = _Mode(
+            weights=cold_beta,
+            spread=cold_spread,
+            fitted=True,
+            correlation=correlation_of(
+                cold_res, [cold_spread.bin_of(float(v)) for v in cold_score], projects, months
+            ),
+        )
+
+        rows = [i for i, t in enumerate(cal) if has_estimate(t)]
+        if len(rows) < 20:
+            self._cal = _prior_mode(len(CAL_COMPONENTS), 0.7, len(rows), self._plain_ebs_weights())
+            return
+        idx = np.array(rows)
+        log_e = np.array([log_hours(cal[i].estimate_hours or 0.0) for i in rows])
+        cal_x = np.array(
+            [np.concatenate([feats[i].ratio, [cold_pred[i] - log_e[j]]]) for j, i in enumerate(rows)]
+        )
+        target = y[idx] - log_e - gr[idx]
+        cal_beta, cal_cross = fit_weights(cal_x, target, fold[idx], cfg.ridge)
+        correction = gr[idx] + cal_cross  # the model's log(ai / human), out of sample
+        residual = y[idx] - log_e  # log(actual / human)
+        losses = gate_losses(residual, correction, cfg.pred_weight)
+        chains = [gate_chains(cal[i], feats[i]) for i in rows]
+        weights = recency[idx]
+        self._gate = fit_gate(losses, chains, weights, cfg.gate_strength, cfg.gate_caution)
+        # The gate's choices as the next tasks will see them: each block's from a gate fitted without it.
+        applied = cross_fitted_corrections(
+            losses, chains, weights, fold[idx], correction, cfg.gate_strength, cfg.gate_caution, self._gate
+        )
+        final = residual - applied
+        cal_score = log_e  # range bins by the size of the human estimate
+        spread = fit_spread(final, cal_score, weights, cfg.coverage)
+        cal_projects, cal_months = [projects[i] for i in rows], [months[i] for i in rows]
+        correlation = correlation_of(
+            final, [spread.bin_of(float(v)) for v in cal_score], cal_projects, cal_months
+        )
+        self._cal = _Mode(weights=cal_beta, spread=spread, fitted=True, correlation=correlation)
+        self._verdicts = verdicts_by_group([cal[i] for i in rows], residual, final)
+        human = np.array([cal[i].estimate_hours or 0.0 for i in rows])
+        actual = np.array([cal[i].actual_hours or 0.0 for i in rows])
+        grids = spread.z_quantiles[[spread.bin_of(float(v)) for v in cal_score]]
+        self._totals = fit_totals_on_history(
+            human * np.exp(applied),
+            grids,
+            correlation,
+            actual,
+            human,
+            cal_projects,
+            cal_months,
+            cfg.gate_caution,
+        )
+
+    # ------------------------------------------------------------------ feedback
+
+    def add_feedback(self, feedback: Iterable[EstimateFeedback]) -> Estimator:
+        """Learn from approvers' edits and rejections of AI estimates (see ``estimator_feedback``).
+        Feedback on tasks already in the fitted history is skipped: their actuals say more."""
+        self._feedback.add(feedback, skip_tasks=set(self._ref.gid_row))
+        return self
+
+    def without_feedback(self) -> Estimator:
+        """A copy of this fitted estimator with no approver feedback (the fit is shared, not copied)."""
+        clone = copy.copy(self)
+        clone._feedback = self._new_feedback()
+        return clone
+
+    @property
+    def feedback_records(self) -> int:
+        return self._feedback.records
 
     # ------------------------------------------------------------------ prediction
 
@@ -558,33 +454,55 @@ class Estimator:
             for i, t in enumerate(tasks)
         ]
 
+    def correlation(self, mode: Mode) -> Correlation:
+        """How the errors of tasks in one project (and month) move together, for totals."""
+        return (self._cal if mode == "calibrated" else self._cold).correlation
+
+    @property
+    def totals_fit(self) -> TotalsFit:
+        """How far a total's centre moves from the sum of human estimates toward the simulated median
+        (0-1, chosen on past project-months: 0 = the people's sum was as good), and the range scale
+        that covered 80% of past project-months."""
+        return self._totals
+
+    def verdicts(self) -> list[GroupVerdict]:
+        """Per assignee, category and project: whether the AI or the person did better, out of sample."""
+        return sorted(self._verdicts.values(), key=lambda v: (v.facet, -v.tasks, v.value))
+
     def _predict(self, task: Task, vector: np.ndarray | None, use_estimate: bool) -> Estimate:
         cfg, ref = self.config, self._ref
-        f = _features(ref, task, vector, cfg)
-        cold_log = ref.global_log_actual + float(np.concatenate([[1.0], _cold_x(f)]) @ self._cold.weights)
-        human = task.estimate_hours if use_estimate and _has_estimate(task) else None
+        f = self._features(ref, task, vector)
+        cold_log = ref.global_log_actual + float(np.concatenate([[1.0], f.cold]) @ self._cold.weights)
+        human = task.estimate_hours if use_estimate and has_estimate(task) else None
+        trust: float | None = None
         if human is not None:
-            log_e = _log_hours(human)
-            x = _cal_x(f, log_e, cold_log)
-            model = self._cal
+            log_e = log_hours(human)
+            x = np.concatenate([f.ratio, [cold_log - log_e]])
             mode: Mode = "calibrated"
-            center = log_e + ref.global_log_ratio + float(np.concatenate([[1.0], x]) @ model.weights)
-            if abs(center - log_e) < math.log1p(cfg.min_adjustment):
-                center = log_e
+            model = self._cal
+            correction = ref.global_log_ratio + float(np.concatenate([[1.0], x]) @ model.weights)
+            applied = self._gate.apply(correction, gate_chains(task, f)) if model.fitted else correction
+            trust = round(applied / correction, 3) if abs(correction) > 1e-9 else 1.0
+            if abs(applied) < math.log1p(cfg.min_adjustment):
+                applied = 0.0
+            # The human's own figure (not floored at MIN_HOURS like log_e), above the shown precision.
+            center = math.log(max(human, 0.001)) + applied
             names = CAL_COMPONENTS
             component_logs = [log_e + ref.global_log_ratio + v for v in x[:-1]] + [cold_log]
         else:
-            x = _cold_x(f)
-            model, mode = self._cold, "cold_start"
+            mode, model = "cold_start", self._cold
             center = cold_log
             names = COLD_COMPONENTS
-            component_logs = [ref.global_log_actual + v for v in x]
-        b = int(np.searchsorted(model.bin_edges, f.top_sim, side="right"))
-        low, high = center + model.q_low[b], center + model.q_high[b]
-        confidence = float(model.p_within[b])
-        if not len(ref.tasks):
-            confidence = 0.0
+            component_logs = [ref.global_log_actual + v for v in f.cold]
+        now = self.as_of or _utc(task.created_at)
+        offset, _evidence = self._feedback.offset(task, now, calibrated=mode == "calibrated")
+        center += offset
+        spread = model.spread
+        b = spread.bin_of(log_hours(human) if human is not None else cold_log)
+        low, high = center + spread.q_low[b], center + spread.q_high[b]
+        confidence = float(spread.p_within[b]) if len(ref.tasks) else 0.0
         hours = math.exp(center)
+        verdict = self._verdicts.get(("assignee", assignee_of(task) or "")) if mode == "calibrated" else None
         return Estimate(
             task_gid=task.gid,
             mode=mode,
@@ -594,11 +512,20 @@ class Estimator:
             confidence=round(min(max(confidence, 0.0), 1.0), 3),
             human_estimate_hours=human,
             bias_applied=round(hours / human, 4) if human else None,
-            evidence=self._evidence(task, f, names, component_logs, model),
+            evidence=self._evidence(task, f, names, component_logs, model, trust, verdict, offset),
+            log_quantiles=tuple(round(float(q), 4) for q in spread.z_quantiles[b]),
         )
 
     def _evidence(
-        self, task: Task, f: _Features, names: Sequence[str], logs: Sequence[float], model: _ModeModel
+        self,
+        task: Task,
+        f: Features,
+        names: Sequence[str],
+        logs: Sequence[float],
+        model: _Mode,
+        trust: float | None,
+        verdict: GroupVerdict | None,
+        offset: float,
     ) -> Evidence:
         ref = self._ref
         similar = [
@@ -639,12 +566,11 @@ class Estimator:
             components=components,
             weights=weights,
             history_tasks=len(ref.tasks),
+            trust=trust,
+            verdict=verdict,
+            feedback_offset=round(math.exp(offset), 4) if offset else None,
             note=note,
         )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def fit_estimator(
@@ -653,8 +579,10 @@ def fit_estimator(
     *,
     with_text: bool = True,
     vectors: Mapping[str, np.ndarray] | None = None,
+    feedback: Iterable[EstimateFeedback] = (),
 ) -> Estimator:
     """Convenience: an estimator (MiniLM text similarity unless ``with_text`` is False) fitted on
-    ``history`` as of ``as_of``; ``vectors`` are MiniLM vectors already computed (e.g. by the index)."""
+    ``history`` as of ``as_of``; ``vectors`` are MiniLM vectors already computed (e.g. by the index);
+    ``feedback`` are approvers' edits and rejections of earlier AI estimates."""
     estimator = Estimator.with_minilm() if with_text else Estimator()
-    return estimator.fit(history, as_of, vectors=vectors if with_text else None)
+    return estimator.fit(history, as_of, vectors=vectors if with_text else None, feedback=feedback)

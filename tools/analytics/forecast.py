@@ -3,10 +3,15 @@
 Each open task's total effort is its estimate times an actual/estimate ratio drawn from its assignee's
 completed tasks (fallback: the project type's, then everyone's); tasks without an estimate draw a whole
 actual from the same hierarchy (throughput-based). Hours already logged are subtracted. Each worker's
-remaining hours become calendar time through their recent weekly throughput on the project; the project
-finishes when its slowest worker does. P50/P80/P95 finish dates, ``at_risk`` when P80 is past the due
-date, and a weekly burn-down with P10-P90 bands. Seeded and vectorised: thousands of simulations per
-project in milliseconds.
+remaining hours become calendar time through their recent weekly throughput on the project, kept within
+sane bounds (``forecast_paths.pace_bounds``: no slower than their share of their whole queue at their
+recent overall pace, no faster than their capacity), so a person who logged a trickle on a project
+while busy elsewhere does not push it years out. The project finishes when its slowest worker does,
+and not before its open tasks have lived as long as such tasks do here (``forecast_paths.Lifetimes``).
+P50/P80/P95 finish dates are recalibrated on the workspace's own past (``forecast_calibration``);
+``at_risk`` when P80 is past the due date. The weekly burn-down gives remaining-work quantiles over
+the simulated paths (P50/P80/P95 bands that reach zero at the matching finish dates). Seeded and
+vectorised.
 """
 
 from __future__ import annotations
@@ -14,20 +19,22 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tools.analytics.calendar import WorkCalendar, build_calendar, capacity_hours
+from tools.analytics.forecast_calibration import LEVELS, Recalibration, fit_recalibration
+from tools.analytics.forecast_paths import Lifetimes, RemainingWork, burn, pace_bounds, remaining_paths
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of
 from tools.config_types import CapacityConfig
 from tools.records import Person, Workspace
 
 _FLOOR = 0.1  # an open task already past its sampled total still needs this share of it
 _BAND_SIMS = 500  # simulations used for the burn-down bands
+_CALIBRATION_SIMS = 400  # simulations per project at each past cut of the self-backtest
 _DEFAULT_ACTUAL = np.asarray([8.0])  # no history at all: a working day per unestimated task
 _NO_RATIOS = np.zeros(1)  # no ratio history at all: take estimates at face value
 for _constant in (_DEFAULT_ACTUAL, _NO_RATIOS):
@@ -35,12 +42,17 @@ for _constant in (_DEFAULT_ACTUAL, _NO_RATIOS):
 
 
 class BurndownPoint(BaseModel):
+    """Remaining hours at the start of a week, quantiles over the simulated paths (P80/P95 = more
+    work left: the pessimistic side that matches the P80/P95 finish dates)."""
+
     model_config = ConfigDict(frozen=True)
 
     week_start: date
     p10_hours: float
     p50_hours: float
+    p80_hours: float
     p90_hours: float
+    p95_hours: float
 
 
 class ProjectForecast(BaseModel):
@@ -63,6 +75,10 @@ class ProjectForecast(BaseModel):
     ratio_sources: dict[str, int]  # tasks per ratio pool: person / project_type / global / none
     burndown: list[BurndownPoint]
     notes: list[str]
+    calibration_cases: int = 0  # past (project, cut date) cases the finish dates were recalibrated on
+    # Simulated finish, in working days from the forecast date, at forecast_calibration.LEVELS (raw,
+    # before recalibration): for the self-backtest, not shown or serialised.
+    finish_workdays: tuple[float, ...] = Field(default=(), exclude=True, repr=False)
 
 
 class ForecastReport(BaseModel):
@@ -72,20 +88,6 @@ class ForecastReport(BaseModel):
     simulations: int
     projects: list[ProjectForecast]  # at-risk first, then by P80
     finished_projects: int  # projects in scope with no open work
-
-
-@dataclass(frozen=True)
-class RemainingWork:
-    """One project's simulations (rows) per worker (columns): hours still to do and weekly pace.
-
-    A worker burns ``min(pace * t, remaining)`` hours by week ``t``; the project finishes when the
-    slowest worker does. ``worker_gids`` None = unassigned work."""
-
-    project_gid: str
-    as_of: date
-    worker_gids: tuple[str | None, ...]
-    remaining_hours: NDArray[np.float64]  # (simulations, workers)
-    pace_hours_per_week: NDArray[np.float64]  # (simulations, workers)
 
 
 class _Pools:
@@ -245,38 +247,6 @@ def _weekly_series(frame: Frame, lookback_weeks: int) -> dict[tuple[int, int], N
     return out
 
 
-def _burn(
-    rng: np.random.Generator,
-    remaining: NDArray[np.float64],
-    pool: NDArray[np.float64] | None,
-    rate: float,
-    horizon: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Weeks to burn ``remaining`` hours (per simulation), hours burned by week 0..horizon, and the
-    weekly pace of each simulation.
-
-    With a ``pool`` of past weekly hours, each simulation's pace is the mean of as many weeks drawn from
-    it as the work needs (zeros included: weeks without progress are what makes projects late); past
-    32 weeks the mean is drawn from its normal approximation. Without a pool: a constant ``rate``.
-    """
-    t = np.arange(horizon + 1, dtype=np.float64)
-    mean = float(pool.mean()) if pool is not None and pool.size else 0.0
-    if pool is None or mean <= 0:
-        pace = np.full(remaining.size, max(rate, 0.5))  # 0.5 h/week floor: no division by zero
-    else:
-        n_weeks = max(1, math.ceil(float(remaining.mean()) / mean))
-        if n_weeks <= 32:
-            pace = pool[rng.integers(0, pool.size, size=(remaining.size, n_weeks))].mean(axis=1)
-        else:
-            pace = mean + float(pool.std()) / math.sqrt(n_weeks) * rng.standard_normal(remaining.size)
-        pace = np.maximum(pace, 0.1 * mean)  # a run of empty weeks slows the work, never stops it
-    weeks = remaining / pace
-    # Bands only need a few hundred paths: the burn-down uses the first _BAND_SIMS simulations.
-    head = slice(0, min(remaining.size, _BAND_SIMS))
-    burned = np.minimum(pace[head, None] * t[None, :], remaining[head, None])
-    return weeks, burned, pace
-
-
 def forecast_projects(
     workspace: Workspace,
     *,
@@ -289,58 +259,82 @@ def forecast_projects(
     calendar: WorkCalendar | None = None,
     top: int | None = None,
     frame: Frame | None = None,
+    calibrate: bool = True,
+    keep: dict[str, RemainingWork] | None = None,
 ) -> ForecastReport:
-    """Forecast every project with open tasks (or those in ``project_gids``)."""
-    return _run(
-        workspace, project_gids, simulations, seed, min_ratio_n, lookback_weeks, config, calendar, top, frame,
-        keep=None,
-    )  # fmt: skip
+    """Forecast every project with open tasks (or those in ``project_gids``). With ``calibrate``, the
+    finish dates are recalibrated on the workspace's own past (``forecast_calibration``). ``keep``, when
+    given, receives each project's simulated paths (the budget forecast runs on the same Monte Carlo)."""
+    frame = frame or build_frame(workspace)
+    config = config or CapacityConfig()
+    calendar = calendar or build_calendar(config, workspace.people)
+    holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
+
+    def workdays_between(a: int, b: int) -> float:
+        start, end = np.datetime64(date_of(a)), np.datetime64(date_of(b))
+        return float(np.busday_count(start, end, weekmask=calendar.weekmask, holidays=holidays))
+
+    def past(snap: Frame, gids: Sequence[str]) -> list[tuple[str, NDArray[np.float64], float]]:
+        found, _ = _forecast_frame(
+            snap,
+            config,
+            calendar,
+            gids,
+            _CALIBRATION_SIMS,
+            seed,
+            min_ratio_n,
+            lookback_weeks,
+            Recalibration(),
+        )
+        return [(f.project_gid, np.asarray(f.finish_workdays), 0.0) for f in found]
+
+    recal = fit_recalibration(frame, past, workdays_between) if calibrate else Recalibration()
+    results, finished = _forecast_frame(
+        frame,
+        config,
+        calendar,
+        project_gids,
+        simulations,
+        seed,
+        min_ratio_n,
+        lookback_weeks,
+        recal,
+        keep=keep,
+    )
+    results.sort(key=lambda f: (not f.at_risk, f.p80, f.name))
+    return ForecastReport(
+        as_of=date_of(frame.as_of_day),
+        simulations=simulations,
+        projects=results if top is None else results[:top],
+        finished_projects=finished,
+    )
 
 
-def simulate_remaining(
-    workspace: Workspace,
-    *,
-    project_gids: Sequence[str] | None = None,
-    simulations: int = 4000,
-    seed: int = 7,
-    config: CapacityConfig | None = None,
-    calendar: WorkCalendar | None = None,
-    frame: Frame | None = None,
-) -> tuple[ForecastReport, dict[str, RemainingWork]]:
-    """The completion forecast plus, per project with open work, the simulations behind it: each
-    worker's remaining hours and weekly pace in every simulation (budget exhaustion runs on these, so
-    it shares this Monte Carlo instead of re-implementing it)."""
-    keep: dict[str, RemainingWork] = {}
-    report = _run(
-        workspace, project_gids, simulations, seed, 5, 16, config, calendar, None, frame, keep=keep
-    )  # fmt: skip
-    return report, keep
-
-
-def _run(
-    workspace: Workspace,
+def _forecast_frame(
+    frame: Frame,
+    config: CapacityConfig,
+    calendar: WorkCalendar,
     project_gids: Sequence[str] | None,
     simulations: int,
     seed: int,
     min_ratio_n: int,
     lookback_weeks: int,
-    config: CapacityConfig | None,
-    calendar: WorkCalendar | None,
-    top: int | None,
-    frame: Frame | None,
+    recal: Recalibration,
     *,
-    keep: dict[str, RemainingWork] | None,
-) -> ForecastReport:
-    frame = frame or build_frame(workspace)
-    config = config or CapacityConfig()
-    calendar = calendar or build_calendar(config, workspace.people)
+    with_burndown: bool = True,
+    keep: dict[str, RemainingWork] | None = None,
+) -> tuple[list[ProjectForecast], int]:
+    """Forecasts of the projects with open tasks in ``frame`` (as of its date); and how many had none."""
     pools = _Pools(frame, min_ratio_n)
+    lifetimes = Lifetimes(frame)
     rates = _weekly_hours(frame, lookback_weeks)
     series = _weekly_series(frame, lookback_weeks)
     done_hours = np.fmax(frame.task_logged_minutes() / 60.0, np.nan_to_num(frame.act, nan=0.0))
     open_mask = ~frame.completed
     # Share of each person's open estimated work that sits in each project (for throughput fallbacks).
-    open_est = np.where(open_mask & (frame.est > 0), np.nan_to_num(frame.est), 0.0)
+    open_est = np.where(
+        open_mask & (frame.est > 0) & (frame.task_project >= 0), np.nan_to_num(frame.est), 0.0
+    )
     person_open: dict[int, float] = {}
     for p, h in zip(frame.task_person.tolist(), open_est.tolist(), strict=True):
         person_open[p] = person_open.get(p, 0.0) + h + 1e-9
@@ -356,17 +350,11 @@ def _run(
             continue
         results.append(
             _forecast_one(
-                frame, code, tasks, pools, rates, series, done_hours, open_est, person_open, config, calendar,
-                simulations, seed, keep,
+                frame, code, tasks, pools, lifetimes, rates, series, done_hours, open_est, person_open, config,
+                calendar, simulations, seed, recal, with_burndown, keep,
             )
         )  # fmt: skip
-    results.sort(key=lambda f: (not f.at_risk, f.p80, f.name))
-    return ForecastReport(
-        as_of=date_of(frame.as_of_day),
-        simulations=simulations,
-        projects=results if top is None else results[:top],
-        finished_projects=finished,
-    )
+    return results, finished
 
 
 def _project_series(
@@ -382,6 +370,7 @@ def _forecast_one(
     code: int,
     tasks: NDArray[np.intp],
     pools: _Pools,
+    lifetimes: Lifetimes,
     rates: tuple[
         dict[tuple[int, int], float], dict[int, float], dict[tuple[int, int], float], dict[int, float]
     ],
@@ -393,6 +382,8 @@ def _forecast_one(
     calendar: WorkCalendar,
     simulations: int,
     seed: int,
+    recal: Recalibration,
+    with_burndown: bool,
     keep: dict[str, RemainingWork] | None = None,
 ) -> ProjectForecast:
     gid = frame.project_gids[code]
@@ -459,14 +450,12 @@ def _forecast_one(
         )
         worker_rate[-1] = float(np.median(team)) if team else (recent_team or config.hours_per_week * 0.5)
         notes.append("unassigned work is scheduled at the median worker's rate")
+    bounds = {w: _bounds(frame, w, tasks, open_est, person_open, rates, config) for w in worker_rate}
     worker_list = sorted(worker_rate)
     assign = np.searchsorted(np.asarray(worker_list), frame.task_person[tasks])
-    horizon = 52
     weeks_by_worker = np.zeros((simulations, len(worker_list)))
-    kept_remaining = np.zeros_like(weeks_by_worker)
-    kept_pace = np.zeros_like(weeks_by_worker)
-    burned = np.zeros((min(simulations, _BAND_SIMS), horizon + 1))
-    left_total = np.zeros(simulations)
+    hours_by_worker = np.zeros((simulations, len(worker_list)))
+    pace_by_worker = np.zeros((simulations, len(worker_list)))
     rate_total = 0.0
     for k, w in enumerate(worker_list):
         per = remaining[:, assign == k].sum(axis=1)
@@ -476,51 +465,41 @@ def _forecast_one(
         )
         if weekly is not None and float(weekly.mean()) < 0.25 * worker_rate[w]:
             weekly = None  # a trickle of history: the fallback rate is the better guess
-        weeks_k, burned_k, pace_k = _burn(rng, per, weekly, worker_rate[w], horizon)
-        weeks_by_worker[:, k] = weeks_k
-        if keep is not None:
-            kept_remaining[:, k], kept_pace[:, k] = per, pace_k
-        burned += burned_k
-        left_total += per
+        weeks_by_worker[:, k], pace_by_worker[:, k] = burn(rng, per, weekly, worker_rate[w], bounds[w])
+        hours_by_worker[:, k] = per
         rate_total += float(weekly.mean()) if weekly is not None else max(worker_rate[w], 0.5)
-    weeks_needed = weeks_by_worker.max(axis=1)
+    work_weeks = weeks_by_worker.max(axis=1)
+    ages = (frame.as_of_day - frame.created_day[tasks]).astype(np.float64)
+    life_weeks = lifetimes.remaining_weeks(
+        code, np.maximum(ages[frame.created_day[tasks] != NO_DAY], 0.0), rng, simulations
+    )
+    weeks_needed = work_weeks if life_weeks is None else np.maximum(work_weeks, life_weeks)
+    if keep is not None:
+        stretch = np.maximum(weeks_needed / np.maximum(work_weeks, 1e-9), 1.0)
+        kept_workers = tuple(frame.person_gids[w] if w >= 0 else None for w in worker_list)
+        keep[gid] = RemainingWork(
+            gid, date_of(frame.as_of_day), kept_workers, hours_by_worker, pace_by_worker / stretch[:, None]
+        )
     days_per_week = calendar.working_days_per_week
     workdays = weeks_needed * days_per_week
-    q = np.quantile(workdays, [0.5, 0.8, 0.95])
+    grid = np.quantile(workdays, LEVELS)
+    q = [recal.workdays(grid, nominal) for nominal in (0.5, 0.8, 0.95)]
     holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
     today = np.datetime64(date_of(frame.as_of_day))
 
     p50, p80, p95 = (workdays_to_date(date_of(frame.as_of_day), float(v), calendar) for v in q)
-    if keep is not None:
-        keep[gid] = RemainingWork(
-            project_gid=gid,
-            as_of=date_of(frame.as_of_day),
-            worker_gids=tuple(frame.person_gids[w] if w >= 0 else None for w in worker_list),
-            remaining_hours=kept_remaining,
-            pace_hours_per_week=kept_pace,
-        )
     due = project.due_on if project else None
     p_on_time = None
     if due is not None:
         available = float(
             np.busday_count(today, np.datetime64(due) + 1, weekmask=calendar.weekmask, holidays=holidays)
         )
-        p_on_time = round(float(np.mean(workdays <= available)), 3)
-    # Burn-down: remaining hours per week (P10-P90 bands across simulations).
-    horizon = int(min(52, math.ceil(float(np.quantile(weeks_needed, 0.95))) + 1))
-    left = np.maximum(left_total[: burned.shape[0], None] - burned[:, : horizon + 1], 0.0)
-    bands = np.quantile(left, [0.1, 0.5, 0.9], axis=0)
-    monday = frame.as_of_day - (frame.as_of_day + 3) % 7
-    step = max(1, math.ceil(horizon / 26))  # at most ~27 points: bounded output for charts and chat
-    burndown = [
-        BurndownPoint(
-            week_start=date_of(monday + 7 * k),
-            p10_hours=round(float(bands[0, k]), 1),
-            p50_hours=round(float(bands[1, k]), 1),
-            p90_hours=round(float(bands[2, k]), 1),
-        )
-        for k in sorted({*range(0, horizon + 1, step), horizon})
-    ]
+        p_on_time = round(recal.probability(grid, available), 3)
+    burndown = (
+        _burndown(frame, q, days_per_week, weeks_needed, work_weeks, hours_by_worker, pace_by_worker)
+        if with_burndown
+        else []
+    )
     plain_remaining = np.maximum(np.nan_to_num(est) - done, 0.0)
     return ProjectForecast(
         project_gid=gid,
@@ -540,19 +519,82 @@ def _forecast_one(
         ratio_sources=dict(sorted(sources.items())),
         burndown=burndown,
         notes=notes[:5],
+        calibration_cases=recal.cases,
+        finish_workdays=tuple(float(v) for v in grid),
     )
 
 
+def _burndown(
+    frame: Frame,
+    finish_workdays: Sequence[float],
+    days_per_week: float,
+    weeks_needed: NDArray[np.float64],
+    work_weeks: NDArray[np.float64],
+    hours: NDArray[np.float64],
+    pace: NDArray[np.float64],
+) -> list[BurndownPoint]:
+    """Remaining hours per week: quantiles over the simulated paths (``forecast_paths``), each band's
+    path stretched in time to reach zero at that band's (recalibrated) finish, so bands and dates agree.
+    P10 and P90 are the raw simulation's."""
+    head = slice(0, min(weeks_needed.size, _BAND_SIMS))
+    stretch = np.maximum(weeks_needed[head] / np.maximum(work_weeks[head], 1e-9), 1.0)
+    nominal = (0.1, 0.5, 0.8, 0.9, 0.95)
+    raw_weeks = np.quantile(weeks_needed[head], nominal)
+    target = {0.5: finish_workdays[0], 0.8: finish_workdays[1], 0.95: finish_workdays[2]}
+    horizon = int(min(52, math.ceil(max(raw_weeks[-1], target[0.95] / days_per_week)) + 1))
+    reach = int(min(260, math.ceil(max(raw_weeks[-1], horizon)) + 2))
+    raw = np.quantile(remaining_paths(hours[head], pace[head], stretch, reach), nominal, axis=0)
+    t = np.arange(horizon + 1, dtype=np.float64)
+    bands = []
+    for i, level in enumerate(nominal):
+        factor = 1.0
+        if level in target and raw_weeks[i] > 0:
+            factor = max(target[level] / days_per_week, 1e-9) / raw_weeks[i]
+        bands.append(np.interp(t / factor, np.arange(reach + 1, dtype=np.float64), raw[i], right=0.0))
+    # Quantile paths stretched by different factors may cross by a hair: keep the bands ordered.
+    ordered = np.maximum.accumulate(np.vstack(bands), axis=0)
+    monday = frame.as_of_day - (frame.as_of_day + 3) % 7
+    step = max(1, math.ceil(horizon / 26))  # at most ~27 points: bounded output for charts and chat
+    return [
+        BurndownPoint(
+            week_start=date_of(monday + 7 * k),
+            p10_hours=round(float(ordered[0, k]), 1),
+            p50_hours=round(float(ordered[1, k]), 1),
+            p80_hours=round(float(ordered[2, k]), 1),
+            p90_hours=round(float(ordered[3, k]), 1),
+            p95_hours=round(float(ordered[4, k]), 1),
+        )
+        for k in sorted({*range(0, horizon + 1, step), horizon})
+    ]
+
+
+def _bounds(
+    frame: Frame,
+    w: int,
+    tasks: NDArray[np.intp],
+    open_est: NDArray[np.float64],
+    person_open: dict[int, float],
+    rates: tuple[
+        dict[tuple[int, int], float], dict[int, float], dict[tuple[int, int], float], dict[int, float]
+    ],
+    config: CapacityConfig,
+) -> tuple[float, float]:
+    """``pace_bounds`` for worker ``w`` (code; -1 = the unassigned pseudo-worker)."""
+    if w < 0:
+        return (0.5, math.inf)
+    _, by_person, _, done_person = rates
+    who = frame.people.get(frame.person_gids[w]) or Person(gid=frame.person_gids[w], name="")
+    capacity = capacity_hours(who, config)
+    here = float(open_est[tasks][frame.task_person[tasks] == w].sum())
+    overall = by_person.get(w, 0.0) or done_person.get(w, 0.0)
+    return pace_bounds(overall, here, person_open.get(w, here), capacity)
+
+
 def workdays_to_date(as_of: date, workdays: float, calendar: WorkCalendar) -> date:
-    """The date ``workdays`` working days (rounded up) after ``as_of``, skipping weekends and holidays:
-    how every simulated duration becomes a calendar date."""
+    """The date ``workdays`` working days (rounded up) after ``as_of``, skipping weekends and holidays."""
     holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
     moved = np.busday_offset(
-        np.datetime64(as_of),
-        math.ceil(workdays),
-        roll="forward",
-        weekmask=calendar.weekmask,
-        holidays=holidays,
+        as_of, math.ceil(workdays), roll="forward", weekmask=calendar.weekmask, holidays=holidays
     )
     return moved.astype(object)  # type: ignore[no-any-return]
 
@@ -571,6 +613,5 @@ __all__ = [
     "day_of",
     "forecast_project",
     "forecast_projects",
-    "simulate_remaining",
     "workdays_to_date",
 ]

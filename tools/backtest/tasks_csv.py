@@ -1,4 +1,4 @@
-"""TASKS.csv, the estimation benchmark's input format (PRODUCT.md, Interfaces): read, validate, write.
+"""TASKS.csv, the estimation backtest's input format (PRODUCT.md, Interfaces): read, validate, write.
 
 Columns (header names fixed): task_id,title,description,project,section,assignee,category,tags,
 created_at,started_at,completed_at,estimate_hours,actual_hours. Only ``task_id``, ``actual_hours`` and
