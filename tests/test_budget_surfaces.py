@@ -192,3 +192,22 @@ def test_retrospective_report_and_summary_carry_budgets() -> None:
     # No budget anywhere: no section, no highlight, nothing computed.
     plain = retrospective(tiny_workspace(), date(2026, 10, 1), date(2026, 10, 28), simulations=300)
     assert plain.budgets is None and "## Budgets" not in render_markdown(ReportData.from_retro(plain))
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "project"),
+    [
+        ("Are we on budget on Website Redesign?", "budget", "Website Redesign"),
+        ("when will the website redesign budget run out", "budget", "Website Redesign"),
+        ("Which projects will overrun their budget?", "budget_risk", None),
+        ("any budget overruns?", "budget_risk", None),
+    ],
+)
+def test_chat_routes_budget_questions_to_the_budget_tool(
+    chat_ctx: Any, question: str, intent: str, project: str | None
+) -> None:
+    from agent.chat.routing import route_question
+
+    routed = route_question(question, chat_ctx)
+    assert routed.intent == intent and routed.tools[0] == "budget_status" and routed.unapplied == []
+    assert routed.slots.get("project") == project

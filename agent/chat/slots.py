@@ -163,7 +163,47 @@ _ABBREVIATIONS = re.compile(r"\b(?:" + "|".join(_EXPAND) + r")\b", re.IGNORECASE
 
 _PERIODISH = re.compile(r"\b(since|until|before|during|last|past|previous)\s+([a-z]+)\b")
 _NOT_PERIODS = frozenset(
-    ["the", "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "few", "couple", "weekend", "weekends", "time", "entry", "entries", "year", "years", "week", "weeks", "month", "months", "quarter", "quarters", "day", "days", "estimate", "estimates", "sync", "project", "projects", "task", "tasks"]
+    [
+        "the",
+        "a",
+        "an",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "few",
+        "couple",
+        "weekend",
+        "weekends",
+        "time",
+        "entry",
+        "entries",
+        "year",
+        "years",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "quarter",
+        "quarters",
+        "day",
+        "days",
+        "estimate",
+        "estimates",
+        "sync",
+        "project",
+        "projects",
+        "task",
+        "tasks",
+    ]
 )
 
 

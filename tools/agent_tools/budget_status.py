@@ -98,4 +98,11 @@ def budget_view(env: ToolEnv, args: BudgetArgs) -> str:
     return "\n".join([*lines, *problems])
 
 
-__all__ = ["BudgetArgs", "budget_view", "status_line"]
+def budget_status(env: ToolEnv, args: BudgetArgs) -> str:
+    """The read tool: ``budget_view`` with the read tools' one failure path."""
+    from tools.agent_tools.reads import _run_view
+
+    return _run_view(env, "budget_status", lambda: budget_view(env, args))
+
+
+__all__ = ["BudgetArgs", "budget_status", "budget_view", "status_line"]
