@@ -184,7 +184,9 @@ def test_retrospective_report_and_summary_carry_budgets() -> None:
     retro = retrospective(ws, date(2026, 10, 1), date(2026, 10, 28), simulations=300)
     assert retro.budgets is not None and len(retro.budgets.projects) == 2
     assert "Over budget: Internal Tools (150%)." in retro.highlights
-    assert any(h.startswith("Forecast to overrun the budget (P80): Website Redesign") for h in retro.highlights)
+    assert any(
+        h.startswith("Forecast to overrun the budget (P80): Website Redesign") for h in retro.highlights
+    )
     data = ReportData.from_retro(retro, workspace=ws)
     assert "## Budgets" in render_markdown(data)
     html = render_html(data)

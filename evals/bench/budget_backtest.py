@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import tools  # noqa: F401  (offline environment switches)
-from evals.bench.forecast_backtest import _sip_dir, load_sip
+from evals.bench.forecast_backtest import load_sip
 from evals.bench.forecast_backtest import snapshot as sip_snapshot
 from evals.bench.timesheet_backtest import snapshot as generated_snapshot
 from tools.analytics.budget import budget_report
@@ -133,7 +133,9 @@ def _cuts(start: date, end: date, step_weeks: int) -> list[date]:
 
 
 def run_sip(sip_dir: Path | None, step_weeks: int, simulations: int) -> dict[str, Any]:
-    directory = _sip_dir(sip_dir)
+    from evals.datasets.sip import find_sip_dir
+
+    directory = sip_dir or find_sip_dir()
     if not (directory / "Sip-task-info.csv").exists():
         return {"error": f"SiP not found at {directory}"}
     rows = load_sip(directory)
