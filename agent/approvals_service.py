@@ -1,10 +1,14 @@
-"""Pending approvals across processes: list, show, decide (resume), finish, roll back.
+"""Pending approvals across processes: list, show, decide (resume), finish, poll Asana.
 
 A pending approval is a LangGraph thread whose newest checkpoint holds an ``__interrupt__`` write from
 ``agent.approval.approval_node``; it lives in the persisted checkpointer (agent/checkpoint.py), so it
 survives restarts and can be resumed from any process with ``Command(resume=...)``. The graph that
-owns a thread is named by the ``effort_graph`` checkpoint metadata (``metadata={"effort_graph": ...}``
-at invoke time); ``GRAPH_KINDS`` says how to rebuild each kind for the resume.
+owns a thread is named by the ``effort_graph`` checkpoint metadata; ``agent.graph_kinds`` rebuilds it
+and its context, with no branch per kind here.
+
+Deciding a batch is claimed in the store (``agent.claims``): when two people (or a person and the
+Asana poll of an ``effort serve`` replica) decide the same batch at once, one decision is applied and
+the other is told that the batch was decided by another process.
 """
 
 from __future__ import annotations
@@ -13,22 +17,32 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict
 
-from agent.approval import GRAPH_KIND as APPROVAL_KIND
-from agent.approval import ApprovalResumeError, build_approval_graph, parse_resume
+from agent.approval import ApprovalResumeError, interrupt_items, parse_resume, pending_proposals, proposal_ids
+from agent.asana_approvals import needs_asana_approval
+from agent.claims import Claim, Claims, ClaimState
 from agent.config import Phase, Settings
+from agent.graph_kinds import GraphKind, metadata, spec_for
 from tools.proposals import Decision, DecisionType, Proposal
 
-# Graph kinds the CLI can rebuild to resume a thread (checkpoint metadata "effort_graph").
-GRAPH_KINDS: tuple[str, ...] = (APPROVAL_KIND, "chat", "retro")
-_ENDS_AFTER_APPLY = frozenset({APPROVAL_KIND, "retro"})  # graphs whose apply step is their last
+_TO_WIRE = {
+    DecisionType.ACCEPT: "approve",
+    DecisionType.EDIT: "edit",
+    DecisionType.IGNORE: "reject",
+    DecisionType.RESPONSE: "respond",
+}
 
 
 class ApprovalNotFound(LookupError):
     """No pending approval matches the given id."""
+
+
+class AlreadyDecided(RuntimeError):
+    """Another process decided (or is deciding) this batch."""
 
 
 class PendingApproval(BaseModel):
@@ -40,7 +54,8 @@ class PendingApproval(BaseModel):
     graph: str
     run_id: str | None
     created_at: datetime | None
-    items: list[dict[str, Any]]  # the interrupt payload (Agent Inbox HumanInterrupt items)
+    checkpoint_id: str | None = None
+    items: list[dict[str, Any]]  # the interrupt's action requests (or legacy Agent Inbox items)
     proposals: list[Proposal]  # the same proposals, in the same order
 
     @property
@@ -61,31 +76,29 @@ def _interrupt_value(pending_writes: Iterable[Any]) -> Any:
 
 def _pending_from_tuple(tup: Any) -> PendingApproval | None:
     value = _interrupt_value(tup.pending_writes)
-    if not isinstance(value, list) or not value:
-        return None
-    ids = []
-    for item in value:
-        args = item.get("action_request", {}).get("args", {}) if isinstance(item, dict) else {}
-        if "proposal_id" not in args:
-            return None  # an interrupt that is not ours
-        ids.append(str(args["proposal_id"]))
+    ids = proposal_ids(value)
+    if ids is None:
+        return None  # no interrupt, or one that is not ours
     channel = tup.checkpoint.get("channel_values", {})
-    by_id = {p.id: p for p in channel.get("proposals") or [] if isinstance(p, Proposal)}
-    if not all(i in by_id for i in ids):
+    # The node, when resumed, decides on the pending proposals of the state in this order: match by
+    # position (a redacted secret changes a proposal's id, never its place).
+    proposals = pending_proposals(channel)
+    if len(proposals) != len(ids):
         return None
     meta = tup.metadata or {}
     ts = tup.checkpoint.get("ts")
     return PendingApproval(
         thread_id=str(tup.config["configurable"]["thread_id"]),
-        graph=str(meta.get("effort_graph") or APPROVAL_KIND),
+        graph=str(meta.get("effort_graph") or GraphKind.APPROVAL.value),
         run_id=channel.get("run_id"),
         created_at=datetime.fromisoformat(ts) if isinstance(ts, str) else None,
-        items=list(value),
-        proposals=[by_id[i] for i in ids],
+        checkpoint_id=tup.config["configurable"].get("checkpoint_id"),
+        items=[dict(item) for item in interrupt_items(value)],
+        proposals=proposals,
     )
 
 
-def _thread_ids(checkpointer: BaseCheckpointSaver[Any]) -> list[str]:
+def thread_ids(checkpointer: BaseCheckpointSaver[Any]) -> list[str]:
     """Every thread id in the checkpointer. SqliteSaver and PostgresSaver both keep a ``checkpoints``
     table; reading ids there avoids deserialising every checkpoint of every thread."""
     conn = getattr(checkpointer, "conn", None)
@@ -103,15 +116,15 @@ def _thread_ids(checkpointer: BaseCheckpointSaver[Any]) -> list[str]:
     return sorted({str(t.config["configurable"]["thread_id"]) for t in list(checkpointer.list(None))})
 
 
-def _head(checkpointer: BaseCheckpointSaver[Any], thread_id: str) -> Any:
+def head(checkpointer: BaseCheckpointSaver[Any], thread_id: str) -> Any:
     return checkpointer.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
 
 
 def list_pending(checkpointer: BaseCheckpointSaver[Any]) -> list[PendingApproval]:
     """Every thread whose newest checkpoint waits on the approval gate, oldest first."""
     found: list[PendingApproval] = []
-    for thread in _thread_ids(checkpointer):
-        tup = _head(checkpointer, thread)
+    for thread in thread_ids(checkpointer):
+        tup = head(checkpointer, thread)
         pending = _pending_from_tuple(tup) if tup is not None else None
         if pending is not None:
             found.append(pending)
@@ -120,32 +133,42 @@ def list_pending(checkpointer: BaseCheckpointSaver[Any]) -> list[PendingApproval
 
 
 def get_pending(checkpointer: BaseCheckpointSaver[Any], approval_id: str) -> PendingApproval:
-    """The pending approval with this thread id (or a unique prefix of it)."""
+    """The pending approval with this thread id (or a unique prefix of it). An empty id selects
+    nothing (it is an error, never "the only one")."""
+    wanted = approval_id.strip()
+    if not wanted:
+        raise ApprovalNotFound("the approval id is empty (see `effort approvals list`)")
     pending = list_pending(checkpointer)
-    exact = [p for p in pending if p.thread_id == approval_id]
-    matches = exact or [p for p in pending if p.thread_id.startswith(approval_id)]
+    exact = [p for p in pending if p.thread_id == wanted]
+    matches = exact or [p for p in pending if p.thread_id.startswith(wanted)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise ApprovalNotFound(f"no pending approval {approval_id!r} (see `effort approvals list`)")
-    raise ApprovalNotFound(f"{approval_id!r} matches {len(matches)} approvals; give more of the id")
+        raise ApprovalNotFound(f"no pending approval {wanted!r} (see `effort approvals list`)")
+    raise ApprovalNotFound(f"{wanted!r} matches {len(matches)} approvals; give more of the id")
 
 
-def _select(pending: PendingApproval, items: Sequence[str] | None) -> list[str]:
-    """Proposal ids from ids, unique id prefixes or 1-based positions."""
-    if not items:
-        return [p.id for p in pending.proposals]
+def select_items(pending: PendingApproval, items: Sequence[str] | None) -> list[str]:
+    """Proposal ids from ids, unique id prefixes or 1-based positions; ``None`` = every item. An
+    empty selection selects nothing: it is an error, never "all"."""
     ids = [p.id for p in pending.proposals]
+    if items is None:
+        return ids
+    if not items:
+        raise ApprovalResumeError("no items given: name at least one (id, id prefix or 1-based number)")
     out: list[str] = []
     for raw in items:
         key = raw.strip()
+        if not key:
+            raise ApprovalResumeError("an item is empty: name it by id, id prefix or 1-based number")
         if key.isdigit() and 1 <= int(key) <= len(ids):
             out.append(ids[int(key) - 1])
             continue
         hits = [i for i in ids if i == key] or [i for i in ids if i.startswith(key)]
         if len(hits) != 1:
+            shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
             raise ApprovalResumeError(
-                f"item {key!r} is not one of this approval's proposals: {', '.join(ids)}"
+                f"item {key!r} is not one of this approval's proposals (1-{len(ids)}: {shown})"
             )
         out.append(hits[0])
     return out
@@ -164,65 +187,59 @@ def decisions_for(
 ) -> list[Decision]:
     """The CLI's decisions for a batch, validated exactly as the approval node will validate them.
 
-    approve: the chosen items (default all) are accepted, the rest ignored. reject: all ignored.
-    edit: the edited items are accepted with the new value; the rest ignored unless ``approve_rest``.
+    approve: the chosen items (default all) are approved, the rest rejected. reject: all rejected.
+    edit: the edited items are approved with the new value; the rest rejected unless ``approve_rest``.
     """
-    chosen = set(_select(pending, items)) if action == "approve" else set()
+    chosen = set(select_items(pending, items)) if action == "approve" else set()
     edited: dict[str, str] = {}
     if action == "edit":
         if not edits:
             raise ApprovalResumeError("edit needs --item and --value")
         for key, value in edits.items():
-            edited[_select(pending, [key])[0]] = value
-    raw: list[dict[str, Any]] = []
+            edited[select_items(pending, [key])[0]] = value
+    wire: list[dict[str, Any]] = []
     for p in pending.proposals:
         if p.id in edited:
-            raw.append({"proposal_id": p.id, "type": "edit", "edited_value": edited[p.id], "note": note})
+            wire.append(
+                {"type": "edit", "edited_action": {"name": p.kind.value, "args": _edit_args(p, edited[p.id])}}
+            )
         elif p.id in chosen or (action == "edit" and approve_rest):
-            raw.append({"proposal_id": p.id, "type": "accept", "note": note})
+            wire.append({"type": "approve"})
         else:
-            reason = note or ("rejected" if action == "reject" else "not selected")
-            raw.append({"proposal_id": p.id, "type": "ignore", "note": reason})
-    return parse_resume({"decisions": raw}, pending.proposals, approver=approver, via=via)
+            wire.append({"type": "reject", "message": "rejected" if action == "reject" else "not selected"})
+        if note:
+            wire[-1]["message"] = note
+        wire[-1]["via"] = via
+    return parse_resume({"decisions": wire}, pending.proposals, approver=approver, via=via)
 
 
-def _graph_for(kind: str, checkpointer: BaseCheckpointSaver[Any], settings: Settings) -> Any:
-    if kind == APPROVAL_KIND:
-        return build_approval_graph(checkpointer)
-    if kind == "retro":
-        from agent.retro import build_retro_graph
-
-        return build_retro_graph(checkpointer)
-    if kind == "chat":
-        from agent.graph import build_chat_graph
-
-        llm = None
-        if settings.llm_configured:
-            from agent.llm import make_llm
-
-            llm = make_llm(settings, streaming=False)
-        return build_chat_graph(llm, checkpointer)
-    raise ApprovalResumeError(f"thread belongs to graph {kind!r}, which this command cannot resume")
+def _edit_args(p: Proposal, value: str) -> dict[str, str]:
+    return {"value": value} if p.field_name else {"text": value}
 
 
-def _invoke_kwargs(kind: str, settings: Settings, writer: Any) -> dict[str, Any]:
-    if kind == "chat":
-        from agent.context import AgentContext
+def to_response(
+    decisions: Sequence[Decision], proposals: Sequence[Proposal]
+) -> dict[str, list[dict[str, Any]]]:
+    """Decisions as a ``HITLResponse`` (one per action request, in order), the answer every surface sends."""
+    by_id = {d.proposal_id: d for d in decisions}
+    out: list[dict[str, Any]] = []
+    for p in proposals:
+        d = by_id.get(p.id)
+        if d is None:
+            out.append({"type": "reject", "message": "no decision given"})
+            continue
+        item: dict[str, Any] = {"type": _TO_WIRE[d.type], "via": d.via}
+        if d.type is DecisionType.EDIT:
+            args = {"value": d.edited_value} if p.field_name else {"text": d.edited_value}
+            item["edited_action"] = {"name": p.kind.value, "args": args}
+        if d.note is not None:
+            item["message"] = d.note
+        out.append(item)
+    return {"decisions": out}
 
-        ctx = AgentContext(
-            settings=settings, workspace_loader=writer.store.workspace, store=writer.store, writer=writer
-        )
-        return {"context": ctx}
-    return {}
 
-
-def _config(kind: str, thread_id: str, *, writer: Any, settings: Settings, approver: str) -> dict[str, Any]:
-    configurable: dict[str, Any] = {"thread_id": thread_id, "writer": writer, "approver": approver}
-    if kind == "retro":  # the retro graph's own nodes do not run again, but its config check does
-        from agent.retro import RetroContext
-
-        configurable["retro"] = RetroContext(settings=settings, store=writer.store)
-    return {"configurable": configurable, "metadata": {"effort_graph": kind}}
+def _config(kind: GraphKind, thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}, "metadata": metadata(kind)}
 
 
 def resume(
@@ -233,53 +250,78 @@ def resume(
     writer: Any,
     settings: Settings,
     approver: str,
+    claim_wait: float = 120.0,
 ) -> dict[str, Any]:
-    """Resume the thread with ``Command(resume={"decisions": [...]})``; returns the graph's output."""
-    graph = _graph_for(pending.graph, checkpointer, settings)
-    config = _config(pending.graph, pending.thread_id, writer=writer, settings=settings, approver=approver)
-    value = {"decisions": [d.model_dump(mode="json") for d in decisions]}
-    out = graph.invoke(Command(resume=value), config, **_invoke_kwargs(pending.graph, settings, writer))
+    """Resume the thread with the decisions as a ``HITLResponse``; returns the graph's output. The
+    batch is claimed first: a second decider gets ``AlreadyDecided``."""
+    spec = spec_for(pending.graph)
+    claims = Claims(writer.audit.engine)
+    got = claims.claim(f"batch:{pending.thread_id}:{pending.checkpoint_id}", wait=claim_wait)
+    if not isinstance(got, Claim):
+        what = got.outcome or "still deciding" if got.state is ClaimState.DONE else "still deciding"
+        raise AlreadyDecided(f"approval {pending.thread_id} was decided by another process ({what})")
+    try:
+        graph = spec.build(checkpointer, settings)
+        context = spec.context(settings, writer, approver, writer.store)
+        value = to_response(decisions, pending.proposals)
+        out = graph.invoke(Command(resume=value), _config(spec.kind, pending.thread_id), context=context)
+    except BaseException:
+        claims.release(got)
+        raise
+    claims.complete(got, f"decided by {approver}")
     return dict(out) if isinstance(out, dict) else {}
 
 
 def finish_interrupted(
     checkpointer: BaseCheckpointSaver[Any], *, writer: Any, settings: Settings, approver: str
 ) -> list[str]:
-    """Threads stopped between approval and apply (a crash): run their apply step again."""
+    """Threads stopped between approval and apply (a crash): run their apply step again (the writer's
+    claims keep concurrent finishers from writing anything twice)."""
     finished: list[str] = []
-    for thread in _thread_ids(checkpointer):
-        tup = _head(checkpointer, thread)
+    for thread in thread_ids(checkpointer):
+        tup = head(checkpointer, thread)
         kind = str((tup.metadata or {}).get("effort_graph") or "") if tup is not None else ""
-        if kind not in _ENDS_AFTER_APPLY:
+        try:
+            spec = spec_for(kind)
+        except LookupError:
             continue
-        graph = _graph_for(kind, checkpointer, settings)
-        config = _config(kind, thread, writer=writer, settings=settings, approver=approver)
+        if not spec.ends_after_apply:
+            continue
+        graph = spec.build(checkpointer, settings)
+        config = _config(spec.kind, thread)
         if tuple(graph.get_state(config).next) == ("apply",):
-            graph.invoke(None, config)
+            graph.invoke(None, config, context=spec.context(settings, writer, approver, writer.store))
             finished.append(thread)
     return finished
 
 
 def poll_asana(checkpointer: BaseCheckpointSaver[Any], *, writer: Any, settings: Settings) -> dict[str, str]:
-    """Optimize phase: create missing Asana approval subtasks for significant proposals and resume
-    every batch whose items all have a verdict there (completed = approve, "reject" comment = reject).
-    Returns ``{thread_id: what happened}``."""
+    """Optimize phase: create missing Asana approval subtasks for significant proposals, and resume
+    every batch made only of significant items once each has a verdict there (completed = approve, a
+    "reject" comment = reject). A batch with other items waits for a person's decision on them
+    (`effort approvals`); its significant items pass the writer's guard once their subtask is
+    completed. Returns ``{thread_id: what happened}``."""
     from agent.asana_approvals import request_approvals, verdicts
 
     report: dict[str, str] = {}
     if settings.phase is not Phase.OPTIMIZE:
         return report
     for pending in list_pending(checkpointer):
-        significant = [p for p in pending.proposals if p.significant]
+        significant = [p for p in pending.proposals if needs_asana_approval(p, settings)]
         if not significant:
             continue
-        request_approvals(
-            writer, significant, thread_id=pending.thread_id, run_id=pending.run_id or pending.thread_id
-        )
+        run_id = pending.run_id or pending.thread_id
+        request_approvals(writer, significant, thread_id=pending.thread_id, run_id=run_id)
         found = verdicts(writer.gateway, significant)
-        waiting = [p.id for p in pending.proposals if found.get(p.id, "pending") == "pending"]
+        waiting = [p.id for p in significant if found.get(p.id, "pending") == "pending"]
+        others = len(pending.proposals) - len(significant)
         if waiting:
             report[pending.thread_id] = f"waiting on {len(waiting)} Asana approval(s)"
+            continue
+        if others:
+            report[pending.thread_id] = (
+                f"Asana approvals given; {others} other item(s) need a decision (effort approvals)"
+            )
             continue
         decisions = [
             Decision(
@@ -290,13 +332,17 @@ def poll_asana(checkpointer: BaseCheckpointSaver[Any], *, writer: Any, settings:
             )
             for p in pending.proposals
         ]
-        resume(
-            checkpointer,
-            pending,
-            decisions,
-            writer=writer,
-            settings=settings,
-            approver="asana-approval-subtask",
-        )
+        try:
+            resume(
+                checkpointer,
+                pending,
+                decisions,
+                writer=writer,
+                settings=settings,
+                approver="asana-approval-subtask",
+            )
+        except AlreadyDecided:
+            report[pending.thread_id] = "decided by another process"
+            continue
         report[pending.thread_id] = "resumed from Asana verdicts"
     return report

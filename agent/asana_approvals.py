@@ -13,16 +13,37 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from tools.gateway.errors import GatewayError
-from tools.proposals import Proposal, ProposalKind
+from tools.proposals import Proposal, ProposalKind, is_significant
 
 if TYPE_CHECKING:
+    from agent.config import Settings
     from agent.writer import ApplyResult, Writer
 
 Verdict = Literal["approved", "rejected", "pending"]
 
 
+def hours_per_day(settings: Settings) -> float:
+    """Working hours in a day, from the capacity config (a week's hours over its working days)."""
+    capacity = settings.capacity
+    days = 7 - len(capacity.weekend_days)
+    return capacity.hours_per_week / days if days > 0 else 0.0
+
+
+def needs_asana_approval(proposal: Proposal, settings: Settings) -> bool:
+    """In ``optimize``, a significant change (``tools.proposals.is_significant``: flagged, or moving a
+    projection by more than ``significant_days`` working days) also needs the lead's Asana subtask.
+    The writer's guard, ``effort approvals poll`` and ``approvals show`` all ask this one function."""
+    from agent.config import Phase
+
+    if settings.phase is not Phase.OPTIMIZE:
+        return False
+    return is_significant(
+        proposal, significant_days=settings.significant_days, hours_per_day=hours_per_day(settings)
+    )
+
+
 def _marker(proposal_id: str) -> str:
-    from agent.writer import approval_marker_for
+    from agent.writer.values import approval_marker_for
 
     return approval_marker_for(proposal_id)
 
@@ -84,16 +105,14 @@ def request_approvals(
             p, thread_id=thread_id, run_id=run_id, assignee_gid=lead_for(p, writer.store)
         )
         for p in proposals
-        if p.significant
+        if needs_asana_approval(p, writer.settings)
     ]
 
 
 def verdicts(gateway: Any, proposals: Sequence[Proposal]) -> dict[str, Verdict]:
-    """The Asana verdict for every significant proposal that has an approval subtask."""
+    """The Asana verdict for every given proposal that has an approval subtask."""
     out: dict[str, Verdict] = {}
     for p in proposals:
-        if not p.significant:
-            continue
         task = find_approval_task(gateway, p, p.id)
         if task is not None:
             out[p.id] = verdict(gateway, task)

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from tools.analytics.anomalies import AnomalyKind, DetectorFeedback
 from tools.proposals import Decision, DecisionType, Proposal
@@ -65,6 +65,7 @@ class AuditAction(StrEnum):
     ATTACH_FIELD = "attach_field"  # an AI custom field added to a project
     APPROVAL_REQUEST = "approval_request"  # an Asana approval subtask created for a significant change
     ROLLBACK = "rollback"
+    WEBHOOK = "webhook"  # an operator's `effort webhooks register|delete` (no task data changes)
 
 
 audit_table = sa.Table(
@@ -199,7 +200,9 @@ class AuditLog:
     def __init__(self, engine: Engine, redactor: Redactor | None = None) -> None:
         self.engine = engine
         self.redactor = redactor or Redactor()
-        METADATA.create_all(engine, checkfirst=True)
+        from agent.claims import create_tables
+
+        create_tables(METADATA, engine)
 
     @classmethod
     def open(cls, url: str, redactor: Redactor | None = None) -> AuditLog:
@@ -232,8 +235,10 @@ class AuditLog:
         error: str | None = None,
         target_gid: str | None = None,
         field_name: str | None = None,
+        conn: Connection | None = None,
     ) -> AuditEntry:
-        """Append one row and return it decoded. Never updates an existing row."""
+        """Append one row and return it decoded. Never updates an existing row. With ``conn``, the row
+        is part of the caller's transaction (the writer completes its claim in the same one)."""
         pid = proposal_id or (proposal.id if proposal is not None else None)
         values: dict[str, Any] = {
             "ts": datetime.now(UTC),
@@ -254,8 +259,11 @@ class AuditLog:
             "after": self._json(after),
             "error": self._text(error),
         }
-        with self.engine.begin() as conn:
+        if conn is not None:
             new_id = conn.execute(sa.insert(audit_table).values(**values)).inserted_primary_key
+        else:
+            with self.engine.begin() as own:
+                new_id = own.execute(sa.insert(audit_table).values(**values)).inserted_primary_key
         assert new_id is not None
         return self._decode({**values, "id": int(new_id[0])})
 
@@ -372,6 +380,18 @@ class AuditLog:
         return [
             entry for key, entry in decisions.items() if entry.status in APPROVAL_STATUSES and key not in done
         ]
+
+    def owned_fields(self) -> dict[str, set[str]]:
+        """Field name -> gids of the custom fields the agent created (its ``create_field`` rows, which
+        record the gid Asana returned). Ownership is proven by this record, never by a name: a human's
+        field called "AI Estimated Hours" is not the agent's."""
+        owned: dict[str, set[str]] = {}
+        rows = self.entries(actions=[AuditAction.CREATE_FIELD], statuses=[AuditStatus.APPLIED])
+        for row in rows:
+            gid = row.after.get("field_gid") if isinstance(row.after, dict) else None
+            if row.field_name and gid:
+                owned.setdefault(row.field_name, set()).add(str(gid))
+        return owned
 
     def detector_feedback(self) -> list[DetectorFeedback]:
         """Every verdict the anomaly detector can learn from (confirmed outliers, dismissed flags)."""

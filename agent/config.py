@@ -30,6 +30,7 @@ from tools.config_types import (
     Phase,
     ScheduleConfig,
     ScopeConfig,
+    SyncConfig,
     TimeOff,
     TimesheetConfig,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ScheduleConfig",
     "ScopeConfig",
     "Settings",
+    "SyncConfig",
     "TimeOff",
     "TimesheetConfig",
     "load_settings",
@@ -87,6 +89,7 @@ class Settings(BaseSettings):
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
     budgets: BudgetConfig = Field(default_factory=BudgetConfig)
     timesheets: TimesheetConfig = Field(default_factory=TimesheetConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     # Where users are (agent/mcp, agent/telemetry): the MCP HTTP token, logs, traces.
     mcp_token: SecretStr | None = Field(default=None, alias="EFFORT_MCP_TOKEN")
     log_format: Literal["text", "json"] = Field(default="text", alias="EFFORT_LOG_FORMAT")

@@ -32,6 +32,7 @@ from langgraph.types import Command
 from agent.approval import apply_node, approval_node, pending_proposals
 from agent.config import Phase
 from agent.context import AgentContext
+from agent.graph_kinds import GraphKind
 from agent.state import ChatState
 from prompts import Prompt, load_prompt
 from tools.agent_tools import all_tools
@@ -44,7 +45,7 @@ SYSTEM_PROMPT = "system_chat"
 MAX_HISTORY_TURNS = 6  # earlier turns are dropped from what the model sees (the checkpoint keeps them)
 MAX_MODEL_CALLS_PER_TURN = 8  # a model that keeps calling tools is made to answer after this many calls
 BUDGET_FLOOR = 80  # below this many tokens left, tools are withdrawn so the model answers
-GRAPH_KIND = "chat"
+GRAPH_KIND = GraphKind.CHAT.value  # the one graph-kind registry (agent/graph_kinds.py)
 
 
 class ChatGraphState(ChatState, total=False):

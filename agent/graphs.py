@@ -27,6 +27,7 @@ Both stop at the same approval interrupt as the CLI; a client resumes it with ``
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
@@ -118,6 +119,15 @@ class ChatRunContext(AgentContext):
     ) -> None:
         options = {"config_file": config_file, "as_of": as_of, "approver": approver}
         self.resources = RunResources(RunOptions.model_validate(options))
+        # Every other AgentContext field (memos, caches) starts at its default, whatever fields the
+        # dataclass grows: only the ones overridden by properties below come from the run's resources.
+        for spec in dataclasses.fields(AgentContext):
+            if isinstance(getattr(type(self), spec.name, None), property):
+                continue
+            if spec.default is not dataclasses.MISSING:
+                object.__setattr__(self, spec.name, spec.default)
+            elif spec.default_factory is not dataclasses.MISSING:
+                object.__setattr__(self, spec.name, spec.default_factory())
 
     def __repr__(self) -> str:  # the dataclass repr would open the store
         return f"ChatRunContext({self.resources.options!r})"
@@ -192,9 +202,13 @@ class RetroRunContext(RetroContext):
         day = self.settings.as_of
         return datetime.combine(day, time(23, 59, 59), UTC) if day is not None else None
 
-    @property
-    def writer(self) -> Any:
+    @property  # type: ignore[override]
+    def writer(self) -> Any:  # type: ignore[override]  # a plain field of RetroContext, opened here
         return self.resources.open()[1]
+
+    @property  # type: ignore[override]
+    def approver(self) -> str:  # type: ignore[override]  # who decides: the run's settings say
+        return self.settings.approver
 
     @classmethod
     def __get_pydantic_core_schema__(

@@ -12,7 +12,6 @@ writes after it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import uuid
@@ -22,14 +21,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.runtime import get_runtime
+from langgraph.runtime import Runtime
 from pydantic import BaseModel, ConfigDict
 
-from agent.approval import apply_node, approval_node, route_pending
+from agent.approval import ApplyWriter, apply_node, approval_node, route_pending
 from agent.audit import AuditLog
 from agent.config import Settings
 from agent.estimate_feedback import estimate_feedback
@@ -88,7 +86,8 @@ class RetroState(ChatState, total=False):
 
 @dataclass
 class RetroContext:
-    """What the nodes need at run time; passed as ``configurable['retro']``, never checkpointed."""
+    """What the nodes need at run time: the graph's ``context_schema`` (never checkpointed). The
+    approval and apply nodes read ``writer`` and ``approver`` from it like from every graph's context."""
 
     settings: Settings
     store: Store
@@ -97,33 +96,24 @@ class RetroContext:
     as_of: datetime | None = None
     with_text: bool = True  # MiniLM similarity in the estimator
     report_dir: Path | None = None
+    writer: ApplyWriter | None = None  # needed once the batch is decided (apply)
+    approver: str = "retro"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _ctx(config: RunnableConfig) -> RetroContext:
-    ctx = (config.get("configurable") or {}).get("retro")
-    if (
-        ctx is None
-    ):  # on a LangGraph server it is the run's context (agent/graphs.py): objects cannot be configurable
-        with contextlib.suppress(KeyError, RuntimeError):
-            ctx = get_runtime().context
-    if not isinstance(ctx, RetroContext):
-        raise RuntimeError("retro graph needs configurable={'retro': RetroContext(...)}")
-    return ctx
-
-
 # --- nodes ----------------------------------------------------------------------------------------
-def sync_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
-    """Bring the store up to date (incremental sync) before analysing; skipped when no sync is wired."""
-    ctx = _ctx(config)
+def sync_node(state: RetroState, runtime: Runtime[RetroContext]) -> dict[str, Any]:
+    """Bring the store up to date (incremental sync) before analysing; skipped when no sync is wired
+    (``--no-sync``: the caller decided, and the report states the data's date)."""
+    ctx = runtime.context
     if ctx.sync is None:
-        return {"sync": {"skipped": "no Asana connection configured: analysing the local store as is"}}
+        return {"sync": {"skipped": "analysing the local store as is (no sync requested)"}}
     return {"sync": ctx.sync()}
 
 
-def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
+def analyse_node(state: RetroState, runtime: Runtime[RetroContext]) -> dict[str, Any]:
     """Run the analytics for the period, estimate open tasks, and write the Markdown and HTML report."""
-    ctx = _ctx(config)
+    ctx = runtime.context
     kind = state.get("kind", "retro")
     workspace = ctx.store.workspace(project_gids=state.get("project_gids") or None, as_of=ctx.as_of)
     report = retrospective(
@@ -168,10 +158,19 @@ def analyse_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
     }
 
 
-def propose_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
+def period_was_empty(analysis: dict[str, Any] | None) -> bool:
+    """Nothing happened in the period (no task created or completed, no time logged): a retrospective
+    of it has nothing to say, and proposes nothing."""
+    a = analysis or {}
+    return not (
+        a.get("tasks_completed") or a.get("tasks_created") or a.get("hours_logged") or a.get("entries")
+    )
+
+
+def propose_node(state: RetroState, runtime: Runtime[RetroContext]) -> dict[str, Any]:
     """Turn the analysis into one batch of proposals (fields, a summary task, comments to leads)."""
-    ctx = _ctx(config)
-    if state.get("insight_only"):
+    ctx = runtime.context
+    if state.get("insight_only") or period_was_empty(state.get("analysis")):
         return {"proposals": []}
     source = state.get("kind", "retro")
     projects = {p.gid: p for p in ctx.store.projects()}
@@ -182,6 +181,7 @@ def propose_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
         if task is None:
             continue
         evidence = {"basis": s["basis"], "human_estimate_hours": s["human_estimate_hours"]}
+        inputs = {"estimate_hours": s["human_estimate_hours"]}  # a human change since makes it stale
         for field_name, value in (
             ("AI Estimated Hours", s["estimate_hours"]),
             ("AI Estimate P10", s["p10_hours"]),
@@ -190,13 +190,24 @@ def propose_node(state: RetroState, config: RunnableConfig) -> dict[str, Any]:
             ("AI Forecast Confidence", round(100 * s["confidence"])),
         ):
             proposals.append(
-                _field(task, field_name, value, f"{field_name} {value} for '{task.name}'", evidence, source)
+                _field(
+                    task,
+                    field_name,
+                    value,
+                    f"{field_name} {value} for '{task.name}'",
+                    evidence,
+                    source,
+                    inputs,
+                )
             )
     for v in state.get("variances", []):
         task = tasks.get(v["task_gid"])
         if task is not None:
             text = f"AI Schedule Variance % {v['variance_pct']} for '{task.name}'"
-            proposals.append(_field(task, "AI Schedule Variance %", v["variance_pct"], text, v, source))
+            inputs = {"estimate_hours": v["estimate_hours"]}
+            proposals.append(
+                _field(task, "AI Schedule Variance %", v["variance_pct"], text, v, source, inputs)
+            )
     for f in state.get("flags", []):
         task = tasks.get(f["task_gid"])
         if task is None:
@@ -246,10 +257,11 @@ def route_after_propose(state: RetroState) -> Literal["approval", "__end__"]:
 
 
 def build_retro_graph(
-    checkpointer: BaseCheckpointSaver[Any] | None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """START -> sync -> analyse -> propose -> [approval -> apply] -> END."""
-    graph = StateGraph(RetroState)
+    """START -> sync -> analyse -> propose -> [approval -> apply] -> END; dependencies come from the
+    run-time context (``context=RetroContext(...)``)."""
+    graph = StateGraph(RetroState, context_schema=RetroContext)
     graph.add_node("sync", sync_node)
     graph.add_node("analyse", analyse_node)
     graph.add_node("propose", propose_node)
@@ -414,9 +426,11 @@ def _field(
     description: str,
     evidence: dict[str, Any],
     source: str,
+    inputs: dict[str, float | None] | None = None,
 ) -> Proposal:
     return Proposal(
         kind=ProposalKind.SET_FIELD,
+        inputs=inputs or {},
         target_gid=task.gid,
         project_gid=task.project_gid,
         field_name=field_name,

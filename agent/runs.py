@@ -4,6 +4,11 @@ The CLI (`effort retro`, `effort summary`), `effort serve`'s schedules and the d
 ``run_report``; it builds the retro graph on the persisted checkpointer and invokes it on a
 deterministic thread, so a second run of the same scope and period finds the pending batch instead of
 proposing it again.
+
+Never stuck: a run that stopped before its approval (a crash, a failed sync or analysis) is retried
+from where it stopped by the next run of the same scope and period (or abandoned with `effort runs
+abandon`); a finished run's thread is started afresh, so a re-run proposes again (its history is the
+audit log). A waiting batch does not skip the sync: a bad token is reported, not hidden.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from langchain_core.runnables import RunnableConfig
 
 from agent.checkpoint import open_checkpointer, thread_id_for
 from agent.config import Phase, Settings
+from agent.graph_kinds import GraphKind, metadata
 from agent.retro import RetroContext, RunKind, build_retro_graph, new_run_id
 from tools.periods import PeriodError
 from tools.periods import parse_period as read_period
@@ -25,13 +31,31 @@ from tools.proposals import Proposal
 from tools.scope import key as scope_key
 from tools.store import Store
 
-GRAPH_NAME = "retro"  # checkpoint metadata: how `effort approvals` rebuilds the graph to resume it
-
-__all__ = ["PeriodError", "RunOutcome", "ScopeError", "parse_period", "resolve_scope", "run_report"]
+__all__ = [
+    "PeriodError",
+    "RunOutcome",
+    "RunStopped",
+    "ScopeError",
+    "data_as_of",
+    "parse_period",
+    "resolve_scope",
+    "run_report",
+]
 
 
 class ScopeError(ValueError):
     """A ``--scope`` entry that names no synced project."""
+
+
+class RunStopped(RuntimeError):
+    """A run of this scope and period cannot go on as it is; the message says what to do."""
+
+
+def data_as_of(store: Store) -> str:
+    """ "data as of …" for the run's output, by THE freshness rule (tools/freshness.py)."""
+    from tools.freshness import store_freshness
+
+    return store_freshness(store).describe()
 
 
 DEFAULT_PERIOD: dict[RunKind, str] = {"retro": "last-month", "summary": "last-week"}
@@ -94,6 +118,8 @@ class RunOutcome:
     run_id: str
     period: tuple[date, date]
     reused: bool  # True: an earlier run of this scope and period was still waiting; nothing re-ran
+    retried: bool = False  # True: an earlier run had stopped before its approval and was finished now
+    data_as_of: str = ""  # "data as of …" (the store's last successful sync), tools/freshness.py
     report_paths: list[str] = field(default_factory=list)
     highlights: list[str] = field(default_factory=list)
     pending: list[Proposal] = field(default_factory=list)
@@ -131,15 +157,35 @@ def run_report(
             as_of=as_of,
             with_text=with_text,
             report_dir=report_dir,
+            approver=settings.approver,
         )
         config: RunnableConfig = {
-            "configurable": {"thread_id": thread_id, "retro": ctx, "approver": settings.approver},
-            "metadata": {"effort_graph": GRAPH_NAME},
+            "configurable": {"thread_id": thread_id},
+            "metadata": metadata(GraphKind.RETRO),
         }
         snapshot = graph.get_state(config)
-        if snapshot.next:
+        waiting = tuple(snapshot.next)
+        if waiting == ("approval",):
+            if sync is not None:
+                sync()  # a waiting batch does not hide a bad token, and the next run reads fresh data
             values = dict(snapshot.values)
-            return _outcome(thread_id, values, period, reused=True, pending=_pending(snapshot))
+            return _outcome(thread_id, values, period, reused=True, pending=_pending(snapshot), store=store)
+        if "apply" in waiting:
+            raise RunStopped(
+                f"the batch of {thread_id} was decided but its writes did not finish: run `effort approvals "
+                f"resume` to finish them (or `effort runs abandon {thread_id}`)"
+            )
+        if waiting:  # stopped before its approval (a crash, a failed sync or analysis): go on from there
+            _invoke(graph, None, config, ctx, thread_id)
+            snapshot = graph.get_state(config)
+            values = dict(snapshot.values)
+            outcome = _outcome(
+                thread_id, values, period, reused=False, pending=_pending(snapshot), store=store
+            )
+            outcome.retried = True
+            return outcome
+        if snapshot.values:
+            saver.delete_thread(thread_id)  # a finished run: start afresh (its record is the audit log)
         run_id = new_run_id(kind)
         inputs = {
             "kind": kind,
@@ -151,9 +197,29 @@ def run_report(
         }
         if settings.phase is Phase.INSIGHT:
             inputs["insight_only"] = True
-        graph.invoke(inputs, config)
+        _invoke(graph, inputs, config, ctx, thread_id)
         snapshot = graph.get_state(config)
-        return _outcome(thread_id, dict(snapshot.values), period, reused=False, pending=_pending(snapshot))
+        return _outcome(
+            thread_id, dict(snapshot.values), period, reused=False, pending=_pending(snapshot), store=store
+        )
+
+
+def _invoke(graph: Any, inputs: Any, config: RunnableConfig, ctx: RetroContext, thread_id: str) -> None:
+    """Run the graph; a failure inside a node (not Asana, not the database: those have their own clear
+    errors) stops the run where it was, to be retried by the next run or abandoned."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tools.gateway import GatewayError
+
+    try:
+        graph.invoke(inputs, config, context=ctx)
+    except (GatewayError, SQLAlchemyError, OSError):
+        raise
+    except Exception as exc:
+        raise RunStopped(
+            f"the run stopped ({type(exc).__name__}: {str(exc)[:200]}); the next run of this scope and period "
+            f"goes on from there, or `effort runs abandon {thread_id}` drops it"
+        ) from exc
 
 
 def _pending(snapshot: Any) -> list[Proposal]:
@@ -169,12 +235,14 @@ def _outcome(
     *,
     reused: bool,
     pending: list[Proposal],
+    store: Store,
 ) -> RunOutcome:
     return RunOutcome(
         thread_id=thread_id,
         run_id=str(values.get("run_id") or ""),
         period=period,
         reused=reused,
+        data_as_of=data_as_of(store),
         report_paths=list(values.get("report_paths") or []),
         highlights=list(values.get("highlights") or []),
         pending=pending,

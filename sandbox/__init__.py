@@ -14,6 +14,8 @@ Python API (tests, demo, benchmarks)::
         sb.state.delete_task(task_gid)       # all of these emit events and webhook deliveries
         sb.state.add_allocation(user_gid, project_gid, "2026-12-01", "2026-12-31", {"type": "hours", "value": 20})
         sb.state.add_ooo_entry(user_gid, "2026-12-07", "2026-12-11")   # (no events: Asana has none for these)
+        sb.state.set_rate(project_gid, user_gid, 120.0); sb.state.set_budget(project_gid, "time", 6000)
+        sb.state.set_timesheet_status(user_gid, "2026-11-16", "APPROVED")   # also sets its entries' status
         sb.requests          # list[RequestRecord(method, path, query, status, write, fault, at)]
         sb.write_count()     # write requests received (POST/PUT/DELETE), any status;
         sb.write_count(succeeded=True)       # only those answered 2xx
@@ -26,16 +28,21 @@ minute unless `rate_limit_burst=`; 429 + integer Retry-After >= 1), `db_path=` (
 survives a restart and is generated only when the file is new), `state=` (serve an existing
 SandboxState), `premium=False` (402 on search, custom fields, workspace-wide entries, allocations),
 `resourcing=False` (402 on `/allocations`, 403 on `/ooo_entries`: a plan or token without them),
-`lenient_opt_fields=True` (time-entry *lists* also return `task`/`billable_status`/`description` when
-asked; by default they follow the spec and offer only the compact fields, so per-entry `task` comes from
-`/tasks/{gid}/time_tracking_entries` and `billable_status` from the single GET).
+`budgets=False` (402 on `/budgets` and `/rates`, 403 on time-tracking categories and timesheet approval
+statuses: a plan or token without Timesheets & Budgets), `rate_limit_clock=` (the limiter's clock: tests
+run "150 requests/min" in scaled time),
+`lenient_opt_fields=True` (time-entry *lists* also return `task`/`billable_status`/`description`/
+`created_at`/`approval_status` when asked; by default they follow the spec: asked for them, a list
+silently leaves them out, so per-entry `task` comes from `/tasks/{gid}/time_tracking_entries` and the
+details from the single GET).
 
 Faithfulness notes: lists are compact unless `opt_fields`; single GETs and writes return full records;
 `gid` and `resource_type` are always present; paging is `limit` 1-100 (else 400) + opaque `offset`
 (stable under inserts: it encodes the last gid); `/events` answers 412 + `sync` first, then
 `data/sync/has_more` (100 per call, 1,000 for workspace events; tokens die with the process); a null
 event `parent` is omitted and story number values are integers when whole, because the spec types them
-so. Served routes: see `sandbox.routes.ROUTES`.
+so. Served routes: the `ROUTES` of
+`sandbox.routes`, `routes_activity`, `routes_resourcing` and `routes_budgets`.
 
 Other modules: `sandbox.generator` (generate / populate / export_payloads), `sandbox.state`
 (SandboxState), `sandbox.server` (HTTP layer), `sandbox.routes` (endpoints), `sandbox.webhooks`,
@@ -46,6 +53,7 @@ Other modules: `sandbox.generator` (generate / populate / export_payloads), `san
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -96,6 +104,8 @@ class Sandbox:
         lenient_opt_fields: bool = False,
         state: SandboxState | None = None,
         resourcing: bool = True,
+        budgets: bool = True,
+        rate_limit_clock: Callable[[], float] | None = None,
     ) -> Sandbox:
         """Generate (or reload from `db_path`) a workspace and serve it; returns once the port is bound.
 
@@ -128,6 +138,8 @@ class Sandbox:
             premium=premium,
             lenient_opt_fields=lenient_opt_fields,
             resourcing=resourcing,
+            budgets=budgets,
+            rate_limit_clock=rate_limit_clock,
         )
         webhooks = WebhookManager(state)
         api.webhooks = webhooks

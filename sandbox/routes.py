@@ -1,4 +1,6 @@
-"""Endpoint handlers: `ROUTES` lists (method, path under /api/1.0, handler, runs-in-a-thread).
+"""Endpoint handlers for the workspace's structure and work: workspaces, users, projects, portfolios,
+sections, tags, tasks, search and custom fields. `ROUTES` lists (method, path under /api/1.0, handler,
+runs-in-a-thread); sandbox/routes_activity.py, routes_resourcing.py and routes_budgets.py add theirs.
 
 Handlers take `(api, ctx, **path_params)` and return `(status, body)`. Parameter names, required
 combinations and defaults follow the official spec (asana_oas.yaml) for the operations the product uses.
@@ -7,102 +9,49 @@ combinations and defaults follow the official spec (asana_oas.yaml) for the oper
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sandbox.errors import ApiError, bad_request
+from sandbox.errors import bad_request
 from sandbox.render import full_tree
+from sandbox.route_params import (
+    body_of,
+    bool_param,
+    date_param,
+    dt_param,
+    param,
+    premium,
+    sorted_gids,
+    ws_of,
+)
 from sandbox.server import Api, Ctx, Result
 from sandbox.state import Obj, parse_dt
-
-# ---------------------------------------------------------------------------------------------------
-# helpers
-
-
-def _param(ctx: Ctx, name: str, required: bool = False) -> str | None:
-    value = ctx.query.get(name)
-    if value is None or value == "":
-        if required:
-            raise bad_request(f"{name}: Missing input")
-        return None
-    return value
-
-
-def _dt_param(ctx: Ctx, name: str) -> datetime | None:
-    raw = _param(ctx, name)
-    if raw is None:
-        return None
-    try:
-        return parse_dt(raw)
-    except ValueError:
-        raise bad_request(f"{name}: Invalid date-time {raw!r}") from None
-
-
-def _date_param(ctx: Ctx, name: str) -> str | None:
-    raw = _param(ctx, name)
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise bad_request(f"{name}: Invalid date {raw!r}") from None
-
-
-def _bool_param(ctx: Ctx, name: str) -> bool | None:
-    raw = _param(ctx, name)
-    if raw is None:
-        return None
-    if raw.lower() in ("true", "1"):
-        return True
-    if raw.lower() in ("false", "0"):
-        return False
-    raise bad_request(f"{name}: Value must be a boolean")
-
-
-def _premium(api: Api, what: str) -> None:
-    if not api.premium:
-        raise ApiError(402, f"{what} is only available to premium users.")
-
-
-def _body(ctx: Ctx) -> Obj:
-    if not isinstance(ctx.body, dict):
-        raise bad_request("data: Missing input")
-    return ctx.body
-
-
-def _sorted(gids: Iterable[str]) -> list[str]:
-    return sorted(gids, key=int)
-
-
-def _ws(api: Api, gid: str) -> Obj:
-    return api.state.get("workspace", gid)
-
 
 # ---------------------------------------------------------------------------------------------------
 # workspaces and users
 
 
 def get_workspaces(api: Api, ctx: Ctx) -> Result:
-    return api.page("workspace", _sorted(api.state.objects["workspace"]), ctx)
+    return api.page("workspace", sorted_gids(api.state.objects["workspace"]), ctx)
 
 
 def get_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
-    return api.one("workspace", _ws(api, workspace_gid), ctx)
+    return api.one("workspace", ws_of(api, workspace_gid), ctx)
 
 
 def get_users(api: Api, ctx: Ctx) -> Result:
-    ws = _param(ctx, "workspace")
-    team = _param(ctx, "team")
+    ws = param(ctx, "workspace")
+    team = param(ctx, "team")
     if not ws and not team:
         raise bad_request("Must specify exactly one of workspace or team")
     if ws:
-        _ws(api, ws)
+        ws_of(api, ws)
     users = api.state.objects["user"]
-    return api.page("user", [g for g in _sorted(users) if not ws or ws in users[g]["workspaces"]], ctx)
+    return api.page("user", [g for g in sorted_gids(users) if not ws or ws in users[g]["workspaces"]], ctx)
 
 
 def get_users_for_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
-    _ws(api, workspace_gid)
+    ws_of(api, workspace_gid)
     users = api.state.objects["user"]
     gids = sorted(
         (g for g in users if workspace_gid in users[g]["workspaces"]), key=lambda g: users[g]["name"]
@@ -124,23 +73,23 @@ def _projects(api: Api, ws: str, archived: bool | None) -> list[str]:
     projects = api.state.objects["project"]
     return [
         g
-        for g in _sorted(projects)
+        for g in sorted_gids(projects)
         if projects[g]["workspace"] == ws and (archived is None or projects[g]["archived"] == archived)
     ]
 
 
 def get_projects(api: Api, ctx: Ctx) -> Result:
-    ws = _param(ctx, "workspace")
-    if ws is None and _param(ctx, "team") is None:
+    ws = param(ctx, "workspace")
+    if ws is None and param(ctx, "team") is None:
         raise bad_request("workspace: Missing input")
     ws = ws or api.state.workspace_gid
-    _ws(api, ws)
-    return api.page("project", _projects(api, ws, _bool_param(ctx, "archived")), ctx)
+    ws_of(api, ws)
+    return api.page("project", _projects(api, ws, bool_param(ctx, "archived")), ctx)
 
 
 def get_projects_for_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
-    _ws(api, workspace_gid)
-    return api.page("project", _projects(api, workspace_gid, _bool_param(ctx, "archived")), ctx)
+    ws_of(api, workspace_gid)
+    return api.page("project", _projects(api, workspace_gid, bool_param(ctx, "archived")), ctx)
 
 
 def get_project(api: Api, ctx: Ctx, project_gid: str) -> Result:
@@ -148,18 +97,22 @@ def get_project(api: Api, ctx: Ctx, project_gid: str) -> Result:
 
 
 def create_project(api: Api, ctx: Ctx) -> Result:
-    return api.one("project", api.state.create_project(_body(ctx), by=ctx.user), ctx, status=201)
+    return api.one("project", api.state.create_project(body_of(ctx), by=ctx.user), ctx, status=201)
 
 
 def create_section(api: Api, ctx: Ctx, project_gid: str) -> Result:
-    return api.one("section", api.state.create_section(project_gid, _body(ctx), by=ctx.user), ctx, status=201)
+    return api.one(
+        "section", api.state.create_section(project_gid, body_of(ctx), by=ctx.user), ctx, status=201
+    )
 
 
 def get_custom_field_settings_for_project(api: Api, ctx: Ctx, project_gid: str) -> Result:
     api.state.get("project", project_gid)
     if ctx.opt_fields is None:  # Asana answers this list with the setting's fields filled in
         ctx.opt_fields = full_tree("custom_field_setting")
-    return api.page("custom_field_setting", _sorted(api.state.settings_by_project.get(project_gid, {})), ctx)
+    return api.page(
+        "custom_field_setting", sorted_gids(api.state.settings_by_project.get(project_gid, {})), ctx
+    )
 
 
 def get_custom_field_settings_for_portfolio(api: Api, ctx: Ctx, portfolio_gid: str) -> Result:
@@ -167,25 +120,25 @@ def get_custom_field_settings_for_portfolio(api: Api, ctx: Ctx, portfolio_gid: s
     if ctx.opt_fields is None:
         ctx.opt_fields = full_tree("custom_field_setting")
     return api.page(
-        "custom_field_setting", _sorted(api.state.settings_by_project.get(portfolio_gid, {})), ctx
+        "custom_field_setting", sorted_gids(api.state.settings_by_project.get(portfolio_gid, {})), ctx
     )
 
 
 def add_custom_field_setting(api: Api, ctx: Ctx, project_gid: str) -> Result:
-    setting = api.state.add_custom_field_setting(project_gid, _body(ctx), by=ctx.user)
+    setting = api.state.add_custom_field_setting(project_gid, body_of(ctx), by=ctx.user)
     return api.one("custom_field_setting", setting, ctx)
 
 
 def get_portfolios(api: Api, ctx: Ctx) -> Result:
-    ws = _param(ctx, "workspace", required=True)
+    ws = param(ctx, "workspace", required=True)
     assert ws is not None
-    _ws(api, ws)
-    owner = _param(ctx, "owner")
+    ws_of(api, ws)
+    owner = param(ctx, "owner")
     owner_gid = api.state.resolve_user(owner, ctx.user) if owner else None
     pfs = api.state.objects["portfolio"]
     gids = [
         g
-        for g in _sorted(pfs)
+        for g in sorted_gids(pfs)
         if pfs[g]["workspace"] == ws and (owner_gid is None or pfs[g]["owner"] == owner_gid)
     ]
     return api.page("portfolio", gids, ctx)
@@ -197,12 +150,12 @@ def get_portfolio(api: Api, ctx: Ctx, portfolio_gid: str) -> Result:
 
 def get_items_for_portfolio(api: Api, ctx: Ctx, portfolio_gid: str) -> Result:
     pf = api.state.get("portfolio", portfolio_gid)
-    return api.page("project", _sorted(g for g in pf["items"] if g in api.state.objects["project"]), ctx)
+    return api.page("project", sorted_gids(g for g in pf["items"] if g in api.state.objects["project"]), ctx)
 
 
 def get_sections_for_project(api: Api, ctx: Ctx, project_gid: str) -> Result:
     api.state.get("project", project_gid)
-    return api.page("section", _sorted(api.state.sections_by_project.get(project_gid, {})), ctx)
+    return api.page("section", sorted_gids(api.state.sections_by_project.get(project_gid, {})), ctx)
 
 
 def get_section(api: Api, ctx: Ctx, section_gid: str) -> Result:
@@ -210,15 +163,15 @@ def get_section(api: Api, ctx: Ctx, section_gid: str) -> Result:
 
 
 def get_tags(api: Api, ctx: Ctx) -> Result:
-    ws = _param(ctx, "workspace", required=True)
+    ws = param(ctx, "workspace", required=True)
     assert ws is not None
     return get_tags_for_workspace(api, ctx, ws)
 
 
 def get_tags_for_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
-    _ws(api, workspace_gid)
+    ws_of(api, workspace_gid)
     tags = api.state.objects["tag"]
-    return api.page("tag", [g for g in _sorted(tags) if tags[g]["workspace"] == workspace_gid], ctx)
+    return api.page("tag", [g for g in sorted_gids(tags) if tags[g]["workspace"] == workspace_gid], ctx)
 
 
 def get_tag(api: Api, ctx: Ctx, tag_gid: str) -> Result:
@@ -227,7 +180,7 @@ def get_tag(api: Api, ctx: Ctx, tag_gid: str) -> Result:
 
 def get_tags_for_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
     task = api.state.get("task", task_gid)
-    return api.page("tag", _sorted(task["tags"]), ctx)
+    return api.page("tag", sorted_gids(task["tags"]), ctx)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -235,13 +188,13 @@ def get_tags_for_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
 
 
 def _task_filter(ctx: Ctx) -> Callable[[Obj], bool]:
-    raw_cs = _param(ctx, "completed_since")
+    raw_cs = param(ctx, "completed_since")
     completed_since: datetime | str | None = None
     if raw_cs == "now":
         completed_since = "now"
     elif raw_cs is not None:
-        completed_since = _dt_param(ctx, "completed_since")
-    modified_since = _dt_param(ctx, "modified_since")
+        completed_since = dt_param(ctx, "completed_since")
+    modified_since = dt_param(ctx, "modified_since")
 
     def keep(task: Obj) -> bool:
         if completed_since is not None and task["completed"]:
@@ -262,14 +215,14 @@ def _task_page(api: Api, ctx: Ctx, key: tuple[Any, ...], source: Callable[[], It
 
     def build() -> list[str]:
         with api.state.lock:
-            return [g for g in _sorted(source()) if g in tasks and keep(tasks[g])]
+            return [g for g in sorted_gids(source()) if g in tasks and keep(tasks[g])]
 
     return api.page("task", api.cached(cache_key, build), ctx)
 
 
 def get_tasks(api: Api, ctx: Ctx) -> Result:
-    project, section, tag = _param(ctx, "project"), _param(ctx, "section"), _param(ctx, "tag")
-    assignee, ws = _param(ctx, "assignee"), _param(ctx, "workspace")
+    project, section, tag = param(ctx, "project"), param(ctx, "section"), param(ctx, "tag")
+    assignee, ws = param(ctx, "assignee"), param(ctx, "workspace")
     given = [x for x in (project, section, tag) if x] + ([assignee] if assignee or ws else [])
     if len(given) != 1 or (bool(assignee) != bool(ws)):
         raise bad_request(
@@ -286,7 +239,7 @@ def get_tasks(api: Api, ctx: Ctx) -> Result:
         st.get("tag", tag)
         return _task_page(api, ctx, ("t", tag), lambda: st.tasks_by_tag.get(tag, {}))
     assert assignee is not None and ws is not None
-    _ws(api, ws)
+    ws_of(api, ws)
     user = st.resolve_user(assignee, ctx.user)
     return _task_page(api, ctx, ("a", user, ws), lambda: st.tasks_by_assignee.get(user, {}))
 
@@ -314,12 +267,12 @@ def get_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
 
 
 def create_task(api: Api, ctx: Ctx) -> Result:
-    task = api.state.create_task(_body(ctx), by=ctx.user)
+    task = api.state.create_task(body_of(ctx), by=ctx.user)
     return api.one("task", task, ctx, status=201)
 
 
 def update_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
-    task = api.state.update_task(task_gid, _body(ctx), by=ctx.user)
+    task = api.state.update_task(task_gid, body_of(ctx), by=ctx.user)
     return api.one("task", task, ctx)
 
 
@@ -330,17 +283,17 @@ def delete_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
 
 def get_subtasks(api: Api, ctx: Ctx, task_gid: str) -> Result:
     api.state.get("task", task_gid)
-    return api.page("task", _sorted(api.state.subtasks.get(task_gid, {})), ctx)
+    return api.page("task", sorted_gids(api.state.subtasks.get(task_gid, {})), ctx)
 
 
 def create_subtask(api: Api, ctx: Ctx, task_gid: str) -> Result:
     api.state.get("task", task_gid)
-    task = api.state.create_task(_body(ctx), by=ctx.user, parent=task_gid)
+    task = api.state.create_task(body_of(ctx), by=ctx.user, parent=task_gid)
     return api.one("task", task, ctx, status=201)
 
 
 def add_project_for_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
-    body = _body(ctx)
+    body = body_of(ctx)
     if not body.get("project"):
         raise bad_request("project: Missing input")
     api.state.add_to_project(task_gid, str(body["project"]), body.get("section"), ctx.user)
@@ -359,14 +312,14 @@ _SORTS = {
 
 def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
     """GET /workspaces/{gid}/tasks/search: the filters the product uses; one page, no next_page."""
-    _premium(api, "Search")
-    _ws(api, workspace_gid)
+    premium(api, "Search")
+    ws_of(api, workspace_gid)
     q = ctx.query
     tasks = api.state.objects["task"]
     conds: list[Callable[[Obj], bool]] = []
 
     def any_of(name: str, getter: Callable[[Obj], Iterable[str]], negate: bool = False) -> None:
-        raw = _param(ctx, name)
+        raw = param(ctx, name)
         if raw:
             wanted = {x.strip() for x in raw.split(",") if x.strip()}
             if negate:
@@ -391,7 +344,7 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
         conds.append(lambda t: wanted_all <= set(t["projects"]))
     for fld in ("modified_at", "created_at", "completed_at", "due_at", "start_at"):
         for op in ("after", "before"):
-            bound = _dt_param(ctx, f"{fld}.{op}")
+            bound = dt_param(ctx, f"{fld}.{op}")
             if bound is None:
                 continue
             src = fld
@@ -406,7 +359,7 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
             conds.append(cmp)
     for fld in ("due_on", "start_on", "created_on", "completed_on", "modified_on"):
         for op in ("after", "before"):
-            d = _date_param(ctx, f"{fld}.{op}")
+            d = date_param(ctx, f"{fld}.{op}")
             if d is None:
                 continue
             src = {
@@ -422,29 +375,29 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
                 return v[:10] > b if o == "after" else v[:10] < b
 
             conds.append(dcmp)
-    completed = _bool_param(ctx, "completed")
+    completed = bool_param(ctx, "completed")
     if completed is not None:
         conds.append(lambda t: t["completed"] == completed)
-    is_subtask = _bool_param(ctx, "is_subtask")
+    is_subtask = bool_param(ctx, "is_subtask")
     if is_subtask is not None:
         conds.append(lambda t: (t["parent"] is not None) == is_subtask)
-    text = _param(ctx, "text")
+    text = param(ctx, "text")
     if text:
         needle = text.lower()
         conds.append(lambda t: needle in t["name"].lower() or needle in t["notes"].lower())
     for key in q:
         if key.startswith("custom_fields.") and key.endswith(".is_set"):
             fgid = key.split(".")[1]
-            want = _bool_param(ctx, key)
+            want = bool_param(ctx, key)
 
             def is_set(t: Obj, f: str = fgid, w: bool | None = want) -> bool:
                 return (t["custom_field_values"].get(f) is not None) == w
 
             conds.append(is_set)
-    sort_key = _SORTS.get(_param(ctx, "sort_by") or "modified_at")
+    sort_key = _SORTS.get(param(ctx, "sort_by") or "modified_at")
     if sort_key is None:
         raise bad_request("sort_by: Invalid value")
-    ascending = bool(_bool_param(ctx, "sort_ascending"))
+    ascending = bool(bool_param(ctx, "sort_ascending"))
     with api.state.lock:
         found = [t for t in tasks.values() if t["workspace"] == workspace_gid and all(c(t) for c in conds)]
     found.sort(key=lambda t: (t.get(sort_key) or "", int(t["gid"])), reverse=not ascending)
@@ -458,8 +411,8 @@ def search_tasks(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
 
 
 def create_custom_field(api: Api, ctx: Ctx) -> Result:
-    _premium(api, "Custom fields")
-    field = api.state.create_custom_field(_body(ctx), by=ctx.user)
+    premium(api, "Custom fields")
+    field = api.state.create_custom_field(body_of(ctx), by=ctx.user)
     return api.one("custom_field", field, ctx, status=201)
 
 
@@ -468,16 +421,16 @@ def get_custom_field(api: Api, ctx: Ctx, custom_field_gid: str) -> Result:
 
 
 def get_custom_fields_for_workspace(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
-    _premium(api, "Custom fields")
-    _ws(api, workspace_gid)
+    premium(api, "Custom fields")
+    ws_of(api, workspace_gid)
     fields = api.state.objects["custom_field"]
     return api.page(
-        "custom_field", [g for g in _sorted(fields) if fields[g]["workspace"] == workspace_gid], ctx
+        "custom_field", [g for g in sorted_gids(fields) if fields[g]["workspace"] == workspace_gid], ctx
     )
 
 
 def create_enum_option(api: Api, ctx: Ctx, custom_field_gid: str) -> Result:
-    body = _body(ctx)
+    body = body_of(ctx)
     st = api.state
     with st.lock:
         field = st.get("custom_field", custom_field_gid)
@@ -497,201 +450,6 @@ def create_enum_option(api: Api, ctx: Ctx, custom_field_gid: str) -> Result:
     return 201, {"data": opt}
 
 
-# ---------------------------------------------------------------------------------------------------
-# time tracking entries
-
-
-def get_entries_for_task(api: Api, ctx: Ctx, task_gid: str) -> Result:
-    api.state.get("task", task_gid)
-    return api.page("time_tracking_entry", _sorted(api.state.entries_by_task.get(task_gid, {})), ctx)
-
-
-def create_entry(api: Api, ctx: Ctx, task_gid: str) -> Result:
-    body = _body(ctx)
-    entry = api.state.add_time_entry(
-        task_gid,
-        body.get("duration_minutes"),  # type: ignore[arg-type]  # validated inside
-        body.get("entered_on"),
-        by=ctx.user,
-        attributable_to=body.get("attributable_to"),
-        billable_status=body.get("billable_status"),
-        description=body.get("description"),
-    )
-    return api.one("time_tracking_entry", entry, ctx, status=201)
-
-
-def get_entry(api: Api, ctx: Ctx, time_tracking_entry_gid: str) -> Result:
-    return api.one("time_tracking_entry", api.state.get("time_tracking_entry", time_tracking_entry_gid), ctx)
-
-
-def update_entry(api: Api, ctx: Ctx, time_tracking_entry_gid: str) -> Result:
-    entry = api.state.update_time_entry(time_tracking_entry_gid, _body(ctx), by=ctx.user)
-    return api.one("time_tracking_entry", entry, ctx)
-
-
-def delete_entry(api: Api, ctx: Ctx, time_tracking_entry_gid: str) -> Result:
-    api.state.delete_time_entry(time_tracking_entry_gid, by=ctx.user)
-    return 200, {"data": {}}
-
-
-def get_entries(api: Api, ctx: Ctx) -> Result:
-    """GET /time_tracking_entries: task / attributable_to / portfolio / user / workspace + entered_on dates."""
-    task = _param(ctx, "task")
-    project = _param(ctx, "attributable_to")
-    portfolio = _param(ctx, "portfolio")
-    user = _param(ctx, "user")
-    ws = _param(ctx, "workspace")
-    start = _date_param(ctx, "entered_on_start_date")
-    end = _date_param(ctx, "entered_on_end_date")
-    st = api.state
-    if not any((task, project, portfolio, user, ws)):
-        raise bad_request("Must specify at least one of task, attributable_to, portfolio, user or workspace")
-    if ws and not (start or end) and not any((task, project, portfolio, user)):
-        raise bad_request("entered_on_start_date: Required with workspace (give a start or an end date)")
-    if ws:
-        _premium(api, "Workspace-wide time tracking entries")
-        _ws(api, ws)
-    if task:
-        st.get("task", task)
-    if project:
-        st.get("project", project)
-    pf_projects: set[str] | None = None
-    if portfolio:
-        pf_projects = set(st.get("portfolio", portfolio)["items"])
-    user_gid = st.resolve_user(user, ctx.user) if user else None
-    entries = st.objects["time_tracking_entry"]
-
-    def build() -> list[str]:
-        with st.lock:
-            source = st.entries_by_task.get(task, {}) if task else entries
-            out = []
-            for g in source:
-                e = entries[g]
-                if project and e["attributable_to"] != project:
-                    continue
-                if pf_projects is not None and e["attributable_to"] not in pf_projects:
-                    continue
-                if user_gid and e["created_by"] != user_gid:
-                    continue
-                if start and e["entered_on"] < start:
-                    continue
-                if end and e["entered_on"] > end:
-                    continue
-                out.append(g)
-            return _sorted(out)
-
-    key = ("tte", task, project, portfolio, user_gid, ws, start, end)
-    return api.page("time_tracking_entry", api.cached(key, build), ctx)
-
-
-# ---------------------------------------------------------------------------------------------------
-# stories and attachments
-
-
-def get_stories(api: Api, ctx: Ctx, task_gid: str) -> Result:
-    api.state.get("task", task_gid)
-    return api.page("story", _sorted(api.state.stories_by_task.get(task_gid, {})), ctx)
-
-
-def create_story(api: Api, ctx: Ctx, task_gid: str) -> Result:
-    body = _body(ctx)
-    story = api.state.add_comment(
-        task_gid,
-        text=body.get("text"),
-        html_text=body.get("html_text"),
-        by=ctx.user,
-        is_pinned=bool(body.get("is_pinned", False)),
-    )
-    return api.one("story", story, ctx, status=201)
-
-
-def get_story(api: Api, ctx: Ctx, story_gid: str) -> Result:
-    return api.one("story", api.state.get("story", story_gid), ctx)
-
-
-def delete_story(api: Api, ctx: Ctx, story_gid: str) -> Result:
-    api.state.delete_story(story_gid, by=ctx.user)
-    return 200, {"data": {}}
-
-
-def get_attachments(api: Api, ctx: Ctx) -> Result:
-    parent = _param(ctx, "parent", required=True)
-    assert parent is not None
-    if parent not in api.state.objects["task"] and parent not in api.state.objects["project"]:
-        raise ApiError(404, f"parent: Unknown object: {parent}")
-    return api.page("attachment", _sorted(api.state.attachments_by_parent.get(parent, {})), ctx)
-
-
-def get_attachment(api: Api, ctx: Ctx, attachment_gid: str) -> Result:
-    return api.one("attachment", api.state.get("attachment", attachment_gid), ctx)
-
-
-# ---------------------------------------------------------------------------------------------------
-# events and webhooks
-
-
-def _events(api: Api, ctx: Ctx, key: str, max_events: int) -> Result:
-    token = _param(ctx, "sync")
-    events, sync, has_more = api.state.events_since(key, token, max_events)
-    return 200, {"data": events, "sync": sync, "has_more": has_more}
-
-
-def get_events(api: Api, ctx: Ctx) -> Result:
-    resource = _param(ctx, "resource", required=True)
-    assert resource is not None
-    st = api.state
-    if not any(resource in st.objects[k] for k in ("task", "project", "workspace", "portfolio", "tag")):
-        raise ApiError(404, f"resource: Unknown object: {resource}")
-    return _events(api, ctx, resource, 100)
-
-
-def get_workspace_events(api: Api, ctx: Ctx, workspace_gid: str) -> Result:
-    _ws(api, workspace_gid)
-    return _events(api, ctx, workspace_gid, 1000)
-
-
-def create_webhook(api: Api, ctx: Ctx) -> Result:
-    webhook, secret = api.webhooks.create(_body(ctx), by=ctx.user)
-    status, body = api.one("webhook", webhook, ctx, status=201)  # type: ignore[misc]
-    body["X-Hook-Secret"] = secret
-    return status, body
-
-
-def get_webhooks(api: Api, ctx: Ctx) -> Result:
-    ws = _param(ctx, "workspace", required=True)
-    assert ws is not None
-    _ws(api, ws)
-    resource = _param(ctx, "resource")
-    hooks = api.state.objects["webhook"]
-    gids = [
-        g
-        for g in _sorted(hooks)
-        if hooks[g]["_workspace"] == ws and (not resource or hooks[g]["resource"] == resource)
-    ]
-    return api.page("webhook", gids, ctx)
-
-
-def get_webhook(api: Api, ctx: Ctx, webhook_gid: str) -> Result:
-    return api.one("webhook", api.state.get("webhook", webhook_gid), ctx)
-
-
-def update_webhook(api: Api, ctx: Ctx, webhook_gid: str) -> Result:
-    body = _body(ctx)
-    with api.state.lock:
-        hook = api.state.get("webhook", webhook_gid)
-        if "filters" in body:
-            if not isinstance(body["filters"], list):
-                raise bad_request("filters: Value must be an array")
-            hook["filters"] = body["filters"]
-        api.state.save("webhook", hook)
-    return api.one("webhook", hook, ctx)
-
-
-def delete_webhook(api: Api, ctx: Ctx, webhook_gid: str) -> Result:
-    api.state.delete_webhook(webhook_gid)
-    return 200, {"data": {}}
-
-
 # (method, path, handler, blocking: run in a worker thread because it does network I/O)
 ROUTES: list[tuple[str, str, Callable[..., Result], bool]] = [
     ("GET", "/workspaces", get_workspaces, False),
@@ -701,7 +459,6 @@ ROUTES: list[tuple[str, str, Callable[..., Result], bool]] = [
     ("GET", "/workspaces/{workspace_gid}/tags", get_tags_for_workspace, False),
     ("GET", "/workspaces/{workspace_gid}/custom_fields", get_custom_fields_for_workspace, False),
     ("GET", "/workspaces/{workspace_gid}/tasks/search", search_tasks, False),
-    ("GET", "/workspaces/{workspace_gid}/events", get_workspace_events, False),
     ("GET", "/users", get_users, False),
     ("GET", "/users/{user_gid}", get_user, False),
     ("GET", "/projects", get_projects, False),
@@ -735,25 +492,7 @@ ROUTES: list[tuple[str, str, Callable[..., Result], bool]] = [
     ("POST", "/tasks/{task_gid}/subtasks", create_subtask, False),
     ("POST", "/tasks/{task_gid}/addProject", add_project_for_task, False),
     ("GET", "/tasks/{task_gid}/tags", get_tags_for_task, False),
-    ("GET", "/tasks/{task_gid}/stories", get_stories, False),
-    ("POST", "/tasks/{task_gid}/stories", create_story, False),
-    ("GET", "/stories/{story_gid}", get_story, False),
-    ("DELETE", "/stories/{story_gid}", delete_story, False),
-    ("GET", "/tasks/{task_gid}/time_tracking_entries", get_entries_for_task, False),
-    ("POST", "/tasks/{task_gid}/time_tracking_entries", create_entry, False),
-    ("GET", "/time_tracking_entries", get_entries, False),
-    ("GET", "/time_tracking_entries/{time_tracking_entry_gid}", get_entry, False),
-    ("PUT", "/time_tracking_entries/{time_tracking_entry_gid}", update_entry, False),
-    ("DELETE", "/time_tracking_entries/{time_tracking_entry_gid}", delete_entry, False),
     ("POST", "/custom_fields", create_custom_field, False),
     ("GET", "/custom_fields/{custom_field_gid}", get_custom_field, False),
     ("POST", "/custom_fields/{custom_field_gid}/enum_options", create_enum_option, False),
-    ("GET", "/attachments", get_attachments, False),
-    ("GET", "/attachments/{attachment_gid}", get_attachment, False),
-    ("GET", "/events", get_events, False),
-    ("POST", "/webhooks", create_webhook, True),
-    ("GET", "/webhooks", get_webhooks, False),
-    ("GET", "/webhooks/{webhook_gid}", get_webhook, False),
-    ("PUT", "/webhooks/{webhook_gid}", update_webhook, False),
-    ("DELETE", "/webhooks/{webhook_gid}", delete_webhook, False),
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sandbox.errors import ApiError, bad_request
-from sandbox.routes import _date_param, _param, _sorted, _ws
+from sandbox.route_params import date_param, param, sorted_gids, ws_of
 from sandbox.server import Api, Ctx, Result
 
 
@@ -33,13 +33,13 @@ def _ooo_available(api: Api) -> None:
 
 
 def get_allocations(api: Api, ctx: Ctx) -> Result:
-    parent, assignee, ws = _param(ctx, "parent"), _param(ctx, "assignee"), _param(ctx, "workspace")
+    parent, assignee, ws = param(ctx, "parent"), param(ctx, "assignee"), param(ctx, "workspace")
     if not any((parent, assignee, ws)):
         raise bad_request("Must specify at least one of parent, assignee or workspace")
     _allocations_available(api)
     st = api.state
     if ws:
-        _ws(api, ws)
+        ws_of(api, ws)
     if parent:
         st.get("project", parent)
     user = st.resolve_user(assignee, ctx.user) if assignee else None
@@ -48,7 +48,7 @@ def get_allocations(api: Api, ctx: Ctx) -> Result:
 
     def build() -> list[str]:
         with st.lock:
-            return _sorted(
+            return sorted_gids(
                 g
                 for g, a in allocations.items()
                 if (parent is None or a["parent"] == parent)
@@ -65,19 +65,19 @@ def get_allocation(api: Api, ctx: Ctx, allocation_gid: str) -> Result:
 
 
 def get_ooo_entries(api: Api, ctx: Ctx) -> Result:
-    user_ref = _param(ctx, "user", required=True)
-    ws = _param(ctx, "workspace", required=True)
+    user_ref = param(ctx, "user", required=True)
+    ws = param(ctx, "workspace", required=True)
     assert user_ref is not None and ws is not None
-    start, end = _date_param(ctx, "start_date"), _date_param(ctx, "end_date")
+    start, end = date_param(ctx, "start_date"), date_param(ctx, "end_date")
     _ooo_available(api)
     st = api.state
-    _ws(api, ws)
+    ws_of(api, ws)
     user = st.resolve_user(user_ref, ctx.user)
     entries = st.objects["ooo_entry"]
 
     def build() -> list[str]:
         with st.lock:
-            return _sorted(
+            return sorted_gids(
                 g
                 for g, e in entries.items()
                 if e["user"] == user

@@ -104,6 +104,7 @@ class Api:
     limiter: RateLimiter | None = None
     premium: bool = True
     resourcing: bool = True  # False: /allocations 402, /ooo_entries 403 (sandbox.routes_resourcing)
+    budgets: bool = True  # False: /budgets and /rates 402, categories and timesheets 403 (routes_budgets)
     lenient_opt_fields: bool = False
     webhooks: Any = None  # sandbox.webhooks.WebhookManager
     requests: list[RequestRecord] = field(default_factory=list, repr=False)
@@ -207,10 +208,11 @@ def error_response(
 # the ASGI app
 def build_app(api: Api) -> Starlette:
     """The Starlette app: every route from sandbox.routes wrapped in auth/limits/faults/logging."""
-    from sandbox import routes, routes_resourcing
+    from sandbox import routes, routes_activity, routes_budgets, routes_resourcing
 
     starlette_routes = []
-    for method, path, handler, blocking in routes.ROUTES + routes_resourcing.ROUTES:
+    every = routes.ROUTES + routes_activity.ROUTES + routes_resourcing.ROUTES + routes_budgets.ROUTES
+    for method, path, handler, blocking in every:
         starlette_routes.append(
             Route(
                 API_PREFIX + path,
@@ -459,14 +461,20 @@ def build_api(
     premium: bool = True,
     lenient_opt_fields: bool = False,
     resourcing: bool = True,
+    budgets: bool = True,
+    rate_limit_clock: Callable[[], float] | None = None,
 ) -> Api:
     spec = FaultSpec.parse(faults) if isinstance(faults, str) else faults
+    limiter = None
+    if rate_limit:
+        limiter = RateLimiter(rate_limit, rate_limit_burst, clock=rate_limit_clock or time.monotonic)
     return Api(
         state=state,
         tokens={token: (user_gid, False), readonly_token: (user_gid, True)},
         faults=FaultInjector(spec) if spec is not None else None,
-        limiter=RateLimiter(rate_limit, rate_limit_burst) if rate_limit else None,
+        limiter=limiter,
         premium=premium,
         lenient_opt_fields=lenient_opt_fields,
         resourcing=resourcing,
+        budgets=budgets,
     )

@@ -264,3 +264,29 @@ def test_each_over_long_entry_is_flagged_and_long_days_once() -> None:
     ws = Workspace(people=(Person(gid="u1", name="Lee"),), tasks=tasks, entries=entries, as_of=AS_OF)
     flagged = sorted(f.entry_gid or "" for f in detect_anomalies(ws) if f.kind is AnomalyKind.IMPLAUSIBLE)
     assert flagged == ["a", "huge1", "huge2"]
+
+
+def test_unassigned_open_task_with_uneven_histories_forecasts() -> None:
+    """Issue 17.3: one person logged on the project for weeks, another only this week, and one open
+    task has no assignee. The unassigned work is scheduled on the project's weekly series, built from
+    person series of different lengths; that used to raise "inhomogeneous shape" and crash forecast,
+    retro and summary."""
+    done = datetime(2026, 10, 20, tzinfo=UTC)
+    tasks = tuple(
+        make_task(f"d{i}", estimate_hours=4.0, actual_hours=5.0, completed_at=done, project_gid="p",
+                  assignee_gid="u1" if i % 2 else "u2")
+        for i in range(6)
+    )  # fmt: skip
+    tasks += (make_task("open", project_gid="p", estimate_hours=6.0),)  # no assignee
+    entries = (
+        make_entry("e1", "d1", "u1", "2026-08-10", 300),  # u1: eleven weeks back
+        make_entry("e2", "d1", "u1", "2026-10-20", 240),
+        make_entry("e3", "d0", "u2", "2026-10-26", 180),  # u2: this week only
+    )
+    people = (Person(gid="u1", name="One"), Person(gid="u2", name="Two"))
+    ws = Workspace(
+        tasks=tasks, entries=entries, people=people, projects=(Project(gid="p", name="P"),), as_of=AS_OF
+    )
+    [f] = forecast_projects(ws, simulations=200).projects
+    assert f.open_tasks == 1 and f.p50 <= f.p80 <= f.p95
+    assert any("unassigned" in note for note in f.notes)

@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.types import Command
 
-from agent.approval import build_approval_graph
+from agent.approval import ApprovalContext, build_approval_graph
 from agent.approvals_service import decisions_for, get_pending, list_pending, poll_asana
 from agent.audit import AuditStatus
 from agent.checkpoint import open_checkpointer
@@ -16,11 +16,12 @@ from tests.fixtures.approval import ApprovalEnv, RecordingWriter, comment_propos
 from tools.proposals import DecisionType
 
 
-def _config(writer: Any, thread: str = "t-1") -> Any:  # a RunnableConfig
-    return {
-        "configurable": {"thread_id": thread, "writer": writer, "approver": "lead"},
-        "metadata": {"effort_graph": "approval"},
-    }
+def _config(thread: str = "t-1") -> Any:  # a RunnableConfig
+    return {"configurable": {"thread_id": thread}, "metadata": {"effort_graph": "approval"}}
+
+
+def _ctx(writer: Any) -> ApprovalContext:
+    return ApprovalContext(writer=writer, approver="lead")
 
 
 def test_one_interrupt_per_batch_and_malformed_answers_do_not_poison_the_thread(tmp_path: Path) -> None:
@@ -29,21 +30,19 @@ def test_one_interrupt_per_batch_and_malformed_answers_do_not_poison_the_thread(
     url = f"sqlite:///{tmp_path / 'effort.db'}"
     with open_checkpointer(url) as saver:
         graph = build_approval_graph(saver)
-        out = graph.invoke({"proposals": [a, b], "run_id": "r"}, _config(writer))
+        out = graph.invoke({"proposals": [a, b], "run_id": "r"}, _config(), context=_ctx(writer))
         [intr] = out["__interrupt__"]
-        assert [i["action_request"]["args"]["proposal_id"] for i in intr.value] == [a.id, b.id]
+        assert [r["args"]["proposal_id"] for r in intr.value["action_requests"]] == [a.id, b.id]
         assert writer.calls == []  # nothing applied while waiting
 
-        out = graph.invoke(Command(resume="yes please"), _config(writer))  # an invalid answer
+        out = graph.invoke(Command(resume="yes please"), _config(), context=_ctx(writer))  # an invalid answer
         [again] = out["__interrupt__"]
-        assert "previous answer was rejected" in again.value[0]["description"]
+        assert "previous answer was rejected" in again.value["action_requests"][0]["description"]
         assert writer.calls == []
         assert [p.thread_id for p in list_pending(saver)] == ["t-1"]
 
-        out = graph.invoke(
-            Command(resume=[{"type": "accept", "args": None}, {"type": "ignore", "args": None}]),
-            _config(writer),
-        )
+        answer = {"decisions": [{"type": "approve"}, {"type": "reject", "message": "not now"}]}
+        out = graph.invoke(Command(resume=answer), _config(), context=_ctx(writer))
         assert {s["proposal_id"]: s["status"] for s in out["applied"]} == {a.id: "applied", b.id: "rejected"}
         [(_, decisions, kwargs)] = writer.calls
         assert [d.type for d in decisions] == [DecisionType.ACCEPT, DecisionType.IGNORE]
@@ -53,7 +52,9 @@ def test_one_interrupt_per_batch_and_malformed_answers_do_not_poison_the_thread(
 
 def test_nothing_to_approve_ends_without_interrupt(tmp_path: Path) -> None:
     with open_checkpointer(f"sqlite:///{tmp_path / 'e.db'}") as saver:
-        out = build_approval_graph(saver).invoke({"proposals": [], "run_id": "r"}, _config(RecordingWriter()))
+        out = build_approval_graph(saver).invoke(
+            {"proposals": [], "run_id": "r"}, _config(), context=_ctx(RecordingWriter())
+        )
     assert "__interrupt__" not in out
 
 
@@ -64,7 +65,9 @@ def test_asana_subtask_completion_approves_the_batch(approval_env: ApprovalEnv) 
     writer = env.writer(phase=Phase.OPTIMIZE)
     p = field_proposal(task, 30.0, significant=True, description="Projection moves 9 days")
     with open_checkpointer(settings) as saver:
-        build_approval_graph(saver).invoke({"proposals": [p], "run_id": "opt"}, _config(writer, "opt-1"))
+        build_approval_graph(saver).invoke(
+            {"proposals": [p], "run_id": "opt"}, _config("opt-1"), context=_ctx(writer)
+        )
         # CLI approval alone is not enough for a significant change in optimize
         assert "waiting" in poll_asana(saver, writer=writer, settings=settings)["opt-1"]
         with env.gateway() as gw:
@@ -92,7 +95,9 @@ def test_reject_comment_on_the_asana_subtask_rejects(approval_env: ApprovalEnv) 
     p = comment_proposal(task, "Re-allocate 20h from Ana to Ben")
     p = p.model_copy(update={"significant": True})
     with open_checkpointer(settings) as saver:
-        build_approval_graph(saver).invoke({"proposals": [p], "run_id": "opt"}, _config(writer, "opt-2"))
+        build_approval_graph(saver).invoke(
+            {"proposals": [p], "run_id": "opt"}, _config("opt-2"), context=_ctx(writer)
+        )
         poll_asana(saver, writer=writer, settings=settings)
         with env.gateway() as gw:
             [sub] = [s for s in gw.iter_subtasks(task, "notes") if p.id in str(s.get("notes"))]
@@ -110,7 +115,7 @@ def test_cli_decisions_validate_items(approval_env: ApprovalEnv, tmp_path: Path)
     a, b = field_proposal(approval_env.in_scope[0], 1.0), comment_proposal(approval_env.in_scope[0], "x")
     with open_checkpointer(f"sqlite:///{tmp_path / 'c.db'}") as saver:
         build_approval_graph(saver).invoke(
-            {"proposals": [a, b], "run_id": "r"}, _config(RecordingWriter(), "cli-1")
+            {"proposals": [a, b], "run_id": "r"}, _config("cli-1"), context=_ctx(RecordingWriter())
         )
         pending = get_pending(saver, "cli")
         ds = decisions_for(pending, "approve", approver="lead", items=["2"])

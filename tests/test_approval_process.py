@@ -97,7 +97,7 @@ def test_pending_approval_survives_restart_and_is_resumed_by_the_cli(approval_en
     task = env.in_scope[0]
     p, c = field_proposal(task, 5.5), comment_proposal(task, "Retro: estimates ran 30% low")
     [interrupt] = _start(env, [p, c])  # process 1 pauses and exits
-    assert [i["action_request"]["args"]["proposal_id"] for i in interrupt] == [p.id, c.id]
+    assert [i["args"]["proposal_id"] for i in interrupt["action_requests"]] == [p.id, c.id]
     assert env.field_value(task, "AI Estimated Hours") is None  # nothing written while it waits
 
     listed = _cli(env, "approvals", "list", "--json")  # process 2: the approval is still there
@@ -105,10 +105,10 @@ def test_pending_approval_survives_restart_and_is_resumed_by_the_cli(approval_en
     [item] = json.loads(listed.stdout)
     assert item["id"] == "retro-1" and item["items"] == [p.id, c.id]
     shown = _cli(env, "approvals", "show", "retro-1", "--json")
-    assert json.loads(shown.stdout)["items"][1]["action_request"]["args"]["text"].startswith("Retro")
+    assert json.loads(shown.stdout)["items"][1]["request"]["args"]["text"].startswith("Retro")
 
     bad = _cli(env, "approvals", "edit", "retro-1", "--item", "1", "--value", "lots")
-    assert bad.returncode == 1 and "number field" in bad.stdout + bad.stderr  # clear error, still pending
+    assert bad.returncode == 2 and "number field" in bad.stdout + bad.stderr  # clear error, still pending
 
     done = _cli(
         env,
@@ -124,7 +124,9 @@ def test_pending_approval_survives_restart_and_is_resumed_by_the_cli(approval_en
         subprocess=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]  # a third process resumes the thread
-    statuses = {r["proposal_id"]: r["status"] for r in json.loads(done.stdout)}
+    answer = json.loads(done.stdout)
+    assert answer["summary"].startswith("approved 1, edited 1 of 2 item(s) → 2 applied")
+    statuses = {r["proposal_id"]: r["status"] for r in answer["results"]}
     assert statuses == {p.id: "applied", c.id: "applied"}
     assert env.field_value(task, "AI Estimated Hours") == 6.0
     assert len(env.stories_with(task, f"[effort:{c.id}]")) == 1

@@ -1,12 +1,14 @@
-"""The approval node's contract: Agent Inbox interrupt shape, resume validation, thread ids."""
+"""The approval node's contract: LangChain's HITLRequest interrupt shape, resume validation (HITL
+decisions, and the legacy Agent Inbox answers of threads that paused before), thread ids."""
 
 from __future__ import annotations
 
 import pytest
+from langchain.agents.middleware.human_in_the_loop import ActionRequest, HITLRequest, ReviewConfig
 
 from agent.approval import (
     ApprovalResumeError,
-    build_interrupt,
+    build_request,
     parse_resume,
     pending_proposals,
     route_after_tools,
@@ -31,18 +33,41 @@ def _comment() -> Proposal:
     return Proposal(kind=ProposalKind.COMMENT, target_gid="12", text="Overran by 60%")
 
 
-def test_interrupt_items_have_the_agent_inbox_shape() -> None:
-    items = build_interrupt([_field(), _comment()])
-    assert len(items) == 2
-    for item in items:
-        assert set(item) == {"action_request", "config", "description"}
-        assert set(item["action_request"]) == {"action", "args"}
-        assert set(item["config"]) == {"allow_accept", "allow_edit", "allow_ignore", "allow_respond"}
-    assert items[0]["action_request"]["args"]["proposal_id"] == _field().id
-    assert "similar" in (items[0]["description"] or "")  # the evidence travels with the item
+def test_interrupt_is_a_hitl_request_with_one_action_request_per_item() -> None:
+    summary = Proposal(kind=ProposalKind.SUMMARY_TASK, target_gid="9", title="Retro", text="…")
+    request = build_request([_field(), _comment(), summary])
+    assert set(request) == set(HITLRequest.__annotations__)  # action_requests + review_configs
+    requests, configs = request["action_requests"], request["review_configs"]
+    assert len(requests) == len(configs) == 3
+    for item, config in zip(requests, configs, strict=True):
+        assert set(item) <= set(ActionRequest.__annotations__) and set(config) <= set(
+            ReviewConfig.__annotations__
+        )
+        assert config["action_name"] == item["name"]  # each item finds its review config by name
+    assert requests[0]["args"]["proposal_id"] == _field().id
+    assert "similar" in requests[0]["description"]  # the evidence travels with the item
+    assert configs[0]["allowed_decisions"] == ["approve", "edit", "reject", "respond"]
+    assert "edit" not in configs[2]["allowed_decisions"]  # a summary task is all or nothing
 
 
-def test_agent_inbox_responses_map_to_decisions_in_order() -> None:
+def test_hitl_decisions_map_to_decisions_in_order() -> None:
+    proposals = [_field(), _comment()]
+    answer = {
+        "decisions": [
+            {"type": "edit", "edited_action": {"name": "set_field", "args": {"value": "6.5"}}},
+            {"type": "reject", "message": "not this month"},
+        ]
+    }
+    decisions = parse_resume(answer, proposals, approver="lead")
+    assert [d.type for d in decisions] == [DecisionType.EDIT, DecisionType.IGNORE]
+    assert decisions[0].edited_value == 6.5 and decisions[1].note == "not this month"
+    assert all(d.approver == "lead" for d in decisions)
+    with pytest.raises(ApprovalResumeError, match="cannot be edited"):
+        summary = Proposal(kind=ProposalKind.SUMMARY_TASK, target_gid="9", title="Retro", text="…")
+        parse_resume({"decisions": [{"type": "edit", "edited_action": {"name": "x", "args": {}}}]}, [summary])
+
+
+def test_legacy_agent_inbox_responses_still_map_to_decisions() -> None:
     proposals = [_field(), _comment()]
     decisions = parse_resume(
         [

@@ -142,24 +142,24 @@ def test_postgres_checkpointer_interrupt_and_resume(pg_url: str) -> None:
     """The approval graph pauses and resumes on PostgresSaver (two separate checkpointer connections)."""
     from langgraph.types import Command
 
-    from agent.approval import build_approval_graph
+    from agent.approval import ApprovalContext, build_approval_graph
     from agent.approvals_service import list_pending
     from agent.checkpoint import open_checkpointer
     from tests.fixtures.approval import RecordingWriter
 
     p = _proposal()
     writer = RecordingWriter()
-    config: Any = {
-        "configurable": {"thread_id": "pg-1", "writer": writer},
-        "metadata": {"effort_graph": "approval"},
-    }
+    config: Any = {"configurable": {"thread_id": "pg-1"}, "metadata": {"effort_graph": "approval"}}
+    ctx = ApprovalContext(writer=writer, approver="lead")
     with open_checkpointer(pg_url) as saver:
-        out = build_approval_graph(saver).invoke({"proposals": [p], "run_id": "r1"}, config)
-        assert out["__interrupt__"][0].value[0]["action_request"]["args"]["proposal_id"] == p.id
+        out = build_approval_graph(saver).invoke({"proposals": [p], "run_id": "r1"}, config, context=ctx)
+        assert out["__interrupt__"][0].value["action_requests"][0]["args"]["proposal_id"] == p.id
     with open_checkpointer(pg_url) as saver:
         [pending] = list_pending(saver)
-        assert pending.thread_id == "pg-1" and pending.proposals == [p]
-        out = build_approval_graph(saver).invoke(Command(resume=[{"type": "accept", "args": None}]), config)
+        assert pending.thread_id == "pg-1" and [q.id for q in pending.proposals] == [p.id]
+        assert "Bearer ***" in str(pending.proposals[0].evidence)  # the checkpoint keeps no token
+        answer = {"decisions": [{"type": "approve"}]}
+        out = build_approval_graph(saver).invoke(Command(resume=answer), config, context=ctx)
         assert [a["status"] for a in out["applied"]] == ["applied"]
         assert list_pending(saver) == []
     assert [d.type for d in writer.calls[0][1]] == [DecisionType.ACCEPT]

@@ -33,6 +33,7 @@ def session(
         OPENAI_BASE_URL=stub.url,
         OPENAI_API_KEY=SecretStr("sk-test-secret-123"),
         EFFORT_DATABASE_URL=f"sqlite:///{tmp_path}/effort.db",
+        EFFORT_APPROVER="lead",  # the approval gate reads who decides from the run-time context
         scope=ScopeConfig(projects=["*"]),
     )
     ctx = AgentContext.for_workspace(ws, settings, writer=RecordingWriter())
@@ -129,8 +130,8 @@ def test_propose_interrupts_then_resume_applies_through_writer(
     ]
     with session(openai_stub, chat_workspace, tmp_path) as (graph, ctx, cfg):
         out = ask(graph, ctx, cfg, "propose an AI estimate for task 10000003")
-        [item] = out["__interrupt__"][0].value
-        assert item["action_request"]["args"]["field_name"] == "AI Estimated Hours"
+        [item] = out["__interrupt__"][0].value["action_requests"]  # LangChain's HITLRequest
+        assert item["args"]["field_name"] == "AI Estimated Hours"
         assert graph.get_state(cfg).next == ("approval",)
         writer = ctx.writer
         assert isinstance(writer, RecordingWriter) and writer.calls == []  # nothing before a decision

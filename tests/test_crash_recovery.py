@@ -77,9 +77,11 @@ def test_sigkill_in_the_middle_of_a_sync_loses_nothing(tmp_path: Path, sandbox_f
     assert sb.write_count() == 0
 
     store = Store.open(f"sqlite:///{db}")
+    assert store.sync_runs()[0].status == "running"  # what the killed process left behind
     with fast_gateway(sb) as gateway:
         sync_workspace(gateway, store, sync_settings(sb), full=False)
     assert stored(store) == expected(sb)
+    assert [r.status for r in store.sync_runs()][:2] == ["ok", "interrupted"]  # not `running` forever
 
 
 def test_sigkill_while_a_chat_waits_on_approval_keeps_the_batch(tmp_path: Path, sandbox_factory: Any) -> None:

@@ -137,14 +137,17 @@ def test_chat_thread_stops_at_the_approval_and_resumes_into_the_writer(dev_serve
     context = {"as_of": "2026-11-30", "approver": "lead@example.com"}
     client.runs.wait(thread, "chat", input={"messages": [question]}, context=context)
     state = client.threads.get_state(thread)
-    assert state["next"] == ["approval"]
+    assert state["next"] == ["approval"], state["values"].get("messages", [])[-2:]
     (interrupt,) = state["interrupts"]
-    items = interrupt["value"]
-    assert items and all(i["action_request"]["args"]["target_gid"] == dev_server.task_gid for i in items)
+    items = interrupt["value"]["action_requests"]  # LangChain's HITLRequest: one action request per item
+    assert items and all(i["args"]["target_gid"] == dev_server.task_gid for i in items)
     assert dev_server.sb.write_count() == 0  # waiting for a person: nothing written
 
     out = client.runs.wait(
-        thread, "chat", command={"resume": [{"type": "accept"} for _ in items]}, context=context
+        thread,
+        "chat",
+        command={"resume": {"decisions": [{"type": "approve"} for _ in items]}},
+        context=context,
     )
     assert isinstance(out, dict)
     assert [a["status"] for a in out["applied"]] == ["applied"] * len(items)
@@ -160,7 +163,7 @@ def test_retro_thread_plans_its_period_and_a_reject_writes_nothing(dev_server: D
     state = client.threads.get_state(thread, subgraphs=True)
     assert state["next"] == ["retro"]
     (interrupt,) = state["interrupts"]
-    assert len(interrupt["value"]) > 0
+    assert len(interrupt["value"]["action_requests"]) > 0
     inner = state["tasks"][0]["state"]["values"]
     assert (inner["period_start"], inner["period_end"]) == ([2026, 10, 1], [2026, 10, 31])  # dates, as JSON
     writes = dev_server.sb.write_count()

@@ -21,7 +21,7 @@ from tools.gateway import AuthError, PaymentRequiredError
 from tools.records import Allocation, EffortUnit, OutOfOffice, Person, Project, Workspace
 from tools.store import Store
 from tools.sync import sync_workspace
-from tools.sync.engine import OOO_LOOKBACK
+from tools.sync.extras import OOO_LOOKBACK
 
 
 @pytest.fixture(scope="module")
@@ -196,9 +196,9 @@ def test_sync_skips_402_and_403_and_capacity_falls_back(
     with fast_gateway(sb) as gw:
         summary = sync_workspace(gw, store, sync_settings(sb), full=True)
     assert summary.status == "ok" and summary.counts["tasks"].created > 0
-    assert any("allocations not available (HTTP 402)" in w for w in summary.warnings)
-    assert any("out-of-office entries not available (HTTP 403)" in w for w in summary.warnings)
-    assert {s["kind"] for s in summary.skips} >= {"allocations", "ooo_entries"}
+    assert summary.features["allocations"].startswith("not available (HTTP 402")
+    assert summary.features["out-of-office"].startswith("not available (HTTP 403")
+    assert {s["kind"] for s in summary.skips} >= {"allocations", "out-of-office"}
     assert summary.requests_by_endpoint["GET /ooo_entries"] == 1  # stops at the first 403
     assert "not available" in caplog.text
     ws = store.workspace()
@@ -209,7 +209,8 @@ def test_sync_skips_402_and_403_and_capacity_falls_back(
 
 
 def test_mapping_skips_bad_values() -> None:
-    from tools.sync.mapping import MappingContext, map_allocation, map_ooo_entry
+    from tools.sync.mapping import MappingContext
+    from tools.sync.mapping_extra import map_allocation, map_ooo_entry
 
     ctx = MappingContext()
     base = {"gid": "1", "start_date": "2026-12-01", "end_date": "2026-12-05", "assignee": {"gid": "u"}}

@@ -19,8 +19,10 @@ from agent.audit import AuditAction, AuditEntry, AuditLog, AuditStatus
 from agent.config import ScopeConfig, Settings
 from agent.context import AgentContext
 from agent.state import ChatState
-from agent.writer import Writer, _Ctx, _Stop
+from agent.writer import Writer
+from agent.writer.values import ItemCtx, Stop
 from tools.agent_tools.propose import propose_tools
+from tools.gateway import models as m
 from tools.proposals import Proposal, ProposalKind, check_ai_value
 from tools.records import Project, Task, Workspace
 from tools.scope import ScopeRule
@@ -94,10 +96,10 @@ def _writer_allows(scope: ScopeConfig, task: dict[str, Any]) -> bool:
     writer = _writer(scope)
     proposal = Proposal(kind=ProposalKind.COMMENT, target_gid=str(task["gid"]), text="hi")
     approval = AuditEntry.model_construct(id=1, action=AuditAction.DECISION, status=AuditStatus.APPROVED)
-    ctx = _Ctx(proposal, proposal.id, "t", "r", "lead", approval, task=task)
+    ctx = ItemCtx(proposal, proposal.id, "t", "r", "lead", approval, task=m.Task.model_validate(task))
     try:
-        writer._check_scope(ctx)
-    except _Stop:
+        writer.guard.check_scope(ctx)
+    except Stop:
         return False
     return True
 
@@ -115,16 +117,18 @@ def _propose_allows(scope: ScopeConfig, task_gid: str) -> bool:
 
 
 def _sync_reads(scope: ScopeConfig, task: Task, tags: list[dict[str, str]]) -> bool:
-    from tools.sync.engine import _Sync
+    from tools.sync.apply import in_scope
+    from tools.sync.job import SyncJob
+    from tools.sync.options import SyncOptions
 
-    sync = _Sync.__new__(_Sync)
-    sync.settings = Settings(scope=scope)
-    sync.store = _Store()  # type: ignore[assignment]
-    sync.rule = None
+    job = SyncJob.__new__(SyncJob)
+    job.options = SyncOptions(scope=scope)
+    job.store = _Store()  # type: ignore[assignment]
+    job.rule = None
     payload = {"memberships": [{"project": {"gid": task.project_gid}}], "tags": tags}
     rule = _rule(**scope.model_dump())
     scope_projects = None if not rule.configured or rule.all_projects else set(rule.project_gids)
-    return sync._in_scope(task, payload, scope_projects)
+    return in_scope(job, task, payload, scope_projects)
 
 
 @pytest.mark.parametrize(

@@ -56,10 +56,15 @@ def _serve_registered(settings: Settings, sb: Any, run_server: Callable[[Any], A
     server = run_server(app)
     task = next(t for t in sb.state.objects["task"].values() if t.get("projects") and not t.get("parent"))
     project_gid = task["projects"][0]
-    with AsanaGateway.from_settings(settings) as gw:
+    from agent.writer import writer_from_settings
+
+    writer = writer_from_settings(settings)
+    try:
         (registration,) = register_webhooks(
-            gw, runtime.store, [project_gid], f"{server.base_url}/webhooks/asana"
+            writer, runtime.store, [project_gid], f"{server.base_url}/webhooks/asana", approver="ops"
         )
+    finally:
+        writer.gateway.close()
     return deps, runtime, server, task, project_gid, registration
 
 

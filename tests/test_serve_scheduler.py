@@ -78,11 +78,20 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_others() -> None:
     assert snap["summary"]["last_ok"] is True and snap["summary"]["last_result"] == "ok"
 
 
-def test_bad_cron_or_zone_is_a_clear_error() -> None:
-    with pytest.raises(ScheduleError, match=r"schedules\.summary"):
-        parse_schedules(ScheduleConfig(summary="every monday"))
-    with pytest.raises(ValidationError, match="time zone"):  # refused when the config is read
+def test_bad_cron_or_zone_is_refused_when_the_config_is_read() -> None:
+    with pytest.raises(ValidationError, match=r"summary: invalid cron expression 'every monday'"):
+        ScheduleConfig(summary="every monday")
+    with pytest.raises(ValidationError, match=r"retro: .*'0 7 30 2 \*'.*never fires"):  # 30 February
+        ScheduleConfig(retro="0 7 30 2 *")
+    with pytest.raises(ValidationError, match="time zone"):
         ScheduleConfig(timezone="Mars/Olympus")
+    from agent.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="never fires"):  # `effort serve` never starts with it
+        load_settings(None, schedules={"retro": "0 7 31 4 *"})  # 31 April
+    assert ScheduleConfig(retro="0 7 29 2 *").retro == "0 7 29 2 *"  # leap years have a 29 February
+    with pytest.raises(ScheduleError, match=r"schedules\.summary"):  # still caught where triggers are made
+        parse_schedules(ScheduleConfig.model_construct(summary="every monday", timezone="UTC"))
 
 
 def test_apscheduler_runs_the_job_and_healthz_reports_it(serve_settings: Settings) -> None:
@@ -111,6 +120,17 @@ def test_apscheduler_runs_the_job_and_healthz_reports_it(serve_settings: Setting
         assert job["last_ok"] is True and job["last_result"] == "synced 3 tasks"
     assert calls == [1]
     assert runtime.schedules.running is False  # shut down with the app
+
+
+def test_healthz_says_when_deliveries_were_lost_to_max_webhook_bytes(serve_settings: Settings) -> None:
+    deps = ServeDeps(propose=FakeGate(), check_task=FakeChecker())
+    app = create_app(serve_settings, deps, start_scheduler=False)
+    with TestClient(app) as client:
+        assert client.get("/healthz").json()["webhooks"]["max_bytes"] == serve_settings.max_webhook_bytes
+        big = b"x" * (serve_settings.max_webhook_bytes + 1)
+        assert client.post("/webhooks/asana/1", content=big).status_code == 413
+        health = client.get("/healthz")
+        assert health.status_code == 503 and "raise max_webhook_bytes" in health.json()["webhooks"]["problem"]
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(serve_settings: Settings) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agent.config import Phase
 from agent.serve.register import register_webhooks, target_for
 from agent.serve.store import ServeStore
 
@@ -56,43 +57,52 @@ def test_store_contract(serve_store: ServeStore) -> None:
     assert s.prune(older_than=timedelta(seconds=-1)) == 1 and s.counts() == {}
 
 
-class _FakeWebhooksApi:
-    def __init__(self, fail_for: set[str]) -> None:
-        self.fail_for = fail_for
-        self.bodies: list[dict[str, Any]] = []
+def test_register_webhooks_is_idempotent_guarded_and_leaves_no_handshake_open(
+    tmp_path: Path, sandbox_factory: Any, run_server: Any, serve_deps: Any
+) -> None:
+    """Against the sandbox and a running `effort serve`: registering twice keeps one webhook per
+    project; a failed registration leaves no handshake to hijack; delete removes it and its secret;
+    in phase insight nothing reaches Asana (issues 15 and 17.8)."""
+    from agent.audit import AuditAction, AuditLog
+    from agent.serve.app import create_app
+    from agent.serve.register import delete_webhooks, existing_webhooks
+    from agent.writer import writer_from_settings
+    from tests.fixtures.store import sync_settings
+    from tools.store import Store
 
-    def create_webhook(self, body: dict[str, Any], _opts: dict[str, Any]) -> dict[str, Any]:
-        self.bodies.append(body)
-        if body["data"]["resource"] in self.fail_for:
-            raise RuntimeError("403 target host not allowed (token abc123)")
-        return {"gid": "w-" + body["data"]["resource"], "active": True}
+    sb = sandbox_factory(seed=4, tasks=10)
+    settings = sync_settings(
+        sb,
+        EFFORT_DATABASE_URL=f"sqlite:///{tmp_path / 'effort.db'}",
+        webhook_secret_store=tmp_path / "webhooks.db",
+    )
+    project = next(iter(sb.state.objects["project"]))
+    app = create_app(settings, serve_deps, start_scheduler=False)
+    server = run_server(app)
+    store = app.state.runtime.store
+    base = f"{server.base_url}/webhooks/asana"
+    writer = writer_from_settings(settings)
+    try:
+        [first] = register_webhooks(writer, store, [project], base, approver="ops")
+        assert first.error is None and first.webhook_gid and store.secret(project)
+        [again] = register_webhooks(writer, store, [project], base, approver="ops")
+        assert again.kept and again.webhook_gid == first.webhook_gid
+        assert len([h for h in existing_webhooks(writer) if h.resource and h.resource.gid == project]) == 1
 
+        dead = "http://127.0.0.1:9/webhooks/asana"  # nothing listens: the handshake cannot succeed
+        [failed] = register_webhooks(writer, store, ["777"], dead, approver="ops")
+        assert failed.error and not store.handshake_allowed("777")  # no window left for a planted secret
 
-class _FakeGateway:
-    """The gateway surface registration uses: ``call`` (counted, retried) over the SDK's ``api``."""
-
-    def __init__(self, fail_for: set[str]) -> None:
-        self.webhooks = _FakeWebhooksApi(fail_for)
-        self.api = self
-        self.bodies = self.webhooks.bodies
-
-    def call(self, label: str, fn: Any, *, idempotent: bool | None = None) -> Any:
-        assert label == "POST /webhooks"
-        return fn()
-
-    def redact(self, text: str) -> str:
-        return text.replace("abc123", "***")
-
-
-def test_register_webhooks_announces_each_handshake_and_reports_failures(tmp_path: Path) -> None:
-    store = ServeStore.open(f"sqlite:///{tmp_path / 'serve.db'}")
-    store.save_secret("p2", "old")  # re-registration of an existing hook must be allowed
-    gateway = _FakeGateway(fail_for={"p3"})
-    results = register_webhooks(gateway, store, ["p1", "p2", "p3"], "https://example.test/webhooks/asana/")
-    assert [r.webhook_gid for r in results] == ["w-p1", "w-p2", None]
-    assert results[2].error == "403 target host not allowed (token ***)"
-    assert gateway.bodies[0] == {
-        "data": {"resource": "p1", "target": "https://example.test/webhooks/asana/p1"}
-    }
-    assert store.handshake_allowed("p2")  # announced before the create call
+        assert delete_webhooks(writer, store, [project], approver="ops") == [first.webhook_gid]
+        assert existing_webhooks(writer) == [] and store.secret(project) is None
+        assert delete_webhooks(writer, store, ["", " "], approver="ops") == []  # empty selects nothing
+        rows = AuditLog(Store.open(settings.database_url).engine).entries(actions=[AuditAction.WEBHOOK])
+        assert {r.approver for r in rows} == {"ops"}  # the operator's command is on record
+    finally:
+        writer.gateway.close()
+    insight = writer_from_settings(settings.model_copy(update={"phase": Phase.INSIGHT}))
+    before = sb.write_count()
+    [refused] = register_webhooks(insight, store, [project], base, approver="ops")
+    assert "insight" in (refused.error or "") and sb.write_count() == before
+    insight.gateway.close()
     assert target_for("https://h/webhooks/asana", "42") == "https://h/webhooks/asana/42"

@@ -160,8 +160,30 @@ def test_replayed_event_is_processed_once(
     assert fake_checker.calls == ["7001"]
 
 
-def test_bare_target_uses_any_known_secret(client: TestClient) -> None:
-    client.app.state.runtime.store.expect_handshake("default")  # type: ignore[attr-defined]
-    assert client.post("/webhooks/asana", headers={"X-Hook-Secret": SECRET}).status_code == 200
+def test_bare_target_uses_only_its_own_secret(client: TestClient) -> None:
+    assert _handshake(client) == 200  # a project's webhook: its secret is for /webhooks/asana/1200 only
     body, headers = _signed([_entry_event()])
+    assert client.post("/webhooks/asana", content=body, headers=headers).status_code == 401
+    client.app.state.runtime.store.expect_handshake("default")  # type: ignore[attr-defined]
+    assert client.post("/webhooks/asana", headers={"X-Hook-Secret": "bare-secret"}).status_code == 200
+    body, headers = _signed([_entry_event()], secret="bare-secret")
     assert client.post("/webhooks/asana", content=body, headers=headers).json()["accepted"] == 1
+
+
+def test_a_failed_registration_leaves_no_handshake_to_plant_a_secret(client: TestClient) -> None:
+    store = client.app.state.runtime.store  # type: ignore[attr-defined]
+    store.expect_handshake("555")  # `effort webhooks register` announces, then Asana's call fails
+    store.cancel_handshake("555")  # ... and register withdraws it whatever happened
+    assert _handshake(client, key="555", secret="planted", announce=False) == 403
+    body, headers = _signed([_entry_event()], secret="planted")
+    assert client.post("/webhooks/asana/555", content=body, headers=headers).status_code == 401
+
+
+def test_a_deeply_nested_signed_body_is_a_400(serve_settings: Settings, serve_deps: ServeDeps) -> None:
+    settings = serve_settings.model_copy(update={"max_webhook_bytes": 200_000})
+    with TestClient(create_app(settings, serve_deps, start_scheduler=False)) as client:
+        assert _handshake(client) == 200
+        body = b'{"events": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+        headers = {"X-Hook-Signature": sign(SECRET, body)}
+        response = client.post(f"/webhooks/asana/{PROJECT}", content=body, headers=headers)
+        assert response.status_code == 400 and "nested" in response.json()["error"]  # never a 500

@@ -182,3 +182,53 @@ def test_as_of_keeps_what_was_logged_by_then_even_if_dated_later(store: Store) -
     kept = {e.gid for e in store.workspace(as_of=as_of).entries}
     assert kept == {"early-future", "undated-past"}
     assert len(store.workspace().entries) == 4
+
+
+_OLD_ENTRIES = (
+    "CREATE TABLE effort_time_entries (gid VARCHAR(64) PRIMARY KEY, task_gid VARCHAR(64) NOT NULL, "
+    "user_gid VARCHAR(64), entered_on VARCHAR(10) NOT NULL, duration_minutes INTEGER NOT NULL, "
+    "project_gid VARCHAR(64), billable_status VARCHAR(20), description TEXT, created_at VARCHAR(40))"
+)
+_OLD_RUNS = (
+    "CREATE TABLE effort_sync_runs (id INTEGER PRIMARY KEY, started_at VARCHAR(40) NOT NULL, "
+    'finished_at VARCHAR(40), "full" BOOLEAN NOT NULL, status VARCHAR(20) NOT NULL, summary TEXT NOT NULL)'
+)
+
+
+def _migrates(url: str) -> None:
+    """A database written by the previous version (no detail columns, no new tables) is migrated in
+    place: its rows stay, their details read as unknown, and the backfill will read them."""
+    from sqlalchemy import create_engine
+
+    from tools.store import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_OLD_ENTRIES)
+        conn.exec_driver_sql(_OLD_RUNS)
+        conn.exec_driver_sql(
+            "INSERT INTO effort_time_entries VALUES ('E1', 'T1', 'U1', '2026-10-01', 60, 'P1', 'billable', 'x', NULL)"
+        )
+    engine.dispose()
+    s = Store.open(url)
+    try:
+        assert "effort_time_entries.details_fp" in s.migrated and "effort_sync_runs.pid" in s.migrated
+        entry = s.workspace().entries[0]
+        assert (entry.gid, entry.duration_minutes) == ("E1", 60)
+        assert entry.billable_status is None and entry.details_read_at is None  # not read by this version
+        assert s.entries_needing_details(date(2026, 1, 1)) == [("E1", "2026-10-01")]
+        assert s.counts()["budgets"] == 0 and Store.open(url).migrated == []  # the second open adds nothing
+    finally:
+        s.close()
+
+
+def test_an_older_sqlite_store_is_migrated(tmp_path: object) -> None:
+    _migrates(f"sqlite:///{tmp_path}/old.db")
+
+
+@pytest.mark.postgres
+def test_an_older_postgres_store_is_migrated() -> None:
+    from tests.fixtures.store import throwaway_pg_database
+
+    with throwaway_pg_database("migrate") as url:
+        _migrates(url)

@@ -215,11 +215,16 @@ def test_rollback_command(approval_env: ApprovalEnv) -> None:
     p = field_proposal(task, 12.0)
     env.writer().apply([p], [accept(p)], thread_id="t", run_id="run-cli", approver="lead")
     vars_ = {**env.env_vars(), "EFFORT_WORKSPACE": env.workspace_gid}
-    out = CliRunner().invoke(app, ["rollback", "run-cli", "--json"], env=vars_)
+    preview = CliRunner().invoke(app, ["rollback", "t", "--dry-run"], env=vars_)  # the approval id works too
+    assert preview.exit_code == 0 and "restore AI Estimated Hours" in preview.stdout, preview.output
+    assert env.field_value(task, "AI Estimated Hours") == 12.0  # a preview changes nothing
+    unasked = CliRunner().invoke(app, ["rollback", "run-cli"], env=vars_)  # no terminal, no --yes
+    assert unasked.exit_code == 2 and "--yes" in unasked.output
+    out = CliRunner().invoke(app, ["rollback", "run-cli", "--yes", "--json"], env=vars_)
     assert out.exit_code == 0, out.output
     assert '"rolled_back"' in out.stdout and env.field_value(task, "AI Estimated Hours") is None
-    again = CliRunner().invoke(app, ["rollback", "run-cli"], env=vars_)
-    assert "nothing to roll back" in again.stdout
+    again = CliRunner().invoke(app, ["rollback", "run-cli", "--yes"], env=vars_)
+    assert again.exit_code == 0 and "nothing to roll back" in again.stdout
 
 
 def test_scope_may_name_projects_as_well_as_gids(approval_env: ApprovalEnv) -> None:

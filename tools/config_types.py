@@ -143,8 +143,9 @@ class CapacityConfig(StrictModel):
 
 
 class ScheduleConfig(StrictModel):
-    """Cron expressions (5 fields) for `effort serve`; None switches a job off. Each expression is
-    checked where it is turned into a trigger (agent/serve/scheduler.py), at load time."""
+    """Cron expressions (5 fields) for `effort serve`; None switches a job off. An expression other than
+    the default is checked at load time by the one cron reading (tools/cron.py): bad syntax, or a date
+    that never comes (30 February), is refused here rather than when `effort serve` starts."""
 
     sync: str | None = "0 2 * * *"
     summary: str | None = "0 8 * * 1"
@@ -161,6 +162,20 @@ class ScheduleConfig(StrictModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not a known time zone (e.g. 'Europe/Berlin', 'UTC')") from None
         return value
+
+    @model_validator(mode="after")
+    def _crons_fire(self) -> ScheduleConfig:
+        from tools.cron import check_cron
+
+        for name in ("sync", "summary", "retro"):
+            expr = getattr(self, name)
+            if expr is None or expr == type(self).model_fields[name].default:
+                continue  # the defaults are known to fire (and checking them would import APScheduler)
+            try:
+                check_cron(expr, self.timezone)
+            except ValueError as exc:
+                raise ValueError(f"{name}: invalid cron expression {expr!r}: {exc}") from None
+        return self
 
 
 class IndexConfig(StrictModel):
@@ -267,6 +282,20 @@ class TimesheetConfig(StrictModel):
         if any(not k.strip() or not v.strip() for k, v in value.items()):
             raise ValueError("a lead entry is empty: map a person (name, email or gid) to their lead")
         return value
+class SyncConfig(StrictModel):
+    """How much sync reads beyond the lists (``[sync]`` in the config).
+
+    Asana's time-entry lists return compact records; billable status, note, creation time and approval
+    status need one request per entry. They are read for entries entered in the last
+    ``detail_window_days`` (newest first, resumable), plus any period asked for with
+    ``effort sync --details PERIOD``. Stories (estimate history, comments) are read for tasks changed
+    in the same window. ``requests_per_minute`` is the token's known rate limit; unset, sync learns it
+    from Asana's 429 answers.
+    """
+
+    detail_window_days: int = Field(default=180, ge=0, le=3660)
+    stories: bool = True
+    requests_per_minute: float | None = Field(default=None, gt=0, le=100_000)
 
 
 class RuntimeSettings(Protocol):

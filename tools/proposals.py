@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -86,9 +86,28 @@ class ProposalKind(StrEnum):
     COMMENT = "comment"  # POST /tasks/{gid}/stories
     SUBTASK = "subtask"  # POST /tasks/{gid}/subtasks (approval subtasks, follow-ups)
     SUMMARY_TASK = "summary_task"  # POST /tasks in the configured "Retro Insights" project
+    TIME_ENTRY = "time_entry"  # POST /tasks/{gid}/time_tracking_entries (a timesheet draft, approved)
 
 
-class Proposal(BaseModel):
+# Kinds an approver may edit before approving (a value, a comment's text); the others are all-or-nothing.
+EDITABLE_KINDS = frozenset({ProposalKind.SET_FIELD, ProposalKind.COMMENT})
+# Record fields a proposal may name as its inputs (``Proposal.inputs``): the writer re-reads them.
+INPUT_KEYS = frozenset({"estimate_hours", "actual_hours"})
+MAX_ENTRY_MINUTES = 24 * 60
+
+
+class TimeEntryDraft(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
+    """A time tracking entry the agent may create for a person, after that person approves it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_gid: str = Field(min_length=1)  # whose time this is: the approval must come from them
+    entered_on: date
+    duration_minutes: int = Field(gt=0, le=MAX_ENTRY_MINUTES)
+    attributable_to: str | None = None  # the project whose budget the time counts toward
+
+
+class Proposal(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
     model_config = ConfigDict(frozen=True)
 
     kind: ProposalKind
@@ -102,13 +121,25 @@ class Proposal(BaseModel):
     title: str | None = None  # SUBTASK / SUMMARY_TASK name
     assignee_gid: str | None = None  # SUBTASK: the project lead who approves in Asana
     description: str = ""  # one line for the approver: what and why
-    evidence: dict[str, Any] = Field(default_factory=dict)  # numbers behind it (compact)
+    evidence: dict[str, object] = Field(default_factory=dict)  # numbers behind it (compact)
     significant: bool = False  # optimize phase: also needs an Asana approval subtask
-    source: str = "chat"  # chat | retro | summary | trigger
+    source: str = "chat"  # chat | retro | summary | trigger | timesheet
+    # The human values it was computed from ({"estimate_hours": 16.5}): when one of them has moved by
+    # the time of the write, the proposal is stale (re-proposed, never applied on old inputs).
+    inputs: dict[str, float | None] = Field(default_factory=dict)
+    entry: TimeEntryDraft | None = None  # TIME_ENTRY only; ``text`` is the entry's description
+
+    @field_validator("inputs")
+    @classmethod
+    def _known_inputs(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        unknown = sorted(set(value) - INPUT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown inputs {unknown}; known: {sorted(INPUT_KEYS)}")
+        return value
 
     @field_validator("value", mode="before")
     @classmethod
-    def _value_in_type_and_range(cls, value: object, info: ValidationInfo) -> object:
+    def _value_in_type_and_range(cls, value: object, info: ValidationInfo) -> object:  # type: ignore[explicit-any]
         """SET_FIELD: the field must be agent-owned and the value valid for it (``check_ai_value``).
         Before type coercion, so that ``True`` is refused rather than read as 1.0."""
         if info.data.get("kind") is ProposalKind.SET_FIELD:
@@ -122,6 +153,9 @@ class Proposal(BaseModel):
         if self.kind is ProposalKind.COMMENT:
             if not self.text:
                 raise ValueError("a comment proposal needs text")
+        elif self.kind is ProposalKind.TIME_ENTRY:
+            if self.entry is None:
+                raise ValueError("a time entry proposal needs its entry (person, date, minutes)")
         elif not self.title:
             raise ValueError(f"a {self.kind.value} proposal needs a title")
         return self
@@ -129,12 +163,49 @@ class Proposal(BaseModel):
     @property
     def id(self) -> str:
         """Deterministic: the same change to the same target always has the same id."""
-        key = json.dumps(
-            [self.kind.value, self.target_gid, self.field_name, self.value, self.text, self.title],
-            sort_keys=True,
-            default=str,
-        )
+        parts: list[object] = [
+            self.kind.value,
+            self.target_gid,
+            self.field_name,
+            self.value,
+            self.text,
+            self.title,
+        ]
+        if self.entry is not None:  # only then, so that the ids of every other kind stay as they were
+            parts.append(self.entry.model_dump(mode="json"))
+        key = json.dumps(parts, sort_keys=True, default=str)
         return "p_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+# Fields whose value moves a plan: an estimate change of N hours moves the task's finish by N / (hours
+# per working day) days.
+SCHEDULE_FIELDS = frozenset({"AI Estimated Hours", "AI Estimate P90"})
+
+
+def schedule_shift_days(proposal: Proposal, hours_per_day: float) -> float | None:
+    """How many working days a proposal would move its task's projection, or None when it moves none.
+
+    The baseline is what the plan assumes today: the human estimate it was computed from (``inputs``),
+    else the field's earlier AI value (``evidence['before']``), else nothing (a first estimate moves the
+    plan by all of it)."""
+    if proposal.kind is not ProposalKind.SET_FIELD or proposal.field_name not in SCHEDULE_FIELDS:
+        return None
+    if not isinstance(proposal.value, int | float) or hours_per_day <= 0:
+        return None
+    base: object = proposal.inputs.get("estimate_hours")
+    if base is None:
+        base = proposal.evidence.get("before")
+    baseline = float(base) if isinstance(base, int | float) and not isinstance(base, bool) else 0.0
+    return abs(float(proposal.value) - baseline) / hours_per_day
+
+
+def is_significant(proposal: Proposal, *, significant_days: float, hours_per_day: float) -> bool:
+    """THE significance rule (optimize phase): flagged by its producer (a re-allocation, an approval
+    subtask), or a projection that moves more than ``significant_days`` working days."""
+    if proposal.significant:
+        return True
+    shift = schedule_shift_days(proposal, hours_per_day)
+    return shift is not None and shift > significant_days
 
 
 class DecisionType(StrEnum):
@@ -146,7 +217,7 @@ class DecisionType(StrEnum):
     RESPONSE = "response"
 
 
-class Decision(BaseModel):
+class Decision(BaseModel):  # type: ignore[explicit-any]  # pydantic __init__, see pyproject
     model_config = ConfigDict(frozen=True)
 
     proposal_id: str

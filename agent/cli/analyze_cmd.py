@@ -447,7 +447,10 @@ def billing_command(
     # The draft itself stays a clean CSV / Markdown / JSON document: freshness goes to stderr.
     _print_freshness(stderr_console(), loaded)
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:  # an unwritable path is one clear line, not a traceback
+            raise fail(f"cannot write {out}: {exc.strerror or type(exc).__name__}", code=1) from None
         stderr_console().print(
             f"wrote {out} ({len(draft.lines)} lines, {draft.total_minutes / 60:.2f} h). Draft only: nothing was sent."
         )

@@ -165,15 +165,11 @@ def run_turn(session: Session, question: str, *, on_token: Any = None, on_tool: 
 
 
 def _interrupt_text(session: Session, items: list[Any]) -> str:
-    lines = [
-        f"Approval needed: {sum(len(v) if isinstance(v, list) else 1 for v in items)} proposal(s) are waiting."
-    ]
-    for value in items:
-        for item in value if isinstance(value, list) else [value]:
-            action = (
-                item.get("action_request", {}).get("action", "?") if isinstance(item, dict) else str(item)
-            )
-            lines.append(f"  - {action}")
+    from agent.approval import describe_interrupt  # reads the HITLRequest (and the legacy shape)
+
+    actions = [line for value in items for line in describe_interrupt(value)]
+    lines = [f"Approval needed: {len(actions)} proposal(s) are waiting."]
+    lines += [f"  - {action}" for action in actions]
     lines.append(
         f"Nothing is written until approved. Decide with: effort approvals  (thread {session.thread_id})"
     )

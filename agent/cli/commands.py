@@ -17,9 +17,11 @@ from agent.cli import (
     bench_cmd,
     chat_cmd,
     demo_cmd,
+    doctor_cmd,
     index_cmd,
     mcp_cmd,
     retro_cmd,
+    runs_cmd,
     sandbox_cmd,
     serve_cmd,
     sync_cmd,
@@ -33,13 +35,15 @@ MODULES: tuple[ModuleType, ...] = (
     sync_cmd,  # sync
     chat_cmd,  # ask, chat
     retro_cmd,  # retro, summary
-    approvals_cmd,  # approvals …, rollback
+    approvals_cmd,  # approvals …
+    runs_cmd,  # runs …, rollback
     analyze_cmd,  # analyze … (budget included)
     timesheet_cmd,  # timesheet draft|approve|edit|reject
     index_cmd,  # index …
     bench_cmd,  # bench …
     serve_cmd,  # serve, webhooks …
     mcp_cmd,  # mcp
+    doctor_cmd,  # doctor: what the token can read, what the store knows
     sandbox_cmd,  # sandbox serve
 )
 

@@ -1,4 +1,8 @@
-"""`effort retro` and `effort summary`: sync, analyse, report, and one approval batch per scope and period."""
+"""`effort retro` and `effort summary`: sync, analyse, report, and one approval batch per scope and period.
+
+A run needs a sync first: without a way to sync (no token) it says so and exits 2 unless `--no-sync`
+says to report on the local store as it is. Every report states the date of its data (the store's last
+successful sync)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli.common import AsOfOpt, ConfigOpt, JsonOpt, fail, settings_or_exit
+from agent.cli.failures import clear_errors
 
 if TYPE_CHECKING:  # agent.retro loads langgraph: `effort --help` must not
     from agent.retro import RunKind
@@ -52,24 +57,32 @@ def run_command(
     as_of: str | None = None,
 ) -> None:
     """Shared body of `effort retro` and `effort summary`."""
-    from agent.runs import PeriodError, ScopeError, incremental_sync, parse_period, run_report
+    from agent.runs import PeriodError, RunStopped, ScopeError, incremental_sync, parse_period, run_report
     from tools.gateway import GatewayError
 
     settings = settings_or_exit(config, as_of=as_of)
     try:
         bounds = parse_period(period, kind, settings.today())
-        outcome = run_report(
-            settings,
-            kind,
-            bounds,
-            scope_names=scope or [],
-            sync=None if no_sync else incremental_sync(settings),
-            narrate=_narrator(settings),
-        )
-    except (PeriodError, ScopeError) as exc:
+    except PeriodError as exc:
         raise fail(str(exc)) from None
-    except GatewayError as exc:
-        raise fail(f"sync failed, nothing was analysed: {exc}", code=1) from None
+    sync = None if no_sync else incremental_sync(settings)
+    if sync is None and not no_sync:
+        raise fail(
+            "cannot sync before the run: no Asana token (set ASANA_ACCESS_TOKEN), or pass --no-sync to "
+            "report on the local store as of its last sync"
+        )
+    try:
+        with clear_errors(settings):
+            try:
+                outcome = run_report(
+                    settings, kind, bounds, scope_names=scope or [], sync=sync, narrate=_narrator(settings)
+                )
+            except GatewayError as exc:
+                raise fail(f"sync failed, nothing was analysed: {exc}", code=1) from None
+    except ScopeError as exc:
+        raise fail(str(exc)) from None
+    except RunStopped as exc:
+        raise fail(str(exc), code=1) from None
     if as_json:
         typer.echo(
             json.dumps(
@@ -77,6 +90,8 @@ def run_command(
                     "thread_id": outcome.thread_id,
                     "run_id": outcome.run_id,
                     "reused": outcome.reused,
+                    "retried": outcome.retried,
+                    "data_freshness": outcome.data_as_of,
                     "period": [d.isoformat() for d in outcome.period],
                     "reports": outcome.report_paths,
                     "highlights": outcome.highlights,
@@ -88,6 +103,13 @@ def run_command(
         return
     label = "Retrospective" if kind == "retro" else "Weekly summary"
     console.rule(f"{label} {outcome.period[0]} – {outcome.period[1]}")
+    console.print(
+        f"{outcome.data_as_of}{' (not synced now: --no-sync)' if no_sync else ''}.", highlight=False
+    )
+    if outcome.retried:
+        console.print(
+            "[yellow]An earlier run of this scope and period had stopped; it was finished now.[/yellow]"
+        )
     if outcome.reused:
         console.print(
             "[yellow]This scope and period already has a batch waiting for approval; "
@@ -105,8 +127,12 @@ def run_command(
             table.add_row(str(i), p.id, p.kind.value, p.description)
         console.print(table)
         console.print(f"Decide with: effort approvals show {outcome.thread_id}")
-    else:
+    elif outcome.reused:
         console.print("Nothing to approve.")
+    else:
+        console.print(
+            "Nothing to approve" + (" (nothing happened in this period)." if not outcome.highlights else ".")
+        )
 
 
 @app.command("retro")

@@ -64,9 +64,18 @@ class ServeRuntime:
             "webhooks": {
                 "hooks": len(self.store.hooks()) if db_ok else None,
                 "heartbeats": self.receiver.heartbeats,
+                "max_bytes": self.receiver.max_bytes,
+                "oversized_refused": self.receiver.oversized,
             },
         }
         ok = db_ok and scheduler_ok and self.reactor.running
+        if self.receiver.oversized:
+            # Asana does not shrink a refused delivery: those events are lost until the limit is raised.
+            body["webhooks"]["problem"] = (
+                f"{self.receiver.oversized} delivery(ies) exceeded max_webhook_bytes={self.receiver.max_bytes} "
+                "and were refused: raise max_webhook_bytes"
+            )
+            ok = False
         if not ok:
             body["status"] = "degraded"
         return ok, body

@@ -1,21 +1,30 @@
-"""Create Asana webhooks for the scope's projects, pointed at a running `effort serve`.
+"""Create and delete Asana webhooks for the scope's projects, pointed at a running `effort serve`.
 
-Registering a webhook changes no task data, so it needs no approval, but it still goes through the
-gateway (counted, retried on 429, token-safe errors) and every registration is logged. The handshake
-arrives at the server while `POST /webhooks` is still open, so the server must already be running;
-announcing the handshake in the shared store first lets the server accept it even when a secret for
-that project already exists (re-registration).
+A webhook changes no task data, but creating or deleting one is still a write call: it goes through the
+writer's guard (``Guard.operator_grant``: refused in phase insight; the operator's command is the
+approval record in the audit log) and a grant-checked gateway method. The handshake arrives at the
+server while `POST /webhooks` is still open, so the server must already be running; the handshake is
+announced in the shared store for exactly the duration of that call and withdrawn afterwards, whatever
+happened, so nobody can plant a secret later.
+
+Registering is idempotent: a webhook that already points at the same target, and whose secret this
+server holds, is kept; one whose secret is lost is replaced (deleted, then created), never duplicated.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from agent.audit import AuditAction, AuditStatus
 from agent.serve.store import ServeStore
+from agent.writer import Writer
+from agent.writer.values import Stop
+from tools.gateway import GatewayError
+from tools.gateway import models as m
 
 log = logging.getLogger("effort.serve.register")
 
@@ -26,6 +35,7 @@ class Registration(BaseModel):
     webhook_gid: str | None = None
     active: bool | None = None
     error: str | None = None
+    kept: bool = False  # it existed already (same target, secret held): nothing was created
 
 
 def target_for(base: str, resource_gid: str) -> str:
@@ -33,45 +43,117 @@ def target_for(base: str, resource_gid: str) -> str:
     return f"{base.rstrip('/')}/{resource_gid}"
 
 
-def _create(gateway: Any, body: dict[str, Any]) -> dict[str, Any]:
-    create = getattr(gateway, "create_webhook", None)
-    if callable(create):  # the gateway's own method, when it has one
-        result = create(body["data"]["resource"], body["data"]["target"], body["data"].get("filters"))
-        return result if isinstance(result, dict) else dict(getattr(result, "model_dump", lambda: {})())
-    # Not a task write, so no WriteGrant: a plain gateway call (POST is never retried on 5xx there).
-    return dict(gateway.call("POST /webhooks", lambda: gateway.api.webhooks.create_webhook(body, {})))
+def _run_id() -> str:
+    return f"webhooks-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+
+def existing_webhooks(writer: Writer) -> list[m.Webhook]:
+    """The workspace's webhooks (Asana lists them per workspace)."""
+    workspace = writer.settings.workspace or writer.gateway.workspaces()[0].gid
+    return writer.gateway.webhooks(workspace)
+
+
+def _delete(writer: Writer, store: ServeStore, hook: m.Webhook, *, approver: str, run_id: str) -> None:
+    grant, _row = writer.guard.operator_grant(
+        action=AuditAction.WEBHOOK,
+        target_gid=hook.gid,
+        approver=approver,
+        run_id=run_id,
+        what={"delete": hook.gid, "resource": hook.resource.gid if hook.resource else None},
+    )
+    writer.gateway.delete_webhook(grant, hook.gid)
+    writer.audit.record(
+        action=AuditAction.WEBHOOK,
+        status=AuditStatus.APPLIED,
+        proposal_id=f"webhook:{hook.gid}",
+        run_id=run_id,
+        approver=approver,
+        target_gid=hook.gid,
+        after={"deleted": hook.gid},
+    )
+    if hook.resource is not None:
+        store.forget(hook.resource.gid)
 
 
 def register_webhooks(
-    gateway: Any,
+    writer: Writer,
     store: ServeStore,
     resource_gids: Sequence[str],
     target_base: str,
     *,
-    filters: list[dict[str, Any]] | None = None,
+    approver: str,
+    filters: list[dict[str, str]] | None = None,
 ) -> list[Registration]:
     """One webhook per resource; a failure is reported for that resource and the others go on."""
+    run_id = _run_id()
+    try:
+        current = existing_webhooks(writer)
+    except GatewayError as exc:
+        message = writer.redactor(str(exc))
+        return [
+            Registration(resource_gid=g, target=target_for(target_base, g), error=message)
+            for g in resource_gids
+        ]
     results: list[Registration] = []
     for gid in resource_gids:
         target = target_for(target_base, gid)
+        same = [h for h in current if h.resource is not None and h.resource.gid == gid and h.target == target]
+        if same and store.secret(gid) is not None:
+            results.append(
+                Registration(
+                    resource_gid=gid, target=target, webhook_gid=same[0].gid, active=same[0].active, kept=True
+                )
+            )
+            continue
         store.expect_handshake(gid)
-        data: dict[str, Any] = {"resource": gid, "target": target}
-        if filters:
-            data["filters"] = filters
         try:
-            created = _create(gateway, {"data": data})
-        except Exception as exc:
-            message = gateway.redact(str(exc)) if hasattr(gateway, "redact") else type(exc).__name__
+            for stale in same:  # its secret is lost: replace it rather than add a duplicate
+                _delete(writer, store, stale, approver=approver, run_id=run_id)
+            grant, _row = writer.guard.operator_grant(
+                action=AuditAction.WEBHOOK,
+                target_gid=gid,
+                approver=approver,
+                run_id=run_id,
+                what={"register": target},
+            )
+            created = writer.gateway.create_webhook(grant, gid, target, filters)
+        except (Stop, GatewayError) as exc:
+            message = writer.redactor(exc.message if isinstance(exc, Stop) else str(exc))
             log.error("webhook for %s -> %s not created: %s", gid, target, message)
             results.append(Registration(resource_gid=gid, target=target, error=message))
             continue
-        webhook_gid = str(created.get("gid") or "") or None
-        if webhook_gid:
-            store.set_webhook_gid(gid, webhook_gid)
-        log.info("webhook %s created for resource %s -> %s", webhook_gid, gid, target)
+        finally:
+            store.cancel_handshake(gid)  # used by the handshake, or no longer expected: never left open
+        store.set_webhook_gid(gid, created.gid)
+        writer.audit.record(
+            action=AuditAction.WEBHOOK,
+            status=AuditStatus.APPLIED,
+            proposal_id=f"webhook:{gid}",
+            run_id=run_id,
+            approver=approver,
+            target_gid=gid,
+            after={"webhook_gid": created.gid, "target": target},
+        )
+        log.info("webhook %s created for resource %s -> %s", created.gid, gid, target)
         results.append(
-            Registration(
-                resource_gid=gid, target=target, webhook_gid=webhook_gid, active=created.get("active")
-            )
+            Registration(resource_gid=gid, target=target, webhook_gid=created.gid, active=created.active)
         )
     return results
+
+
+def delete_webhooks(
+    writer: Writer, store: ServeStore, selectors: Sequence[str], *, approver: str
+) -> list[str]:
+    """Delete the webhooks named by webhook gid or resource gid; returns the deleted webhook gids.
+    An empty selection deletes nothing."""
+    wanted = {s.strip() for s in selectors if s.strip()}
+    if not wanted:
+        return []
+    run_id = _run_id()
+    deleted: list[str] = []
+    for hook in existing_webhooks(writer):
+        resource = hook.resource.gid if hook.resource is not None else None
+        if hook.gid in wanted or resource in wanted:
+            _delete(writer, store, hook, approver=approver, run_id=run_id)
+            deleted.append(hook.gid)
+    return deleted

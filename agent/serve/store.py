@@ -123,8 +123,9 @@ class ServeStore:
             return False
 
     # -- secrets and handshakes ----------------------------------------------------------------------
-    def expect_handshake(self, hook_key: str, ttl: timedelta = timedelta(minutes=10)) -> None:
-        """Allow one handshake for ``hook_key`` (set by `effort webhooks register` before it calls Asana)."""
+    def expect_handshake(self, hook_key: str, ttl: timedelta = timedelta(minutes=2)) -> None:
+        """Allow one handshake for ``hook_key`` (set by `effort webhooks register` right before it calls
+        Asana, withdrawn with ``cancel_handshake`` right after, whatever happened)."""
         with self._lock, self.engine.begin() as conn:
             conn.execute(delete(pending_table).where(pending_table.c.hook_key == hook_key))
             conn.execute(insert(pending_table).values(hook_key=hook_key, expires_at=datetime.now(UTC) + ttl))
@@ -148,6 +149,17 @@ class ServeStore:
                 select(secrets_table.c.hook_key).where(secrets_table.c.hook_key == hook_key)
             )
             return existing.first() is None
+
+    def cancel_handshake(self, hook_key: str) -> None:
+        """No handshake is expected for ``hook_key`` any more (a failed or finished registration)."""
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(delete(pending_table).where(pending_table.c.hook_key == hook_key))
+
+    def forget(self, hook_key: str) -> None:
+        """Drop the secret of a deleted webhook: deliveries signed with it are refused from now on."""
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(delete(secrets_table).where(secrets_table.c.hook_key == hook_key))
+            conn.execute(delete(pending_table).where(pending_table.c.hook_key == hook_key))
 
     def save_secret(self, hook_key: str, secret: str) -> None:
         with self._lock, self.engine.begin() as conn:

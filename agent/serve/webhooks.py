@@ -81,6 +81,7 @@ class WebhookReceiver:
         self.max_bytes = max_bytes
         self.on_events = on_events  # wakes the reaction worker
         self.heartbeats = 0
+        self.oversized = 0  # deliveries refused by the size limit: their events are lost (health says so)
 
     async def handle(self, request: Request) -> Response:
         hook_key = request.path_params.get("hook_key", DEFAULT_HOOK_KEY)
@@ -88,7 +89,10 @@ class WebhookReceiver:
             return JSONResponse({"error": "unknown webhook"}, status_code=404)
         body = await read_limited(request, self.max_bytes)
         if body is None:
-            log.warning("webhook %s: body over %d bytes refused", hook_key, self.max_bytes)
+            self.oversized += 1
+            log.warning(
+                "webhook %s: body over %d bytes refused (max_webhook_bytes)", hook_key, self.max_bytes
+            )
             return JSONResponse({"error": f"body exceeds {self.max_bytes} bytes"}, status_code=413)
         handshake = request.headers.get("x-hook-secret")
         if handshake is not None:
@@ -110,12 +114,10 @@ class WebhookReceiver:
         return Response(status_code=200, headers={"X-Hook-Secret": secret})
 
     def _secrets_for(self, hook_key: str) -> list[str]:
+        """Only the secret stored for this very key (a bare target uses the key ``default``): a secret
+        set for one webhook never validates deliveries addressed to another."""
         secret = self.store.secret(hook_key)
-        if secret is not None:
-            return [secret]
-        if hook_key == DEFAULT_HOOK_KEY:  # a bare target: any hook we know may have signed it
-            return [s for _, s in self.store.all_secrets()]
-        return []
+        return [secret] if secret is not None else []
 
     async def _delivery(self, hook_key: str, body: bytes, signature: str | None) -> Response:
         secrets = await run_in_threadpool(self._secrets_for, hook_key)
@@ -130,6 +132,8 @@ class WebhookReceiver:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        except RecursionError:
+            return JSONResponse({"error": "body is nested too deeply"}, status_code=400)
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
             return JSONResponse({"error": "body has no 'events' list"}, status_code=400)
@@ -141,7 +145,12 @@ class WebhookReceiver:
             if not isinstance(event, dict):
                 skipped += 1
                 continue
-            if await run_in_threadpool(self.store.enqueue, hook_key, event_key(event), event):
+            try:
+                key = event_key(event)
+            except (RecursionError, ValueError):
+                skipped += 1  # an event nested too deeply to store or compare: not an Asana event
+                continue
+            if await run_in_threadpool(self.store.enqueue, hook_key, key, event):
                 accepted += 1
             else:
                 duplicates += 1

@@ -17,9 +17,10 @@ from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from agent.approval import GRAPH_KIND, build_approval_graph
+from agent.approval import build_approval_graph
 from agent.checkpoint import open_checkpointer, thread_id_for
 from agent.config import Settings
+from agent.graph_kinds import GraphKind, metadata
 from agent.retro import RunKind
 from agent.serve.alerts import SlackNotifier
 from agent.serve.deps import CapacityAlert, Finding, ServeDeps
@@ -45,7 +46,7 @@ class GateProposer:
         thread_id = thread_id_for(kind, scope, period)
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id},
-            "metadata": {"effort_graph": GRAPH_KIND},
+            "metadata": metadata(GraphKind.APPROVAL),
         }
         with self._lock:
             state = self.graph.get_state(cast(Any, config))

@@ -546,11 +546,24 @@ def default_specs(sip_dir: Path | None = None) -> list[BenchSpec]:
     return [
         BenchSpec(
             "sync",
-            "Sync 10k tasks / 100k entries (rate-limited)",
+            "Sync 10k tasks / ~100k entries with complete data (rate-limited, 5x scaled time)",
             "evals.bench.sync_bench",
-            full_kwargs={"tasks": 10_000, "entries_per_task": 10, "rate_limit": 1500},
-            quick_kwargs={"tasks": 200, "entries_per_task": 10, "rate_limit": 1500},
+            full_kwargs={"tasks": 10_000, "entries_per_task": 16.3, "rate_limit": 1500, "scale": 5},
+            quick_kwargs={"tasks": 200, "entries_per_task": 16.3, "rate_limit": 1500, "scale": 5},
             interpret=interpret_sync,
+        ),
+        BenchSpec(
+            "data",
+            "Complete data: billing vs the API, duplicates, coverage",
+            "evals.bench.data_bench",
+            full_kwargs={},
+            quick_kwargs={
+                "tasks": 150,
+                "months": 4,
+                "dup_seeds": (1,),
+                "holdout_seeds": (4,),
+                "dup_tasks": 500,
+            },
         ),
         BenchSpec(
             "retro",

@@ -185,13 +185,13 @@ def _period_text(period: Period | None, what: str) -> str:
 
 
 def _billable_of(ws: Workspace) -> Callable[[TimeEntry, Task | None], bool]:
-    from tools.analytics.billing import _is_billable  # the billing rule's owner
+    from tools.analytics.billing import entry_billable  # the billing rule's owner
 
     projects = _projects(ws)
 
     def is_billable(entry: TimeEntry, task: Task | None) -> bool:
         project = projects.get(entry.project_gid or (task.project_gid if task else "") or "")
-        return _is_billable(entry, task, project, True)
+        return entry_billable(entry, task, project)
 
     return is_billable
 

@@ -1,4 +1,11 @@
-"""Billing drafts: billable hours by client and project for a period, one line per task.
+"""Billing drafts: billable hours by client and project for a period, one line per task and rate.
+
+From the truth: whether an entry is billable is the entry's own ``billable_status`` (read by sync from
+Asana); money is the person's rate on the project from Asana's rates API, the project's mapped
+hourly-rate field where Asana has none; a project budget's ``actual`` (Asana's own running total) is
+checked against the stored entries where one exists. Only entries whose status is truly unknown (not
+read, or a value this version does not know) fall back to a rule, and the draft says how many hours
+that affects and how to read them.
 
 Money and time are integers internally (minutes, cents via ``Decimal``), so line totals reconcile to
 the minute with the entries they came from, and every entry lands in at most one line. Drafts only:
@@ -18,9 +25,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from tools.analytics.frame import Frame, day_of
-from tools.records import BillableStatus, Project, Task, TimeEntry, Workspace
+from tools.records import BillableStatus, Budget, BudgetType, Project, Task, TimeEntry, Workspace
 
 UNKNOWN_CLIENT = "(no client)"
+RATE_ASANA = "asana rate"
+RATE_FIELD = "project field"
+RATE_NONE = "none"
 
 
 class BillingLine(BaseModel):
@@ -35,10 +45,11 @@ class BillingLine(BaseModel):
     minutes: int
     hourly_rate: Decimal | None
     currency: str | None
-    amount: Decimal | None  # None when the project has no rate (flagged, still listed)
+    amount: Decimal | None  # None when no rate is known (flagged, still listed)
     entry_count: int
     entry_gids: tuple[str, ...]
     people: tuple[str, ...]
+    rate_source: str = RATE_NONE  # where the rate came from: Asana's rates, the project's field, none
 
     @property
     def hours(self) -> Decimal:
@@ -55,6 +66,21 @@ class BillingTotal(BaseModel):
     amount: Decimal | None
 
 
+class BudgetCheck(BaseModel):
+    """Asana's own running total of a project's budget (``actual``) against the stored entries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_gid: str
+    project_name: str
+    budget_type: str  # time (minutes) | cost (money)
+    units: str | None
+    asana_actual: float | None
+    computed: float | None
+    status: str  # "match" | "mismatch" | "not reconciled"
+    note: str
+
+
 class BillingDraft(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -66,22 +92,55 @@ class BillingDraft(BaseModel):
     amount_by_currency: dict[str, Decimal]
     warnings: list[str]
     excluded_entries: dict[str, int]  # reason -> count (non-billable, zero/negative, outside period…)
+    # Entries whose billable status is truly unknown (details not read, or a value Asana added later):
+    # only they fall back to the rule (task flag, else a client project with a rate).
+    status_unknown_entries: int = 0
+    status_unknown_minutes: int = 0
+    rule_billed_minutes: int = 0  # of those, billed by the rule
+    status_unknown_span: tuple[date, date] | None = None  # their first and last day (to read them)
+    minutes_by_rate_source: dict[str, int] = {}
+    budget_checks: list[BudgetCheck] = []
 
     def entry_gids(self) -> list[str]:
         return [gid for line in self.lines for gid in line.entry_gids]
 
 
-def _is_billable(
-    entry: TimeEntry, task: Task | None, project: Project | None, projects_default: bool
-) -> bool:
-    """Entry status wins; else the task's billable flag; else a project with a client and a rate."""
-    if entry.billable_status is BillableStatus.BILLABLE:
-        return True
-    if entry.billable_status is BillableStatus.NON_BILLABLE:
-        return False
+def _rule_billable(task: Task | None, project: Project | None, projects_default: bool) -> bool:
+    """The fallback for an entry whose own status is unknown: the task's billable flag, else a project
+    with a client and a rate."""
     if task is not None and task.billable is not None:
         return task.billable
     return bool(projects_default and project is not None and project.client and project.hourly_rate)
+
+
+def entry_billable(
+    entry: TimeEntry, task: Task | None, project: Project | None, *, projects_default: bool = True
+) -> bool:
+    """The billing rule, one owner: an entry's own billable status when Asana gave one; only when it is
+    unknown (details never read), the fallback rule (``_rule_billable``)."""
+    if entry.billable_status is None:
+        return _rule_billable(task, project, projects_default)
+    return entry.billable_status is BillableStatus.BILLABLE
+
+
+class _Rates:
+    """Money per hour for a person on a project: Asana's rates first, the project's mapped
+    hourly-rate field second (placeholder rates price planned work, not logged time)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.by_pair = {
+            (r.project_gid, r.resource_gid): r for r in workspace.rates if not r.placeholder and r.project_gid
+        }
+        self.projects_with_rates = {r.project_gid for r in workspace.rates if r.project_gid}
+
+    def of(self, project: Project | None, user_gid: str | None) -> tuple[Decimal | None, str | None, str]:
+        if project is not None:
+            rate = self.by_pair.get((project.gid, user_gid))
+            if rate is not None:
+                return Decimal(str(rate.rate)), rate.currency or project.currency, RATE_ASANA
+            if project.hourly_rate is not None:
+                return Decimal(str(project.hourly_rate)), project.currency, RATE_FIELD
+        return None, None, RATE_NONE
 
 
 def billing_draft(
@@ -97,18 +156,22 @@ def billing_draft(
 ) -> BillingDraft:
     """Draft billing lines for entries dated in ``[period_start, period_end]``.
 
-    ``already_billed`` entry gids (from earlier drafts that were sent) are left out, so re-running a
-    period never bills an entry twice.
+    Billable or not is each entry's own status; money is the person's rate on the project (Asana's
+    rates API, else the project's hourly-rate field). ``already_billed`` entry gids (from earlier
+    drafts that were sent) are left out, so re-running a period never bills an entry twice.
     """
     tasks = {t.gid: t for t in workspace.tasks}
     projects = {p.gid: p for p in workspace.projects}
     people = {p.gid: p.name for p in workspace.people}
+    rates = _Rates(workspace)
     billed = set(already_billed)
     client_filter = {c.lower() for c in clients} if clients else None
     project_filter = set(project_gids) if project_gids else None
     excluded: dict[str, int] = {}
     seen: set[str] = set()
-    groups: dict[tuple[str | None, str], list[TimeEntry]] = {}
+    groups: dict[tuple[str | None, str, Decimal | None, str | None, str], list[TimeEntry]] = {}
+    unknown: list[TimeEntry] = []
+    rule_minutes = 0
 
     def skip(reason: str) -> None:
         excluded[reason] = excluded.get(reason, 0) + 1
@@ -131,12 +194,6 @@ def billing_draft(
         task = tasks.get(entry.task_gid)
         project_gid = entry.project_gid or (task.project_gid if task else None)
         project = projects.get(project_gid) if project_gid else None
-        if not _is_billable(entry, task, project, project_billable_by_default):
-            skip("not billable")
-            continue
-        if entry.duration_minutes <= 0:
-            skip("zero or negative duration")
-            continue
         if project_filter is not None and project_gid not in project_filter:
             skip("project not selected")
             continue
@@ -144,15 +201,25 @@ def billing_draft(
         if client_filter is not None and client.lower() not in client_filter:
             skip("client not selected")
             continue
-        groups.setdefault((project_gid, entry.task_gid), []).append(entry)
+        billable = entry_billable(entry, task, project, projects_default=project_billable_by_default)
+        if entry.billable_status is None:
+            unknown.append(entry)
+            if billable and entry.duration_minutes > 0:
+                rule_minutes += entry.duration_minutes
+        if not billable:
+            skip("not billable")
+            continue
+        if entry.duration_minutes <= 0:
+            skip("zero or negative duration")
+            continue
+        rate, currency, source = rates.of(project, entry.user_gid)
+        groups.setdefault((project_gid, entry.task_gid, rate, currency, source), []).append(entry)
 
     lines: list[BillingLine] = []
-    warnings: list[str] = []
-    for (project_gid, task_gid), entries in groups.items():
+    for (project_gid, task_gid, rate, currency, source), entries in groups.items():
         project = projects.get(project_gid) if project_gid else None
         task = tasks.get(task_gid)
         minutes = sum(e.duration_minutes for e in entries)
-        rate = Decimal(str(project.hourly_rate)) if project and project.hourly_rate is not None else None
         amount = None
         if rate is not None:
             amount = (Decimal(minutes) * rate / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -168,25 +235,27 @@ def billing_draft(
                 permalink_url=task.permalink_url if task else None,
                 minutes=minutes,
                 hourly_rate=rate,
-                currency=project.currency if project else None,
+                currency=currency,
                 amount=amount,
                 entry_count=len(entries),
                 entry_gids=tuple(sorted(e.gid for e in entries)),
                 people=tuple(sorted({people.get(e.user_gid or "", e.user_gid or "?") for e in entries})),
+                rate_source=source,
             )
         )
-    lines.sort(key=lambda ln: (ln.client, ln.project_name, ln.task_name, ln.task_gid))
-    no_rate = sorted({ln.project_name for ln in lines if ln.amount is None})
-    if no_rate:
-        warnings.append(f"no hourly rate for: {', '.join(no_rate[:10])} (hours listed, no amount)")
-    if any(ln.task_name == "(unknown task)" for ln in lines):
-        warnings.append("some entries belong to tasks that are not in the store (listed as unknown task)")
+    lines.sort(key=lambda ln: (ln.client, ln.project_name, ln.task_name, ln.task_gid, str(ln.hourly_rate)))
+    checks = _budget_checks(workspace, {ln.project_gid for ln in lines if ln.project_gid}, projects, rates)
+    by_source: dict[str, int] = {}
+    for ln in lines:
+        by_source[ln.rate_source] = by_source.get(ln.rate_source, 0) + ln.minutes
     totals = _totals(lines)
     by_currency: dict[str, Decimal] = {}
     for line in lines:
         if line.amount is not None:
             key = line.currency or "?"
             by_currency[key] = by_currency.get(key, Decimal(0)) + line.amount
+    unknown_minutes = sum(max(e.duration_minutes, 0) for e in unknown)
+    span = (min(e.entered_on for e in unknown), max(e.entered_on for e in unknown)) if unknown else None
     return BillingDraft(
         period_start=period_start,
         period_end=period_end,
@@ -194,9 +263,122 @@ def billing_draft(
         totals=totals,
         total_minutes=sum(ln.minutes for ln in lines),
         amount_by_currency=dict(sorted(by_currency.items())),
-        warnings=warnings,
+        warnings=_warnings(lines, unknown, unknown_minutes, rule_minutes, span, checks, by_currency),
         excluded_entries=dict(sorted(excluded.items())),
+        status_unknown_entries=len(unknown),
+        status_unknown_minutes=unknown_minutes,
+        rule_billed_minutes=rule_minutes,
+        status_unknown_span=span,
+        minutes_by_rate_source=dict(sorted(by_source.items())),
+        budget_checks=checks,
     )
+
+
+def _warnings(
+    lines: Sequence[BillingLine],
+    unknown: Sequence[TimeEntry],
+    unknown_minutes: int,
+    rule_minutes: int,
+    span: tuple[date, date] | None,
+    checks: Sequence[BudgetCheck],
+    by_currency: dict[str, Decimal],
+) -> list[str]:
+    """What the draft rests on, most important first (chat shows the first three)."""
+    out: list[str] = []
+    if unknown and span is not None:
+        unread = sum(1 for e in unknown if e.details_read_at is None)
+        why = (
+            "their details were not read (outside the sync's detail window)"
+            if unread == len(unknown)
+            else f"{unread} not read, {len(unknown) - unread} with a status value this version does not know"
+        )
+        out.append(
+            f"billable status unknown for {len(unknown)} entries ({_hm(unknown_minutes)} h) dated "
+            f"{span[0]}..{span[1]}: {why}; {_hm(rule_minutes)} h of them billed by rule (task flag, else a "
+            f"client project with a rate). `effort sync --details {span[0]}..{span[1]}` reads their status"
+        )
+    no_rate = sorted({ln.project_name for ln in lines if ln.amount is None})
+    if no_rate:
+        out.append(f"no hourly rate for: {', '.join(no_rate[:10])} (hours listed, no amount)")
+    field_rate = sorted({ln.project_name for ln in lines if ln.rate_source == RATE_FIELD})
+    if field_rate:
+        out.append(
+            f"no Asana rate for some people on: {', '.join(field_rate[:10])} (the project's hourly-rate field used)"
+        )
+    if len(by_currency) > 1:
+        out.append(
+            f"rates in several currencies ({', '.join(sorted(by_currency))}): totals are per currency, never converted"
+        )
+    out += [f"budget {c.project_name}: {c.note}" for c in checks if c.status != "match"]
+    if any(ln.task_name == "(unknown task)" for ln in lines):
+        out.append("some entries belong to tasks that are not in the store (listed as unknown task)")
+    return out
+
+
+def _budget_checks(
+    workspace: Workspace, project_gids: set[str], projects: dict[str, Project], rates: _Rates
+) -> list[BudgetCheck]:
+    """Asana's budget ``actual`` (all time, its billable filter) against the stored entries."""
+    out: list[BudgetCheck] = []
+    budgets = [b for b in workspace.budgets if b.project_gid in project_gids and b.actual is not None]
+    if not budgets:
+        return out
+    wanted = {b.project_gid for b in budgets}
+    entries: dict[str, list[TimeEntry]] = {}
+    for e in workspace.entries:
+        if e.project_gid in wanted:
+            entries.setdefault(e.project_gid, []).append(e)
+    for b in budgets:
+        project = projects.get(b.project_gid)
+        out.append(
+            _check_budget(
+                b, project.name if project else b.project_gid, entries.get(b.project_gid, []), rates
+            )
+        )
+    return out
+
+
+def _check_budget(b: Budget, name: str, mine: Sequence[TimeEntry], rates: _Rates) -> BudgetCheck:
+    flt = b.billable_status_filter or "billable"
+
+    def check(status: str, note: str, computed: float | None = None) -> BudgetCheck:
+        return BudgetCheck(
+            project_gid=b.project_gid, project_name=name, budget_type=b.budget_type.value, units=b.units,
+            asana_actual=b.actual, computed=computed, status=status, note=note,
+        )  # fmt: skip
+
+    if b.budget_type is BudgetType.COST and b.project_gid not in rates.projects_with_rates:
+        return check("not reconciled", f"in {b.units or 'money'}, but no rates are stored for the project")
+    unknown = [e for e in mine if flt != "any" and e.billable_status is None]
+    if unknown:
+        return check("not reconciled", f"billable status of {len(unknown)} of its entries not read")
+    counted = [e for e in mine if _matches(e, flt)]
+    if b.budget_type is BudgetType.TIME:
+        computed = float(sum(e.duration_minutes for e in counted))
+    else:
+        pairs = [(e, rates.by_pair.get((b.project_gid, e.user_gid))) for e in counted]
+        missing = sum(1 for _, r in pairs if r is None)
+        if missing:
+            return check("not reconciled", f"{missing} entries by people without a rate")
+        computed = round(sum(e.duration_minutes / 60 * r.rate for e, r in pairs if r is not None), 2)
+    actual = b.actual or 0.0
+    unit = "minutes" if b.budget_type is BudgetType.TIME else (b.units or "")
+    if abs(computed - actual) <= max(1.0, 0.005 * abs(actual)):
+        return check("match", f"Asana's actual {actual:,.2f} {unit} matches the entries", computed)
+    return check(
+        "mismatch",
+        f"Asana's actual is {actual:,.2f} {unit}, the stored entries give {computed:,.2f} "
+        "(entries changed since the last sync, or entries outside the scope)",
+        computed,
+    )
+
+
+def _matches(entry: TimeEntry, flt: str) -> bool:
+    if flt == "any":
+        return True
+    if flt == "billable":
+        return entry.billable_status is BillableStatus.BILLABLE
+    return entry.billable_status in (BillableStatus.NON_BILLABLE, BillableStatus.NOT_APPLICABLE)
 
 
 def _totals(lines: Sequence[BillingLine]) -> list[BillingTotal]:
@@ -305,6 +487,7 @@ __all__ = [
     "BillingDraft",
     "BillingLine",
     "BillingTotal",
+    "BudgetCheck",
     "billing_draft",
     "to_csv",
     "to_json",

@@ -362,7 +362,15 @@ def _project_series(
 ) -> NDArray[np.float64] | None:
     """The whole project's weekly hours (every person), or None without history."""
     parts = [v for (p, q), v in series.items() if q == code]
-    return np.sum(parts, axis=0) / max(1, len(parts)) if parts else None
+    if not parts:
+        return None
+    # Each person's series is trimmed to its own history (newest week first): pad the shorter ones
+    # with zero weeks before summing, or numpy refuses the ragged list.
+    width = max(v.size for v in parts)
+    total = np.zeros(width)
+    for v in parts:
+        total[: v.size] += v
+    return total / len(parts)
 
 
 def _forecast_one(

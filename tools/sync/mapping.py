@@ -28,12 +28,10 @@ from typing import Any
 
 from tools.records import (
     ActualSource,
-    Allocation,
     BillableStatus,
     Comment,
-    EffortUnit,
+    EntryApprovalStatus,
     FieldChange,
-    OutOfOffice,
     Person,
     Project,
     Task,
@@ -114,6 +112,8 @@ class MappingContext:
     first_entry: dict[str, date] = field(default_factory=dict)  # task gid -> first entered_on
     field_units: dict[str, float] = field(default_factory=dict)  # field gid -> hours per unit (stories)
     field_names: dict[str, str] = field(default_factory=dict)  # field gid -> name (stories)
+    category_names: dict[str, str] = field(default_factory=dict)  # time-tracking category gid -> name
+    read_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # stamps entry details read now
     skips: SkipLog = field(default_factory=SkipLog)
 
 
@@ -149,11 +149,11 @@ def list_field(payload: Mapping[str, Any], key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _name(ref: Any) -> str | None:
+def name_of(ref: Any) -> str | None:
     return ref.get("name") if isinstance(ref, dict) else None
 
 
-def _gid(ref: Any) -> str | None:
+def gid_of(ref: Any) -> str | None:
     if isinstance(ref, dict):
         g = ref.get("gid")
         return str(g) if g is not None else None
@@ -181,7 +181,7 @@ def unit_hours(cf: Mapping[str, Any]) -> float:
     return 1.0
 
 
-def _finite_number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     v = float(value)
@@ -193,7 +193,7 @@ def number_hours(cf: Mapping[str, Any], kind: str, gid: str | None, skips: SkipL
     raw = cf.get("number_value")
     if raw is None:
         return None
-    value = _finite_number(raw)
+    value = finite_number(raw)
     name = cf.get("name")
     if value is None:
         skips.add(kind, gid, f"field {name!r}: not a finite number ({str(raw)[:40]!r})")
@@ -223,7 +223,7 @@ def _text_value(cf: Mapping[str, Any]) -> str | None:
 
 
 def _billable(cf: Mapping[str, Any]) -> bool | None:
-    num = _finite_number(cf.get("number_value"))
+    num = finite_number(cf.get("number_value"))
     if num is not None:
         return num > 0
     text = _text_value(cf)
@@ -234,7 +234,7 @@ def _billable(cf: Mapping[str, Any]) -> bool | None:
 
 
 def _ai_value(cf: Mapping[str, Any]) -> float | str | None:
-    num = _finite_number(cf.get("number_value"))
+    num = finite_number(cf.get("number_value"))
     if num is not None:
         return num
     return _text_value(cf)
@@ -244,7 +244,7 @@ def _ai_value(cf: Mapping[str, Any]) -> float | str | None:
 
 
 def map_user(payload: Mapping[str, Any], ctx: MappingContext | None = None) -> Person | None:
-    gid = _gid(payload)
+    gid = gid_of(payload)
     if not gid:
         if ctx:
             ctx.skips.add("user", None, "no gid")
@@ -259,7 +259,7 @@ def map_user(payload: Mapping[str, Any], ctx: MappingContext | None = None) -> P
 
 
 def map_project(payload: Mapping[str, Any], ctx: MappingContext) -> Project | None:
-    gid = _gid(payload)
+    gid = gid_of(payload)
     if not gid:
         ctx.skips.add("project", None, "no gid")
         return None
@@ -274,7 +274,7 @@ def map_project(payload: Mapping[str, Any], ctx: MappingContext) -> Project | No
         elif role == "project_type":
             values["project_type"] = _text_value(cf)
         elif role == "rate":
-            raw = _finite_number(cf.get("number_value"))
+            raw = finite_number(cf.get("number_value"))
             if cf.get("number_value") is not None and (raw is None or raw < 0):
                 ctx.skips.add(
                     "project", gid, f"field {cf.get('name')!r}: bad rate {str(cf.get('number_value'))[:40]!r}"
@@ -289,8 +289,8 @@ def map_project(payload: Mapping[str, Any], ctx: MappingContext) -> Project | No
         client=values.get("client"),
         hourly_rate=values.get("hourly_rate"),
         currency=currency,
-        owner_gid=_gid(payload.get("owner")),
-        team=_name(payload.get("team")),
+        owner_gid=gid_of(payload.get("owner")),
+        team=name_of(payload.get("team")),
         created_at=parse_datetime(payload.get("created_at")),
         start_on=parse_date(payload.get("start_on")),
         due_on=parse_date(payload.get("due_on")),
@@ -306,9 +306,9 @@ def _home_project(
     """(project gid, project name, section name) of the first membership in scope."""
     memberships = [m for m in list_field(payload, "memberships") if isinstance(m, dict)]
     candidates: list[tuple[str | None, str | None, str | None]] = [
-        (_gid(m.get("project")), _name(m.get("project")), _name(m.get("section"))) for m in memberships
+        (gid_of(m.get("project")), name_of(m.get("project")), name_of(m.get("section"))) for m in memberships
     ]
-    candidates += [(_gid(p), _name(p), None) for p in list_field(payload, "projects")]
+    candidates += [(gid_of(p), name_of(p), None) for p in list_field(payload, "projects")]
     for pgid, pname, section in candidates:
         if pgid and (ctx.scope_projects is None or pgid in ctx.scope_projects):
             return pgid, pname, section
@@ -317,7 +317,7 @@ def _home_project(
 
 def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
     """A raw task payload (as listed with ``TASK_FIELDS``) -> ``Task``; None (logged) when unusable."""
-    gid = _gid(payload)
+    gid = gid_of(payload)
     if not gid:
         ctx.skips.add("task", None, "no gid")
         return None
@@ -351,7 +351,7 @@ def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
     source = ActualSource.CUSTOM_FIELD if actual is not None else ActualSource.NONE
     if actual is None:
         native = payload.get("actual_time_minutes")
-        native_num = _finite_number(native)
+        native_num = finite_number(native)
         if native is not None and (native_num is None or native_num < 0):
             ctx.skips.add("task", gid, f"actual_time_minutes: bad value {str(native)[:40]!r}")
         elif native_num is not None and native_num > 0:
@@ -368,7 +368,7 @@ def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
         d = ctx.first_entry[gid]
         started = datetime(d.year, d.month, d.day, tzinfo=UTC)
     due = parse_date(payload.get("due_on")) or parse_date(payload.get("due_at"))
-    tags = tuple(str(n) for n in (_name(t) for t in list_field(payload, "tags")) if n)
+    tags = tuple(str(n) for n in (name_of(t) for t in list_field(payload, "tags")) if n)
     assignee = payload.get("assignee")
     notes = payload.get("notes")
     return Task.model_construct(
@@ -380,9 +380,9 @@ def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
         project_type=project.project_type if project else None,
         section=section,
         tags=tags,
-        assignee_gid=_gid(assignee),
-        assignee_name=_name(assignee),
-        parent_gid=_gid(payload.get("parent")),
+        assignee_gid=gid_of(assignee),
+        assignee_name=name_of(assignee),
+        parent_gid=gid_of(payload.get("parent")),
         created_at=created_at,
         started_at=started,
         due_on=due,
@@ -399,19 +399,26 @@ def map_task(payload: Mapping[str, Any], ctx: MappingContext) -> Task | None:
 
 
 _BILLABLE = {s.value: s for s in BillableStatus}
+_APPROVAL = {s.value.upper(): s for s in EntryApprovalStatus}
+# A single-entry read (or a lenient list) returns these; their presence says the details were read.
+_DETAIL_KEYS = ("billable_status", "description", "created_at", "approval_status")
 
 
 def map_entry(
     payload: Mapping[str, Any], ctx: MappingContext, task_gid: str | None = None
 ) -> TimeEntry | None:
-    """A time tracking entry payload -> ``TimeEntry`` (task from ``task_gid`` or the payload's ``task``)."""
-    gid = _gid(payload)
-    tgid = task_gid or _gid(payload.get("task"))
+    """A time tracking entry payload -> ``TimeEntry`` (task from ``task_gid`` or the payload's ``task``).
+
+    A compact record (what the lists return) leaves the details unknown (``details_read_at`` None); a
+    full record sets them, and an unknown ``billable_status`` or ``approval_status`` value stays
+    unknown (None) with a logged skip, never a guess."""
+    gid = gid_of(payload)
+    tgid = task_gid or gid_of(payload.get("task"))
     if not gid or not tgid:
         ctx.skips.add("entry", gid, "no gid or no task")
         return None
     raw = payload.get("duration_minutes")
-    minutes = _finite_number(raw)
+    minutes = finite_number(raw)
     if minutes is None or minutes != int(minutes):
         ctx.skips.add("entry", gid, f"duration_minutes is not an integer ({str(raw)[:40]!r})")
         return None
@@ -423,100 +430,49 @@ def map_entry(
     if entered is None:
         ctx.skips.add("entry", gid, f"bad entered_on ({str(payload.get('entered_on'))[:40]!r})")
         return None
-    status = payload.get("billable_status")
-    description = payload.get("description")
-    return TimeEntry.model_construct(
-        gid=gid,
-        task_gid=tgid,
-        user_gid=_gid(payload.get("created_by")),
-        entered_on=entered,
-        duration_minutes=int(minutes),
-        project_gid=_gid(payload.get("attributable_to")),
-        billable_status=_BILLABLE.get(status) if isinstance(status, str) else None,
-        description=description if isinstance(description, str) and description else None,
-        created_at=parse_datetime(payload.get("created_at")),
+    categories = tuple(
+        name
+        for c in list_field(payload, "categories")
+        for name in [name_of(c) or ctx.category_names.get(gid_of(c) or "")]
+        if name
     )
-
-
-MAX_ALLOCATION_HOURS = 168.0  # hours per week: a week has no more
-MAX_ALLOCATION_PERCENT = 500.0  # over 100% is a real (over-)allocation; beyond this it is a typo
-
-
-def _date_range(
-    payload: Mapping[str, Any], kind: str, gid: str, ctx: MappingContext
-) -> tuple[date, date] | None:
-    start, end = parse_date(payload.get("start_date")), parse_date(payload.get("end_date"))
-    if start is None or end is None:
-        raw = f"{str(payload.get('start_date'))[:20]!r}..{str(payload.get('end_date'))[:20]!r}"
-        ctx.skips.add(kind, gid, f"bad start_date/end_date ({raw})")
-        return None
-    if end < start:
-        ctx.skips.add(kind, gid, f"end_date {end} before start_date {start}")
-        return None
-    return start, end
-
-
-def map_allocation(payload: Mapping[str, Any], ctx: MappingContext) -> Allocation | None:
-    """An allocation payload -> ``Allocation`` (effort checked: hours per week 0-168, percent 0-500)."""
-    gid = _gid(payload)
-    if not gid:
-        ctx.skips.add("allocation", None, "no gid")
-        return None
-    dates = _date_range(payload, "allocation", gid, ctx)
-    if dates is None:
-        return None
-    effort = payload.get("effort")
-    unit: EffortUnit | None = None
-    value: float | None = None
-    if effort is not None:
-        if not isinstance(effort, Mapping) or effort.get("type") not in ("hours", "percent"):
-            ctx.skips.add("allocation", gid, f"effort: unknown shape ({str(effort)[:60]!r})")
-            return None
-        unit = EffortUnit(str(effort["type"]))
-        value = _finite_number(effort.get("value"))
-        limit = MAX_ALLOCATION_HOURS if unit is EffortUnit.HOURS else MAX_ALLOCATION_PERCENT
-        if value is None or value < 0 or value > limit:
-            ctx.skips.add("allocation", gid, f"effort.value out of range ({str(effort.get('value'))[:40]!r})")
-            return None
-    return Allocation(
-        gid=gid,
-        person_gid=_gid(payload.get("assignee")),
-        project_gid=_gid(payload.get("parent")),
-        start_on=dates[0],
-        end_on=dates[1],
-        effort_unit=unit,
-        effort_value=value,
-        created_by_gid=_gid(payload.get("created_by")),
-    )
-
-
-def map_ooo_entry(
-    payload: Mapping[str, Any], ctx: MappingContext, user_gid: str | None = None
-) -> OutOfOffice | None:
-    """An OOO entry payload -> ``OutOfOffice`` (the person from the payload's ``user``, else ``user_gid``:
-    the list was asked for that user)."""
-    gid = _gid(payload)
-    person = _gid(payload.get("user")) or user_gid
-    if not gid or not person:
-        ctx.skips.add("ooo_entry", gid, "no gid or no user")
-        return None
-    dates = _date_range(payload, "ooo_entry", gid, ctx)
-    if dates is None:
-        return None
-    return OutOfOffice(
-        gid=gid,
-        person_gid=person,
-        start_on=dates[0],
-        end_on=dates[1],
-        created_by_gid=_gid(payload.get("created_by")),
-    )
+    values: dict[str, Any] = {
+        "gid": gid,
+        "task_gid": tgid,
+        "user_gid": gid_of(payload.get("created_by")),
+        "entered_on": entered,
+        "duration_minutes": int(minutes),
+        "project_gid": gid_of(payload.get("attributable_to")),
+        "categories": categories,
+        "billable_status": None,
+        "description": None,
+        "created_at": None,
+        "approval_status": None,
+        "details_read_at": None,
+    }
+    if any(key in payload for key in _DETAIL_KEYS):
+        values["details_read_at"] = ctx.read_at
+        status = payload.get("billable_status")
+        if status is not None:
+            values["billable_status"] = _BILLABLE.get(status) if isinstance(status, str) else None
+            if values["billable_status"] is None:
+                ctx.skips.add("entry", gid, f"unknown billable_status {str(status)[:30]!r}: left unknown")
+        approval = payload.get("approval_status")
+        if approval is not None:
+            values["approval_status"] = _APPROVAL.get(str(approval).upper())
+            if values["approval_status"] is None:
+                ctx.skips.add("entry", gid, f"unknown approval_status {str(approval)[:30]!r}: left unknown")
+        description = payload.get("description")
+        values["description"] = description if isinstance(description, str) else ""
+        values["created_at"] = parse_datetime(payload.get("created_at"))
+    return TimeEntry.model_construct(**values)
 
 
 _CHANGED_TEXT = re.compile(r'changed (?P<name>.+?) from "(?P<old>[^"]*)" to "(?P<new>[^"]*)"')
 
 
 def _num_or_text(value: Any) -> float | str | None:
-    num = _finite_number(value)
+    num = finite_number(value)
     if num is not None:
         return num
     if isinstance(value, str) and value.strip():
@@ -535,10 +491,10 @@ def map_story(payload: Mapping[str, Any], task_gid: str, ctx: MappingContext) ->
     """
     subtype = str(payload.get("resource_subtype") or "")
     created = parse_datetime(payload.get("created_at"))
-    gid = _gid(payload)
+    gid = gid_of(payload)
     if created is None or not gid:
         return None
-    by = _gid(payload.get("created_by"))
+    by = gid_of(payload.get("created_by"))
     if subtype == "comment_added":
         text = payload.get("text")
         return Comment(
@@ -551,8 +507,8 @@ def map_story(payload: Mapping[str, Any], task_gid: str, ctx: MappingContext) ->
     if not subtype.endswith("custom_field_changed"):
         return None
     cf = payload.get("custom_field")
-    cf_gid = _gid(cf)
-    name = _name(cf) or (ctx.field_names.get(cf_gid or "") if cf_gid else None)
+    cf_gid = gid_of(cf)
+    name = name_of(cf) or (ctx.field_names.get(cf_gid or "") if cf_gid else None)
     old: float | str | None
     new: float | str | None
     if "old_number_value" in payload or "new_number_value" in payload:
@@ -583,7 +539,7 @@ def map_story(payload: Mapping[str, Any], task_gid: str, ctx: MappingContext) ->
 def field_context_from_definitions(defs: Iterable[Mapping[str, Any]], ctx: MappingContext) -> None:
     """Remember names and units of field definitions (used to read stories)."""
     for d in defs:
-        gid = _gid(d)
+        gid = gid_of(d)
         if gid:
             ctx.field_names[gid] = str(d.get("name") or "")
             ctx.field_units[gid] = (
