@@ -11,7 +11,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export LANGSMITH_TRACING ?= false
 
-.PHONY: install test demo eval bench lint typecheck clean
+.PHONY: install test demo eval eval-llm bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ demo: $(STAMP)
 
 eval: $(STAMP)
 	$(PY) -m evals.run
+
+# The eval in LLM mode against a real model (not in `make test` or CI): needs OPENAI_BASE_URL, e.g. the
+# local model of ../shared/llm (README "LLM mode with a local model"). EVAL_LLM_ARGS="--sample 30" etc.
+eval-llm: $(STAMP)
+	$(PY) -m evals.llm_eval --out out/eval-llm $(EVAL_LLM_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m evals.bench.all --out out/bench

@@ -3,7 +3,10 @@
     START -> agent -> (tools | agent | approval | END)
     tools -> agent                       # the model explains its proposals before the gate
     approval -> apply -> agent           # one interrupt per batch at the end of the turn; the writer
-                                         # applies the decisions, then the model reports what happened
+                                         # applies the decisions, then the agent reports what happened
+
+The LLM node (agent/llm_node.py) offers the model only the routed intent's tools, checks its calls and
+its numbers, and falls back to the offline router's answer (agent/offline.py) with the reason shown.
 
 Built by hand as a ``StateGraph`` (``create_react_agent`` is deprecated) in the layout of langchain-ai's
 react-agent template: state (agent/state.py), tools (tools/agent_tools), prompts (prompts/), runtime
@@ -18,26 +21,22 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallRequest
-from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.approval import apply_node, approval_node, pending_proposals
-from agent.config import Phase
 from agent.context import AgentContext
 from agent.graph_kinds import GraphKind
 from agent.state import ChatState
-from prompts import Prompt, load_prompt
+from prompts import load_prompt
 from tools.agent_tools import all_tools
 from tools.agent_tools.budget import TURN_BUDGET, count_tokens, fit, tool_budget
-from tools.proposals import AI_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,9 @@ GRAPH_KIND = GraphKind.CHAT.value  # the one graph-kind registry (agent/graph_ki
 class ChatGraphState(ChatState, total=False):
     """ChatState plus what the chat loop tracks for itself."""
 
-    prompt_ref: str  # e.g. "system_chat@v1": which template produced the answers
+    prompt_ref: str  # e.g. "system_chat@v2": which template produced the answers
     applied_seen: int  # how many ``applied`` summaries the agent has already reported
+    llm_turn: dict[str, Any]  # the LLM node's record of the current turn (agent/llm_node.TurnInfo)
 
 
 # --- turn accounting ------------------------------------------------------------------------------
@@ -126,86 +126,6 @@ def budget_tool_call(request: ToolCallRequest, execute: Callable[[ToolCallReques
     return result
 
 
-def _invalid_call_messages(ai: AIMessage, remaining: int) -> list[ToolMessage]:
-    """An error ToolMessage for each malformed tool call (bad JSON arguments), so the model can retry
-    and every tool_call id the endpoint saw gets an answer. They share what is left of the turn's
-    tool-output budget like any other tool result."""
-    bad_calls = ai.invalid_tool_calls
-    share = max(0, remaining) // max(1, len(bad_calls))
-    out = []
-    for bad in bad_calls:
-        name = str(bad.get("name") or "invalid")[:60]
-        error = str(bad.get("error") or "arguments are not valid JSON")[:200]
-        message = (
-            f"Error: the call to {name!r} could not be run: {error}. "
-            "Call the tool again with valid JSON arguments matching its schema."
-        )
-        out.append(
-            ToolMessage(
-                content=fit(message, share),
-                tool_call_id=bad.get("id") or "invalid",
-                name=name,
-                status="error",
-            )
-        )
-    return out
-
-
-# --- nodes -----------------------------------------------------------------------------------------
-def system_prompt(ctx: AgentContext, prompt: Prompt) -> str:
-    """The system prompt rendered for this context (today, phase, agent-owned fields)."""
-    phase = ctx.settings.phase
-    note = " (read-only: proposals are refused)" if phase is Phase.INSIGHT else ""
-    return prompt.render(
-        ai_fields=", ".join(AI_FIELDS), today=ctx.today().isoformat(), phase=phase.value, phase_note=note
-    )
-
-
-def _applied_note(state: ChatGraphState) -> tuple[list[AnyMessage], int]:
-    applied = list(state.get("applied") or [])
-    seen = int(state.get("applied_seen") or 0)
-    fresh = applied[seen:]
-    if not fresh:
-        return [], len(applied)
-    lines = [
-        f"- {a.get('proposal_id')}: {a.get('status')}" + (f" ({a.get('error')})" if a.get("error") else "")
-        for a in fresh
-    ]
-    return [SystemMessage("Approval results (report these to the user):\n" + "\n".join(lines))], len(applied)
-
-
-def make_llm_node(
-    llm: BaseChatModel, tools: Sequence[BaseTool], prompt: Prompt
-) -> Callable[..., dict[str, Any]]:
-    """The LLM node for ``llm`` with ``tools`` bound."""
-    with_tools = llm.bind_tools(list(tools))
-
-    def agent(
-        state: ChatGraphState, config: RunnableConfig, runtime: Runtime[AgentContext]
-    ) -> dict[str, Any]:
-        """Call the model on the conversation; withdraw tools when the turn's budget or call cap is spent."""
-        messages = list(state.get("messages", []))
-        turn = current_turn(messages)
-        model_calls = sum(isinstance(m, AIMessage) for m in turn)
-        spent = (
-            TURN_BUDGET - turn_tool_tokens(messages) < BUDGET_FLOOR or model_calls >= MAX_MODEL_CALLS_PER_TURN
-        )
-        note, seen = _applied_note(state)
-        history = recent_turns(messages, MAX_HISTORY_TURNS)
-        convo: list[AnyMessage] = [SystemMessage(system_prompt(runtime.context, prompt)), *history, *note]
-        response = (llm if spent else with_tools).invoke(convo, config)
-        if not isinstance(response, AIMessage):
-            response = AIMessage(content=_text(response.content))
-        remaining = TURN_BUDGET - turn_tool_tokens(messages)
-        return {
-            "messages": [response, *_invalid_call_messages(response, remaining)],
-            "applied_seen": seen,
-            "prompt_ref": prompt.ref,
-        }
-
-    return agent
-
-
 def route_after_llm(state: ChatGraphState) -> Literal["tools", "agent", "approval", "__end__"]:
     """Tools when the model called some; back to the model when all its calls were malformed;
     the approval gate when proposals wait; else the turn is over."""
@@ -240,6 +160,8 @@ def build_chat_graph(
 
         agent_node = make_offline_node(prompt)
     else:
+        from agent.llm_node import make_llm_node
+
         agent_node = make_llm_node(llm, tool_list, prompt)
     graph = StateGraph(ChatGraphState, context_schema=AgentContext)
     graph.add_node("agent", agent_node)

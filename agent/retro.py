@@ -13,9 +13,8 @@ writes after it.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ from agent.state import ChatState
 from tools.analytics.estimator import Estimate, EstimateFeedback, fit_estimator
 from tools.analytics.retro import RetroReport, retrospective
 from tools.freshness import store_freshness
+from tools.grounding import grounded
 from tools.links import asana_web_root
 from tools.proposals import Proposal, ProposalKind
 from tools.records import Task, Workspace
@@ -379,15 +379,6 @@ def _flag_comment(flag: dict[str, Any], lead_gid: str | None) -> str:
 def _project_named(projects: Any, name: str) -> str | None:
     wanted = name.strip().lower()
     return next((p.gid for p in projects if p.name.strip().lower() == wanted), None)
-
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-
-
-def grounded(text: str, facts: Sequence[str]) -> bool:
-    """True when every number in ``text`` also appears in ``facts`` (the analytics' own sentences)."""
-    known = {n.replace(",", "") for fact in facts for n in _NUMBER.findall(fact)}
-    return all(n.replace(",", "") in known for n in _NUMBER.findall(text))
 
 
 def _narrative(highlights: list[str], narrate: Callable[[list[str]], str] | None) -> str:

@@ -2,13 +2,17 @@
 ``ChatOpenAI`` client in tests (non-streaming JSON and SSE streaming).
 
 A script is a list of turns consumed one per request: ``text("…")``, ``calls(("tool", {...}), …)``,
-``raw_call("tool", "{not json")`` (malformed arguments), or a callable ``(request_body) -> turn`` for
-replies that depend on what the client sent (e.g. echo a number from a tool result). When the script
-runs out, the server answers "(script exhausted)". Every request body is recorded.
+``raw_call("tool", "{not json")`` (malformed arguments), ``fenced_call`` / ``tagged_call`` (a call written
+as message text, the way small local models write them), ``failure(status)`` (an HTTP error),
+``slow(turn, seconds)`` (the first byte after a delay, as a local model reading a long prompt), or a
+callable ``(request_body) -> turn`` for replies that depend on what the client sent (e.g. echo a number
+from a tool result). When the script runs out, the server answers "(script exhausted)". Every request
+body is recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -32,6 +36,27 @@ def calls(*items: tuple[str, dict[str, Any]]) -> Turn:
 def raw_call(name: str, arguments: str) -> Turn:
     """A tool call whose ``arguments`` string is sent verbatim (use it for malformed JSON)."""
     return {"tool_calls": [(name, arguments)]}
+
+
+def fenced_call(name: str, args: dict[str, Any], before: str = "") -> Turn:
+    """A call written in the message text as a fenced JSON block (Qwen2.5-Coder's habit)."""
+    body = json.dumps({"name": name, "arguments": args})
+    return text(f"{before}```json\n{body}\n```")
+
+
+def tagged_call(name: str, args: dict[str, Any]) -> Turn:
+    """A call written in the message text between Hermes-style <tool_call> tags."""
+    return text(f"<tool_call>\n{json.dumps({'name': name, 'arguments': args})}\n</tool_call>")
+
+
+def failure(status: int, message: str = "stub failure") -> Turn:
+    """An HTTP error response with an OpenAI-style error body."""
+    return {"status": status, "error": message}
+
+
+def slow(turn: Turn, seconds: float) -> Turn:
+    """``turn``, with the response's first byte sent only after ``seconds``."""
+    return {**turn, "delay": seconds}
 
 
 @dataclass
@@ -61,6 +86,11 @@ class StubServer:
                 pass
 
             def do_POST(self) -> None:
+                # A client that gave up (a timeout test) closes the socket: not an error.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._post()
+
+            def _post(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
@@ -69,6 +99,11 @@ class StubServer:
                     self.end_headers()
                     return
                 turn = stub.next_turn(body)
+                if turn.get("delay"):
+                    time.sleep(float(turn["delay"]))  # simulates a slow model, not a wait for a server
+                if turn.get("status"):
+                    self._error(int(turn["status"]), str(turn.get("error") or ""))
+                    return
                 message: dict[str, Any] = {"role": "assistant", "content": turn.get("content")}
                 finish = "stop"
                 if turn.get("tool_calls"):
@@ -101,6 +136,14 @@ class StubServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _error(self, status: int, message: str) -> None:
+                data = json.dumps({"error": {"message": message, "type": "stub_error", "code": status}})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data.encode())
 
             def _stream(self, base: dict[str, Any], message: dict[str, Any], finish: str) -> None:
                 self.send_response(200)

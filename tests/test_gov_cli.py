@@ -162,7 +162,7 @@ def test_a_read_only_database_is_one_clear_line(approval_env: ApprovalEnv, tmp_p
     path = env.settings.database_url.removeprefix("sqlite:///")
     readonly = f"sqlite:///file:{path}?mode=ro&uri=true"
     out = _cli(env, "approvals", "approve", "batch-1", EFFORT_DATABASE_URL=readonly)
-    assert out.exit_code == 1 and out.stderr.startswith("error: the database at") and "readonly" in out.stderr
+    assert out.exit_code == 1 and out.stderr.startswith("error: the store at") and "readonly" in out.stderr
     assert env.sb.write_count() == 0
 
 

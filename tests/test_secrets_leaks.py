@@ -116,12 +116,13 @@ def test_no_secret_anywhere(
     assert invoke(["sync"], evidence).exit_code != 0
     monkeypatch.setenv("ASANA_ACCESS_TOKEN", TOKEN)
 
-    # 2. ask: offline, then with an LLM key whose endpoint is down (the call fails).
+    # 2. ask: offline, then with an LLM key whose endpoint is down (the call fails; the router answers
+    # and the answer says why, naming the endpoint).
     assert invoke(["ask", "Which task types overran?", "--json", "--offline"], evidence).exit_code == 0
     monkeypatch.setenv("OPENAI_API_KEY", LLM_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
     failed = invoke(["ask", "Which task types overran?", "--json"], evidence)
-    assert failed.exit_code != 0
+    assert failed.exit_code == 0 and "cannot be reached" in failed.stdout
     monkeypatch.delenv("OPENAI_BASE_URL")
 
     # 3. the writer, failing: a read-only token (403) and a dead URL, with audit rows written.

@@ -1,19 +1,24 @@
-"""`effort chat` (a streaming terminal REPL) and `effort ask "…" [--json]` (one answer).
+"""`effort chat` (a terminal chat with line editing, history and inline approvals) and `effort ask "…"`.
 
 Both run the chat graph (agent/graph.py) with the LLM when OPENAI_API_KEY / OPENAI_BASE_URL is set and
-the offline router otherwise. Each session gets a new thread id, printed so that `effort approvals`
-can find a batch of proposals waiting on it. Nothing here writes to Asana: an approval interrupt is
-shown and left for `effort approvals` to decide.
+the offline router otherwise. The chat prints its banner at once and loads the workspace and the model
+while the first question is typed; answers are rendered (tables, task names) rather than tool text.
+When the agent proposes a change, the chat asks approve / reject / edit / later on the spot and resumes
+the thread through the same path as `effort approvals` (agent/approvals_service.py: the decisions are
+built and validated by ``decisions_for`` and applied by ``resume`` through the one writer). "later"
+leaves the batch pending for `effort approvals` and continues in a new thread.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,20 +45,15 @@ class Session:
     thread_id: str
     mode: str  # "llm" | "offline"
     redactor: Redactor
+    checkpointer: Any = None
+    prompt_ref: str = ""
 
     def config(self) -> dict[str, Any]:
         return {
             "configurable": {"thread_id": self.thread_id, "approver": self.ctx.settings.approver},
-            "metadata": {"effort_graph": GRAPH_TAG, "mode": self.mode, "prompt": _prompt_ref()},
+            "metadata": {"effort_graph": GRAPH_TAG, "mode": self.mode, "prompt": self.prompt_ref},
             "recursion_limit": 40,
         }
-
-
-def _prompt_ref() -> str:
-    from agent.graph import SYSTEM_PROMPT
-    from prompts import load_prompt
-
-    return load_prompt(SYSTEM_PROMPT).ref
 
 
 def new_thread_id() -> str:
@@ -62,31 +62,39 @@ def new_thread_id() -> str:
 
 @contextmanager
 def open_session(
-    settings: Settings, *, offline: bool = False, thread_id: str | None = None, synthetic_tasks: int = 0
+    settings: Settings,
+    *,
+    offline: bool = False,
+    thread_id: str | None = None,
+    synthetic_tasks: int = 0,
+    ctx: AgentContext | None = None,
 ) -> Iterator[Session]:
-    """Build the graph over the configured store (or a synthetic workspace) with its checkpointer."""
+    """Build the graph over the configured store (or a synthetic workspace, or a context already
+    loaded) with its checkpointer."""
     from agent.checkpoint import open_checkpointer
     from agent.context import AgentContext
-    from agent.graph import build_chat_graph
+    from agent.graph import SYSTEM_PROMPT, build_chat_graph
     from agent.llm import make_llm
+    from prompts import load_prompt
 
     with ExitStack() as stack:
         checkpointer = stack.enter_context(open_checkpointer(settings))
-        if synthetic_tasks:
+        if ctx is None and synthetic_tasks:
             from tools.agent_tools.synthetic import synthetic_workspace
 
             ctx = AgentContext.for_workspace(synthetic_workspace(synthetic_tasks), settings)
-        else:
+        elif ctx is None:
             ctx = AgentContext.from_settings(settings)
         use_llm = settings.llm_configured and not offline
         llm = make_llm(settings, streaming=True) if use_llm else None
-        graph = build_chat_graph(llm, checkpointer)
         yield Session(
-            graph=graph,
+            graph=build_chat_graph(llm, checkpointer),
             ctx=ctx,
             thread_id=thread_id or new_thread_id(),
             mode="llm" if use_llm else "offline",
             redactor=Redactor(settings.secrets()),
+            checkpointer=checkpointer,
+            prompt_ref=load_prompt(SYSTEM_PROMPT).ref if use_llm else "offline-router",
         )
 
 
@@ -97,17 +105,25 @@ class TurnResult:
     tool_outputs: list[dict[str, Any]]
     proposals: list[dict[str, Any]]
     interrupt: list[Any] | None
+    llm: dict[str, Any] = field(default_factory=dict)  # the LLM node's record (agent/llm_node.TurnInfo)
+    seconds: float = 0.0
 
 
-def run_turn(session: Session, question: str, *, on_token: Any = None, on_tool: Any = None) -> TurnResult:
-    """Stream one user turn through the graph; ``on_token(text)`` gets answer tokens as they arrive,
-    ``on_tool(name)`` each tool that ran. Returns the final answer and what happened on the way."""
+def run_turn(
+    session: Session,
+    question: str,
+    *,
+    on_token: Callable[[str], None] | None = None,
+    on_tool: Callable[[str], None] | None = None,
+) -> TurnResult:
+    """Stream one user turn through the graph; ``on_token(text)`` gets the model's tokens as they arrive
+    (a draft: the checked answer may replace it), ``on_tool(name)`` each tool as it starts."""
     from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 
     from agent.approval import pending_proposals
     from tools.agent_tools.budget import count_tokens
 
-    streamed: list[str] = []
+    started = time.perf_counter()
     tool_calls: list[dict[str, Any]] = []
     tool_outputs: list[dict[str, Any]] = []
     interrupt: list[Any] | None = None
@@ -121,12 +137,10 @@ def run_turn(session: Session, question: str, *, on_token: Any = None, on_tool: 
     for mode, chunk in stream:
         if mode == "messages":
             message, meta = chunk
-            if meta.get("langgraph_node") == "agent" and isinstance(message, AIMessageChunk | AIMessage):
+            if meta.get("langgraph_node") == "agent" and isinstance(message, AIMessageChunk):
                 text = message.content if isinstance(message.content, str) else ""
                 if text and on_token is not None:
                     on_token(text)
-                if text:
-                    streamed.append(text)
             continue
         for node, update in chunk.items():
             if node == "__interrupt__":
@@ -135,45 +149,32 @@ def run_turn(session: Session, question: str, *, on_token: Any = None, on_tool: 
             for m in (update or {}).get("messages", []) if isinstance(update, dict) else []:
                 if isinstance(m, AIMessage) and m.tool_calls:
                     tool_calls += [{"name": c["name"], "args": c["args"]} for c in m.tool_calls]
-                    streamed.clear()  # text before tool calls is not the answer
-                elif isinstance(m, AIMessage) and not m.tool_calls:
+                    if on_tool is not None:
+                        for c in m.tool_calls:
+                            on_tool(c["name"])
+                elif isinstance(m, AIMessage):
                     answer = m.content if isinstance(m.content, str) else str(m.content)
                 elif isinstance(m, ToolMessage):
                     content = m.content if isinstance(m.content, str) else str(m.content)
                     tool_outputs.append({"name": m.name, "tokens": count_tokens(content), "status": m.status})
-                    if on_tool is not None:
-                        on_tool(m.name or "?")
     state = session.graph.get_state(session.config()).values
-    proposals = [
-        {
-            "id": p.id,
-            "kind": p.kind.value,
-            "target_gid": p.target_gid,
-            "field_name": p.field_name,
-            "value": p.value,
-            "description": p.description,
-        }
-        for p in pending_proposals(state)
-    ]
+    proposals = [p.model_dump(mode="json") for p in pending_proposals(state)]
     return TurnResult(
-        answer=answer or "".join(streamed),
+        answer=answer,
         tool_calls=tool_calls,
         tool_outputs=tool_outputs,
         proposals=proposals,
         interrupt=interrupt,
+        llm=dict(state.get("llm_turn") or {}) if session.mode == "llm" else {},
+        seconds=round(time.perf_counter() - started, 2),
     )
 
 
-def _interrupt_text(session: Session, items: list[Any]) -> str:
-    from agent.approval import describe_interrupt  # reads the HITLRequest (and the legacy shape)
-
-    actions = [line for value in items for line in describe_interrupt(value)]
-    lines = [f"Approval needed: {len(actions)} proposal(s) are waiting."]
-    lines += [f"  - {action}" for action in actions]
-    lines.append(
-        f"Nothing is written until approved. Decide with: effort approvals  (thread {session.thread_id})"
-    )
-    return "\n".join(lines)
+def llm_hint(result: TurnResult) -> str | None:
+    """What to tell a person whose model failed this turn (the answer itself already says why)."""
+    if result.llm.get("llm_error"):
+        return "The model failed, so the rule-based router answered. Run with --offline to skip the model."
+    return None
 
 
 # Options shared by `ask` and `chat`.
@@ -192,6 +193,8 @@ def ask(
     synthetic_tasks: SyntheticTasksOpt = 0,
 ) -> None:
     """Answer one question about the team's effort (with tool calls, links and any proposals)."""
+    from agent.cli.chat_view import print_answer, proposals_table
+
     settings = settings_or_exit(config)
     redactor = Redactor(settings.secrets())
     if (
@@ -200,6 +203,7 @@ def ask(
         and _ask_fast(settings, question, as_json, redactor, synthetic_tasks)
     ):
         return  # a read-only offline answer: no graph, no checkpoint (agent/offline.py ask_offline)
+    console = Console(highlight=False)
     try:
         with open_session(
             settings, offline=offline, thread_id=thread, synthetic_tasks=synthetic_tasks
@@ -210,22 +214,50 @@ def ask(
                     "answer": result.answer,
                     "thread_id": session.thread_id,
                     "mode": session.mode,
-                    "prompt": _prompt_ref(),
+                    "prompt": session.prompt_ref,
                     "tool_calls": result.tool_calls,
                     "tool_outputs": result.tool_outputs,
                     "tool_output_tokens": sum(o["tokens"] for o in result.tool_outputs),
                     "proposals": result.proposals,
                     "awaiting_approval": result.interrupt is not None,
+                    "llm": result.llm,
+                    "seconds": result.seconds,
                 }
                 typer.echo(redactor(json.dumps(out, default=str, ensure_ascii=False)))
                 return
-            typer.echo(redactor(result.answer))
+            print_answer(console, redactor(result.answer))
             if result.interrupt:
-                typer.echo(_interrupt_text(session, result.interrupt))
+                console.print(proposals_table(result.proposals))
+                console.print(
+                    "Nothing is written until approved. Decide with: "
+                    f"effort approvals approve {session.thread_id} (or reject / edit)"
+                )
+            if hint := llm_hint(result):
+                print_error(hint)
             typer.echo(f"thread: {session.thread_id}", err=True)
     except typer.Exit:
         raise
     except Exception as exc:  # a clear one-line error, never a traceback holding secrets
+        raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
+
+
+@app.command("chat")
+def chat(
+    offline: OfflineOpt = False,
+    thread: ThreadOpt = None,
+    config: ConfigOpt = None,
+    synthetic_tasks: SyntheticTasksOpt = 0,
+) -> None:
+    """Chat in the terminal: line editing and history, answers as tables, approve proposals inline."""
+    from agent.cli.chat_loop import ChatLoop
+
+    settings = settings_or_exit(config)
+    redactor = Redactor(settings.secrets())
+    try:
+        ChatLoop(settings, offline=offline, thread=thread, synthetic_tasks=synthetic_tasks).run()
+    except typer.Exit:
+        raise
+    except Exception as exc:
         raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
 
 
@@ -252,7 +284,7 @@ def _ask_fast(
             "answer": result.text,
             "thread_id": new_thread_id(),  # a run id: nothing waits on this thread
             "mode": "offline",
-            "prompt": _prompt_ref(),  # the prompt the LLM mode would use; offline does not use it
+            "prompt": "offline-router",
             "tool_calls": [{"name": n, "args": a} for n, a, _ in result.calls],
             "tool_outputs": outputs,
             "tool_output_tokens": sum(tokens),
@@ -308,3 +340,25 @@ def chat(
             console.print(f"thread: {session.thread_id}")
     except Exception as exc:
         raise fail(redactor(f"{type(exc).__name__}: {exc}"), 1) from None
+
+
+def _background(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Run ``target`` on a daemon thread; the box gets its ``value`` or ``error``."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = target()
+        except BaseException as exc:  # handed to the main thread, which reports it
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="effort-chat-loader", daemon=True)
+    worker.start()
+    return worker, box
+
+
+__all__ = ["Session", "TurnResult", "ask", "chat", "llm_hint", "new_thread_id", "open_session", "run_turn"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -22,23 +22,6 @@ if TYPE_CHECKING:
     from agent.config import Settings
 
 
-def database_label(settings: Settings) -> str:
-    """The configured database, password hidden."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(settings.database_url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "the configured database"
-
-
-def _first_line(exc: BaseException) -> str:
-    inner = getattr(exc, "orig", None) or exc
-    text = str(inner).strip().splitlines()
-    return text[0][:300] if text else type(inner).__name__
-
-
 def _describe(exc: Exception, settings: Settings | None) -> str | None:
     """The one line for a failure people meet, or None for anything else (a bug: it propagates)."""
     import sqlite3
@@ -46,11 +29,11 @@ def _describe(exc: Exception, settings: Settings | None) -> str | None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from tools.gateway.errors import GatewayError
+    from tools.store import StoreError, describe_store_error
 
-    database = (SQLAlchemyError, sqlite3.Error, *_psycopg_errors())
-    where = database_label(settings) if settings is not None else "the database"
-    if isinstance(exc, database):
-        return f"the database at {where} cannot be used: {_first_line(exc)}"
+    database = (StoreError, SQLAlchemyError, sqlite3.Error, *_psycopg_errors())
+    if isinstance(exc, database):  # the store's own wording, password hidden (one describer)
+        return describe_store_error(exc, settings.database_url if settings is not None else "")
     if isinstance(exc, GatewayError):
         return f"Asana: {exc}"
     if isinstance(exc, OSError):

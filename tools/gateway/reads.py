@@ -371,6 +371,18 @@ class ReadMethods:
             )
         )
 
+    def webhooks(self, workspace_gid: str) -> list[m.Webhook]:
+        """The workspace's webhooks (`effort webhooks list|register|delete` read them)."""
+        items = self.paginate(
+            "GET /webhooks",
+            lambda o: self._api.webhooks.get_webhooks(workspace_gid, o, full_payload=True),
+            {
+                "opt_fields": "active,resource,resource.name,target,filters,created_at,last_success_at,"
+                "last_failure_at"
+            },
+        )
+        return [m.Webhook.model_validate(w) for w in items]
+
     def attachments(self, parent_gid: str) -> list[m.Attachment]:
         """A task's (or project's) attachments: CSV timesheets are parsed by tools/sync/timesheets.py."""
         items = self.paginate(
