@@ -150,6 +150,7 @@ class ScheduleConfig(StrictModel):
     sync: str | None = "0 2 * * *"
     summary: str | None = "0 8 * * 1"
     retro: str | None = "0 7 1 * *"
+    timesheets: str | None = "0 9 * * 1"  # last week's timesheet drafts, left for each person to approve
     timezone: str = "UTC"
 
     @field_validator("timezone")
@@ -167,7 +168,7 @@ class ScheduleConfig(StrictModel):
     def _crons_fire(self) -> ScheduleConfig:
         from tools.cron import check_cron
 
-        for name in ("sync", "summary", "retro"):
+        for name in ("sync", "summary", "retro", "timesheets"):
             expr = getattr(self, name)
             if expr is None or expr == type(self).model_fields[name].default:
                 continue  # the defaults are known to fire (and checking them would import APScheduler)
@@ -260,13 +261,14 @@ class BudgetConfig(StrictModel):
 class TimesheetConfig(StrictModel):
     """Weekly timesheet drafts. ``leads``: who may approve a person's draft besides the person (name,
     email or gid on both sides); ``calendars``: a person's .ics file (meetings become draft lines);
-    ``deliver``: how `effort serve` hands a weekly draft to its person; ``day_hours``: the most a
+    ``deliver``: how `effort serve` hands a weekly draft to its person besides the approvals inbox
+    (a Slack message when a Slack webhook is set); ``day_hours``: the most a
     draft fills on one day, counting what is already logged (a cap: the target is the person's usual
     day, read from what they logged)."""
 
     leads: dict[str, str] = Field(default_factory=dict)
     calendars: dict[str, Path] = Field(default_factory=dict)
-    deliver: Literal["asana", "slack", "none"] = "asana"
+    deliver: Literal["slack", "none"] = "slack"
     day_hours: float = 10.0
 
     @field_validator("day_hours")
