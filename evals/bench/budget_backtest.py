@@ -1,21 +1,24 @@
 """Budget backtest: replay project histories week by week; was the overrun predicted by P80, how early?
 
-Each project's budget is the total of its tasks' original estimates (hours). At every cut (weekly by
-default) the workspace holds only what was known then, and ``budget_report`` (the product's code: the
-completion forecast's Monte Carlo, spent from entries or task actuals) gives the total at completion
-P50/P80/P95. A project is *flagged* at a cut when P80 of its total at completion exceeds the budget
-while the budget is not yet spent (the "forecast to exceed by P80" alert). The truth is the project's
-final total: an overrun when it exceeds the budget, on the day cumulative spending crossed it.
+At every cut (weekly by default) the workspace holds only what was known then, and ``budget_report``
+(the product's code: the completion forecast's own Monte Carlo, spent as Asana counts it) gives the
+total at completion P50/P80/P95. A project is *flagged* at a cut when P80 of its total at completion
+exceeds the budget while the budget is not yet spent (the "forecast to exceed by P80" alert). The truth
+is the project's final total: an overrun when it exceeds the budget, on the day spending crossed it.
 
 Reported per dataset: overrun projects predicted before their crossing (and the median lead time in
 weeks), projects that stayed within budget but were flagged (false alarms), the precision of the
 weekly flags, and how often the final total was at most P80 (calibration, over cuts before the end).
 
-Data: SiP (``/work/shared/data/sip``, read in place, never copied; the SiP mapping of
-``evals.datasets.sip``; no time entries, so spent is completed tasks' actual hours, and tasks appear
-as they were created, so a forecast sees only the work known at its cut) and generated workspaces.
+- SiP (``/work/shared/data/sip``, read in place, never copied; the mapping of ``evals.datasets.sip``):
+  each project's budget is the total of its tasks' original estimates (hours). SiP has no time
+  entries, so spent is completed tasks' actual hours; tasks appear as they were created, so a forecast
+  sees only the work known at its cut.
+- Generated workspaces: the generator's own Asana budgets (time and cost, about 90-140% of the planned
+  work, billable-only on client projects; costs through its rates), for the projects that are finished
+  or already over at the generator's as-of date (the others have no outcome yet).
 
-    python -m evals.bench.budget_backtest [--sip-dir DIR] [--seeds 1 2] [--tasks 800] [--step-weeks 1]
+    python -m evals.bench.budget_backtest [--sip-dir DIR] [--seeds 1 2 3] [--tasks 800] [--step-weeks 1]
 """
 
 from __future__ import annotations
@@ -38,20 +41,21 @@ from tools.records import Budget, BudgetType, Workspace
 
 
 class _Truth:
-    """A project's budget and what really happened: the final total and the day it crossed the budget."""
+    """A project's budget and what really happened: the final total and the day spending crossed it."""
 
-    def __init__(self, budget: float, spending: Sequence[tuple[date, float]], end: date) -> None:
-        self.budget = budget
-        self.final = sum(h for _, h in spending)
-        self.crossed: date | None = None
-        total = 0.0
+    def __init__(self, budget: float, final: float, crossed: date | None, start: date, end: date) -> None:
+        self.budget, self.final, self.crossed, self.start, self.end = budget, final, crossed, start, end
+
+    @classmethod
+    def from_spending(
+        cls, budget: float, spending: Sequence[tuple[date, float]], start: date, end: date
+    ) -> _Truth:
+        crossed, total = None, 0.0
         for day, hours in sorted(spending):
             total += hours
-            if total > budget + 1e-9:
-                self.crossed = day
-                break
-        self.start = min((d for d, _ in spending), default=end)
-        self.end = end
+            if crossed is None and total > budget + 1e-9:
+                crossed = day
+        return cls(budget, total, crossed, start, end)
 
     @property
     def overrun(self) -> bool:
@@ -63,20 +67,24 @@ def replay(
     view: Callable[[date], Workspace],
     cuts: Sequence[date],
     simulations: int,
+    budgets: dict[str, Budget] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (project, cut) while the project is under way and its budget not yet spent."""
+    """One row per (project, cut) while the project is under way and its budget not yet spent.
+    ``budgets``: the projects' own budgets (else a time budget of the truth's hours)."""
     rows: list[dict[str, Any]] = []
     for cut in cuts:
         active = [g for g, t in truths.items() if t.start <= cut < (t.crossed or t.end) and t.budget > 0]
         if not active:
             continue
         ws = view(cut)
-        budgets = tuple(
-            Budget(gid=f"b{g}", project_gid=g, budget_type=BudgetType.TIME, total=truths[g].budget * 60)
+        these = tuple(
+            budgets[g]
+            if budgets is not None
+            else Budget(gid=f"b{g}", project_gid=g, budget_type=BudgetType.TIME, total=truths[g].budget * 60)
             for g in active
         )
         report = budget_report(
-            ws.model_copy(update={"budgets": budgets}), project_gids=active, simulations=simulations
+            ws.model_copy(update={"budgets": these}), project_gids=active, simulations=simulations
         )
         for s in report.projects:
             truth = truths[s.project_gid]
@@ -144,59 +152,75 @@ def run_sip(sip_dir: Path | None, step_weeks: int, simulations: int) -> dict[str
     for r in rows:
         by_project.setdefault(r["project"], []).append(r)
     truths = {
-        p: _Truth(sum(r["est"] for r in rs), [(r["done"], r["act"]) for r in rs], max(r["done"] for r in rs))
+        p: _Truth.from_spending(
+            sum(r["est"] for r in rs),
+            [(r["done"], r["act"]) for r in rs],
+            min(r["created"] for r in rs),
+            max(r["done"] for r in rs),
+        )
         for p, rs in by_project.items()
     }
-    for p, rs in by_project.items():
-        truths[p].start = min(r["created"] for r in rs)
     first = min(t.start for t in truths.values()) + timedelta(weeks=4)
     cases = replay(truths, lambda cut: sip_snapshot(rows, cut), _cuts(first, end, step_weeks), simulations)
     return score(truths, cases)
 
 
-def run_generated(seeds: Sequence[int], tasks: int, step_weeks: int, simulations: int) -> dict[str, Any]:
+def generated_with_budgets(seed: int, tasks: int) -> Workspace:
+    """A generated workspace as sync maps it, with the generator's Asana budgets and rates (time and
+    cost budgets, billable filters; the sandbox computes their actual the way Asana does)."""
     from evals.bench.anomaly_bench import generated_workspace
+    from sandbox.generator import export_payloads, populate
+    from sandbox.state import SandboxState
+    from tools.sync.mapping import MappingContext
+    from tools.sync.mapping_extra import map_budget, map_rate
 
+    ws, _ = generated_workspace(seed, tasks)
+    state = SandboxState()
+    populate(state, seed=seed, tasks=tasks)
+    payloads = export_payloads(state)
+    ctx = MappingContext()
+    budgets = [
+        map_budget(b, ctx, str((b.get("parent") or {}).get("gid"))) for b in payloads.get("budget", [])
+    ]
+    rates = [map_rate(r, ctx) for r in payloads.get("rate", [])]
+    return ws.model_copy(
+        update={"budgets": tuple(b for b in budgets if b), "rates": tuple(r for r in rates if r)}
+    )
+
+
+def run_generated(seeds: Sequence[int], tasks: int, step_weeks: int, simulations: int) -> dict[str, Any]:
+    """The generator's own budgets (about 90-140% of the planned work, some in money): the truth is
+    what ``budget_report`` counts on the whole history (spent at the as-of date, the day it ran out),
+    kept for projects that are finished or already over (the rest have no outcome yet)."""
     all_truths: dict[str, _Truth] = {}
     cases: list[dict[str, Any]] = []
     for seed in seeds:
-        ws, _ = generated_workspace(seed, tasks)
+        ws = generated_with_budgets(seed, tasks)
         assert ws.as_of is not None
         as_of = ws.as_of.date()
-        original = {c.task_gid: c.old_value for c in sorted(ws.field_changes, key=lambda c: c.changed_at)}
+        final = {s.project_gid: s for s in budget_report(ws, simulations=200).projects}
+        budgets = {b.project_gid: b for b in ws.budgets}
         truths: dict[str, _Truth] = {}
-        for p in ws.projects:
-            mine = [t for t in ws.tasks if t.project_gid == p.gid]
-            budget = 0.0
-            for t in mine:
-                first_estimate = original.get(t.gid, t.estimate_hours)
-                budget += float(first_estimate) if isinstance(first_estimate, int | float) else 0.0
-            spending = [
-                (e.entered_on, e.duration_minutes / 60)
-                for e in ws.entries
-                if e.project_gid == p.gid and e.entered_on <= as_of and e.duration_minutes > 0
-            ]
-            finished = all(t.completed for t in mine)
-            truth = _Truth(budget, spending, as_of)
-            if not mine or not spending or not (finished or truth.overrun):
+        for gid, s in final.items():
+            mine = [t for t in ws.tasks if t.project_gid == gid]
+            if not mine or not (s.open_tasks == 0 or s.ran_out_on is not None):
                 continue  # still running and under budget: the outcome is not known yet
-            truth.start = min(t.created_at.date() for t in mine)
-            truths[f"{seed}:{p.gid}"] = truth
-        local = {k.split(":", 1)[1]: v for k, v in truths.items()}
-        start = min((t.start for t in local.values()), default=as_of) + timedelta(weeks=4)
+            start = min(t.created_at.date() for t in mine)
+            truths[gid] = _Truth(s.budget, s.spent, s.ran_out_on, start, as_of)
+        start = min((t.start for t in truths.values()), default=as_of) + timedelta(weeks=4)
 
         def view(cut: date, ws: Workspace = ws) -> Workspace:
             return generated_snapshot(ws, cut, set(), actual_field=True)
 
-        for r in replay(local, view, _cuts(start, as_of, step_weeks), simulations):
+        for r in replay(truths, view, _cuts(start, as_of, step_weeks), simulations, budgets):
             cases.append({**r, "project": f"{seed}:{r['project']}"})
-        all_truths.update(truths)
+        all_truths.update({f"{seed}:{g}": t for g, t in truths.items()})
     return score(all_truths, cases)
 
 
 def run(
     sip_dir: Path | None = None,
-    seeds: Sequence[int] = (1, 2),
+    seeds: Sequence[int] = (1, 2, 3),
     tasks: int = 800,
     step_weeks: int = 1,
     simulations: int = 500,
@@ -241,7 +265,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sip-dir", type=Path, default=None)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--tasks", type=int, default=800)
     parser.add_argument("--step-weeks", type=int, default=1)
     parser.add_argument("--sims", type=int, default=500)
