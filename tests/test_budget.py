@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -243,3 +244,29 @@ def test_spent_counts_entries_like_asana_and_task_actuals_only_without_any_entry
     [web] = budget_report(ws.model_copy(update={"entries": ()}), simulations=200).projects
     assert web.spent_from == "task_actuals" and web.spent == 12 + 8 + 6 + 2  # t1, t2, t3, t7
     assert any("no time entries in this workspace" in n for n in web.notes)
+
+
+def test_spent_on_a_synced_sandbox_is_what_asana_counts(synced_store: Any) -> None:
+    """The sandbox computes each budget's actual as Asana does (entries matching the billable filter,
+    money through each person's rate): an independent reference for our own sum."""
+    store, sb = synced_store
+    workspace = store.workspace()
+    assert workspace.budgets and workspace.rates
+    report = budget_report(workspace, simulations=200)
+    by_project = {s.project_gid: s for s in report.projects}
+    checked = 0
+    for budget in sb.state.objects["budget"].values():
+        status = by_project.get(budget["parent"])
+        if status is None:
+            continue
+        actual = sb.state.budget_actual(budget)
+        expected = actual / 60 if budget["budget_type"] == "time" else actual
+        unread = [n for n in status.notes if "billable status was not read" in n]
+        if unread:  # older entries' details outside sync's window: left out, and both facts stated
+            assert status.spent < expected
+            assert any(f"Asana counts {expected:,.1f}" in n for n in status.notes), status.notes
+        else:
+            assert status.spent == pytest.approx(expected, abs=0.01), status.name
+            assert not any("Asana counts" in n for n in status.notes)
+        checked += 1
+    assert checked == len(report.projects) >= 2

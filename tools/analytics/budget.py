@@ -329,7 +329,7 @@ def _one(
     burn = float(amounts[recent].sum()) / _BURN_WEEKS
     if budget.actual is not None and budget.source is BudgetSource.ASANA:
         asana_spent = budget.actual / (60.0 if is_time else 1.0)
-        if not math.isclose(asana_spent, spent, rel_tol=0.01, abs_tol=0.5):
+        if not math.isclose(asana_spent, spent, rel_tol=1e-3, abs_tol=0.01):
             notes.append(
                 f"Asana counts {asana_spent:,.1f} {unit} spent; the synced entries give {spent:,.1f} {unit}"
             )
