@@ -284,6 +284,8 @@ class TimesheetConfig(StrictModel):
         if any(not k.strip() or not v.strip() for k, v in value.items()):
             raise ValueError("a lead entry is empty: map a person (name, email or gid) to their lead")
         return value
+
+
 class SyncConfig(StrictModel):
     """How much sync reads beyond the lists (``[sync]`` in the config).
 
