@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from tools.config_types import (
     ALL_PROJECTS,
+    BudgetConfig,
     CapacityConfig,
     FieldMapping,
     IndexConfig,
@@ -31,10 +32,12 @@ from tools.config_types import (
     ScopeConfig,
     SyncConfig,
     TimeOff,
+    TimesheetConfig,
 )
 
 __all__ = [
     "ALL_PROJECTS",
+    "BudgetConfig",
     "CapacityConfig",
     "ConfigError",
     "FieldMapping",
@@ -45,6 +48,7 @@ __all__ = [
     "Settings",
     "SyncConfig",
     "TimeOff",
+    "TimesheetConfig",
     "load_settings",
 ]
 
@@ -83,6 +87,8 @@ class Settings(BaseSettings):
     fields: FieldMapping = Field(default_factory=FieldMapping)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    budgets: BudgetConfig = Field(default_factory=BudgetConfig)
+    timesheets: TimesheetConfig = Field(default_factory=TimesheetConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     # Where users are (agent/mcp, agent/telemetry): the MCP HTTP token, logs, traces.
     mcp_token: SecretStr | None = Field(default=None, alias="EFFORT_MCP_TOKEN")

@@ -124,6 +124,7 @@ def analyse_node(state: RetroState, runtime: Runtime[RetroContext]) -> dict[str,
         # Flags a lead dismissed or confirmed earlier raise or keep that person's thresholds.
         feedback=AuditLog(ctx.store.engine).detector_feedback(),
         include_billing=kind == "retro",
+        budgets=ctx.settings.budgets,
     )
     limits = LIMITS[kind]
     # Leads' edits and rejections of earlier AI estimates shift the next ones for that person / kind.

@@ -44,6 +44,8 @@ TYPICAL = [
     ("open_work", {"project": "Website Redesign", "group_by": "person"}),
     ("overhead", {"months": 6}),
     ("at_risk_projects", {"top_n": 5}),
+    ("budget_status", {}),
+    ("budget_status", {"project": "Website Redesign"}),
 ]
 
 

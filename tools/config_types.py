@@ -18,7 +18,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # The explicit "every synced project" entry of ``scope.projects``: an empty allowlist allows no writes.
 ALL_PROJECTS = "*"
@@ -142,6 +150,7 @@ class ScheduleConfig(StrictModel):
     sync: str | None = "0 2 * * *"
     summary: str | None = "0 8 * * 1"
     retro: str | None = "0 7 1 * *"
+    timesheets: str | None = "0 9 * * 1"  # last week's timesheet drafts, left for each person to approve
     timezone: str = "UTC"
 
     @field_validator("timezone")
@@ -159,7 +168,7 @@ class ScheduleConfig(StrictModel):
     def _crons_fire(self) -> ScheduleConfig:
         from tools.cron import check_cron
 
-        for name in ("sync", "summary", "retro"):
+        for name in ("sync", "summary", "retro", "timesheets"):
             expr = getattr(self, name)
             if expr is None or expr == type(self).model_fields[name].default:
                 continue  # the defaults are known to fire (and checking them would import APScheduler)
@@ -185,6 +194,96 @@ class IndexConfig(StrictModel):
     def configured(self) -> bool:
         """True when an index can exist (a server, or a path that was created by an earlier refresh)."""
         return bool(self.chroma_url) or self.chroma_path.exists()
+
+
+def _positive_budget(value: float | None, what: str) -> float | None:
+    # A budget of 0, a negative one or NaN would make every percentage meaningless (or infinite).
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{what} must be a positive number; got {value!r}")
+    return value
+
+
+class ProjectBudgetConfig(StrictModel):
+    """A budget for a project that has none in Asana (or whose plan has no Budgets API): hours or
+    money, exactly one. ``billable`` says which entries count (Asana's ``billable_status_filter``)."""
+
+    project: str = Field(min_length=1)  # name (any case) or gid
+    hours: float | None = None
+    cost: float | None = None
+    currency: str | None = None  # cost budgets: "EUR", "USD", ...
+    billable: Literal["billable", "non_billable", "any"] = "any"
+
+    @field_validator("hours", "cost")
+    @classmethod
+    def _positive(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return _positive_budget(value, f"budget {info.field_name}")
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> ProjectBudgetConfig:
+        if (self.hours is None) == (self.cost is None):
+            raise ValueError(
+                f"budget for {self.project!r}: give exactly one of hours = N or cost = N "
+                f"(got {'both' if self.hours is not None else 'neither'})"
+            )
+        if self.hours is not None and self.currency is not None:
+            raise ValueError(f"budget for {self.project!r}: a currency only goes with a cost budget")
+        return self
+
+
+class BudgetConfig(StrictModel):
+    """Budget alerts and config budgets. ``thresholds``: percent of the budget spent at which an alert
+    is proposed (each crossing once); ``forecast_alert``: also alert when the total at completion's P80
+    exceeds the budget. ``projects``: budgets for projects without an Asana budget."""
+
+    thresholds: list[float] = Field(default_factory=lambda: [75.0, 90.0, 100.0])
+    forecast_alert: bool = True
+    projects: list[ProjectBudgetConfig] = Field(default_factory=list)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _percentages(cls, value: list[float]) -> list[float]:
+        bad = [v for v in value if not math.isfinite(v) or not 0 < v <= 1000]
+        if bad:
+            raise ValueError(f"{bad}: thresholds are percentages of the budget between 0 and 1000")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _one_budget_per_project(self) -> BudgetConfig:
+        seen: set[str] = set()
+        for item in self.projects:
+            k = " ".join(item.project.split()).casefold()
+            if k in seen:
+                raise ValueError(f"project {item.project!r} has more than one budget")
+            seen.add(k)
+        return self
+
+
+class TimesheetConfig(StrictModel):
+    """Weekly timesheet drafts. ``leads``: who may approve a person's draft besides the person (name,
+    email or gid on both sides); ``calendars``: a person's .ics file (meetings become draft lines);
+    ``deliver``: how `effort serve` hands a weekly draft to its person besides the approvals inbox
+    (a Slack message when a Slack webhook is set); ``day_hours``: the most a
+    draft fills on one day, counting what is already logged (a cap: the target is the person's usual
+    day, read from what they logged)."""
+
+    leads: dict[str, str] = Field(default_factory=dict)
+    calendars: dict[str, Path] = Field(default_factory=dict)
+    deliver: Literal["slack", "none"] = "slack"
+    day_hours: float = 10.0
+
+    @field_validator("day_hours")
+    @classmethod
+    def _day(cls, value: float) -> float:
+        if not math.isfinite(value) or not 0 < value <= 24:
+            raise ValueError("must be a number of hours between 0 and 24")
+        return value
+
+    @field_validator("leads")
+    @classmethod
+    def _named(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(not k.strip() or not v.strip() for k, v in value.items()):
+            raise ValueError("a lead entry is empty: map a person (name, email or gid) to their lead")
+        return value
 
 
 class SyncConfig(StrictModel):
@@ -215,6 +314,9 @@ class RuntimeSettings(Protocol):
 
     @property
     def capacity(self) -> CapacityConfig: ...
+
+    @property
+    def budgets(self) -> BudgetConfig: ...
 
     @property
     def asana_base_url(self) -> str: ...

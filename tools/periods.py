@@ -10,6 +10,7 @@ Forms (case-insensitive; ``-`` and spaces interchangeable in keywords):
 - months: ``October``, ``Oct 2026``, ``2026-10``; without a year, the latest such month not after today
 - quarters and halves: ``Q3``, ``Q3 2026``, ``2026-Q3``, ``H2 2026``
 - a year: ``2026``; a day: ``2026-10-05``; a range: ``2026-10-01..2026-10-31`` (or ``to``)
+- an ISO week: ``2026-W48`` (Monday to Sunday)
 - ``since <day or month>`` (``since 1 Sept``, ``since 2026-09-01``, ``since September``): to today
 
 ``parse_period`` reads a whole option value and raises ``PeriodError`` listing the forms;
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 MAX_PERIOD_DAYS = 3_660  # about ten years: a longer period is a typo, not an analysis
 FORMS = (
     "last-month, this-month, last-week, this-week, last-quarter, Q3, Q3 2026, 2026-10, October, "
-    "2026, 2026-10-05, 2026-10-01..2026-10-31, last 30 days, since 2026-09-01"
+    "2026, 2026-10-05, 2026-10-01..2026-10-31, last 30 days, since 2026-09-01, 2026-W48"
 )
 
 
@@ -255,6 +256,7 @@ _RULES: list[tuple[re.Pattern[str], Builder]] = [
         ),
         _quarter_or_half,
     ),
+    (re.compile(r"\b(\d{4})-?w(\d{1,2})\b"), lambda m, today: _iso_week(m)),
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), lambda m, today: _day(m)),
     (re.compile(r"\b(\d{4})-(\d{1,2})\b"), lambda m, today: month(int(m.group(1)), int(m.group(2)))),
     (re.compile(rf"\b({_MONTH_WORD})\.?(?:\s+(\d{{4}}))?\b"), _month_name),
@@ -269,6 +271,15 @@ def _relative_year_to_date(today: date) -> Period:
 def _day(m: re.Match[str]) -> Period:
     day = _iso(m.group(0))
     return Period(start=day, end=day, label=day.isoformat())
+
+
+def _iso_week(m: re.Match[str]) -> Period:
+    year, week = int(m.group(1)), int(m.group(2))
+    try:
+        monday = date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise PeriodError(f"{year} has no ISO week {week}") from None
+    return Period(start=monday, end=monday + timedelta(days=6), label=f"{year}-W{week:02d}")
 
 
 def _year(year: int) -> Period:

@@ -181,6 +181,21 @@ def deadline_risk(text: str, slots: Slots, ctx: AgentContext) -> Planned:
     return Planned(_split("at_risk_projects", slots, args))
 
 
+def budget(text: str, slots: Slots, ctx: AgentContext) -> Planned | str:
+    if not slots.project:
+        budgets = {b.project_gid for b in ctx.workspace.budgets}
+        named = sorted(p.name for p in ctx.workspace.projects if p.gid in budgets)[:10]
+        return (
+            f"Which project? e.g. \u2018Are we on budget on {named[0] if named else '<project>'}?\u2019."
+            + (f" Projects with an Asana budget: {', '.join(named)}." if named else "")
+        )
+    return Planned(_split("budget_status", slots, {"project": slots.project[0].value}))
+
+
+def budget_risk(text: str, slots: Slots, ctx: AgentContext) -> Planned:
+    return Planned((("budget_status", _base("budget_status", slots)),))
+
+
 def billing(text: str, slots: Slots, ctx: AgentContext) -> Planned | str:
     if not slots.periods:
         return "For which period? e.g. \u2018Draft March's invoice for Acme\u2019 or \u2018billing for 2026-03\u2019."
@@ -328,6 +343,8 @@ PLANNERS: dict[str, Callable[..., Planned | str]] = {
     "capacity": capacity,
     "forecast": forecast,
     "deadline_risk": deadline_risk,
+    "budget": budget,
+    "budget_risk": budget_risk,
     "billing": billing,
     "estimate": estimate,
     "similar": similar,

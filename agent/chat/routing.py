@@ -25,6 +25,7 @@ UNKNOWN = "unknown"
 # kind has no entry for any planned tool is unapplied. "period" covers the first period; a second
 # one is "compare_period".
 TOOL_SLOTS: dict[str, dict[str, str]] = {
+    "budget_status": {"project": "project"},
     "time_logged": {
         "person": "person",
         "project": "project",

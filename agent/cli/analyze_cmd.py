@@ -517,3 +517,8 @@ def retro_command(
                 t.direction,
             )
         console.print(table)
+
+
+from agent.cli.budget_cmd import budget_command  # noqa: E402
+
+analyze_app.command("budget")(budget_command)

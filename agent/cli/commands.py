@@ -25,6 +25,7 @@ from agent.cli import (
     sandbox_cmd,
     serve_cmd,
     sync_cmd,
+    timesheet_cmd,
 )
 
 # Reading order: try it, fill the store, ask, run the retrospective and decide, analyse, then the
@@ -36,7 +37,8 @@ MODULES: tuple[ModuleType, ...] = (
     retro_cmd,  # retro, summary
     approvals_cmd,  # approvals …
     runs_cmd,  # runs …, rollback
-    analyze_cmd,  # analyze …
+    analyze_cmd,  # analyze … (budget included)
+    timesheet_cmd,  # timesheet draft|approve|edit|reject
     index_cmd,  # index …
     bench_cmd,  # bench …
     serve_cmd,  # serve, webhooks …

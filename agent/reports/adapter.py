@@ -293,6 +293,7 @@ def report_from_retro(
         anomalies=anomaly_rows(retro.anomalies.top, workspace),
         suggestions=_with_permalinks(suggestions, workspace),
         billing=billing_lines(retro.billing),
+        budgets=list(retro.budgets.projects) if getattr(retro, "budgets", None) is not None else [],
         link_base=link_base,
         data_freshness=data_freshness,
         **extra,

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tools.analytics.budget import BudgetStatus
+
 # Display caps: a report over 100k tasks must stay a readable, bounded file.
 MAX_POINTS = 3000
 MAX_TABLE_ROWS = 200
@@ -216,6 +218,7 @@ class ReportData(_Model):
     anomalies: list[AnomalyRow] = Field(default_factory=list)
     suggestions: list[SuggestedEstimate] = Field(default_factory=list)
     billing: list[BillingLine] = Field(default_factory=list)
+    budgets: list[BudgetStatus] = Field(default_factory=list)  # tools.analytics.budget, as computed
 
     @field_validator("link_base", mode="before")
     @classmethod

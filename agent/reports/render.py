@@ -7,6 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from agent.reports import charts
+from agent.reports.budget_chart import budget_html_section, budget_markdown
 from agent.reports.model import MAX_TABLE_ROWS, MAX_TEXT, ReportData, clip_text
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -58,6 +59,7 @@ def render_html(report: ReportData) -> str:
         suggestions=suggestions[:MAX_TABLE_ROWS],
         suggestions_more=max(len(suggestions) - MAX_TABLE_ROWS, 0),
         billing_totals=sorted(report.billing_totals().items()),
+        budget_section=budget_html_section(report.budgets),
     )
 
 
@@ -255,6 +257,7 @@ def render_markdown(report: ReportData) -> str:
             ["Task", "Assignee", "Human h", "Suggested h", "P10–P90", "Confidence", "Basis"], rows, "llrrrrl"
         )
         out.append("")
+    out += budget_markdown(report.budgets, escape=md)
     if report.billing:
         out += ["## Billing draft", ""]
         rows = [

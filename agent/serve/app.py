@@ -82,14 +82,18 @@ class ServeRuntime:
 
 
 def scheduled_jobs(deps: ServeDeps) -> dict[str, Callable[[], Any]]:
-    """The configured jobs; the nightly sync is followed by the capacity alert check."""
+    """The configured jobs; the nightly sync is followed by the capacity and budget alert checks."""
     jobs = dict(deps.jobs)
     sync = jobs.get("sync")
-    if deps.capacity_overloads is not None:
+    if deps.capacity_overloads is not None or deps.budget_alerts is not None:
 
         def sync_then_alerts() -> dict[str, Any]:
-            result = sync() if sync is not None else None
-            return {"sync": result, "capacity_alerts": run_capacity_alerts(deps)}
+            result: dict[str, Any] = {"sync": sync() if sync is not None else None}
+            if deps.capacity_overloads is not None:
+                result["capacity_alerts"] = run_capacity_alerts(deps)
+            if deps.budget_alerts is not None:
+                result["budget_alerts"] = deps.budget_alerts()
+            return result
 
         jobs["sync"] = sync_then_alerts
     return jobs

@@ -74,8 +74,9 @@ class ServeDeps:
     resolve_entry_task: Callable[[str], str | None] = lambda _gid: None  # time entry gid -> task gid
     on_task_completed: Callable[[str], bool] = lambda _gid: False  # True if it resumed an approval
     capacity_overloads: Callable[[], Sequence[CapacityAlert]] | None = None
+    budget_alerts: Callable[[], Any] | None = None  # after the nightly sync: agent/budgets.py
     notify: Notifier | None = None  # Slack incoming webhook, optional
-    jobs: dict[str, Callable[[], Any]] = field(default_factory=dict)  # "sync" | "summary" | "retro"
+    jobs: dict[str, Callable[[], Any]] = field(default_factory=dict)  # sync | summary | retro | timesheets
     anomaly_threshold: float = 0.7
     actual_field_names: tuple[str, ...] = ("Actual Hours", "Actual", "Actual Time")
     clock: Callable[[], datetime] = _utcnow

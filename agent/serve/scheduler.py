@@ -34,7 +34,7 @@ __all__ = [
 
 log = logging.getLogger("effort.serve.scheduler")
 
-JOB_NAMES = ("sync", "summary", "retro")
+JOB_NAMES = ("sync", "summary", "retro", "timesheets")
 
 
 class ScheduleError(ValueError):

@@ -196,7 +196,7 @@ def build_deps(
     notify = (
         SlackNotifier(settings.slack_webhook_url.get_secret_value()) if settings.slack_webhook_url else None
     )
-    return ServeDeps(
+    deps = ServeDeps(
         propose=GateProposer(checkpointer),
         check_task=check_task,
         resolve_entry_task=resolve_entry_task,
@@ -207,6 +207,24 @@ def build_deps(
         actual_field_names=tuple(settings.fields.actual),
         close=close,
     )
+
+    # Budgets and timesheets read ``deps`` when they run (its notifier and proposer may be swapped).
+    def budget_alerts() -> dict[str, Any]:
+        from agent.budgets import AlertLog, run_budget_alerts
+
+        workspace = store.workspace(as_of=datetime.now(UTC))
+        return run_budget_alerts(
+            settings, workspace, log_store=AlertLog(store.engine), propose=deps.propose, notify=deps.notify
+        )
+
+    def timesheets() -> dict[str, Any]:
+        from agent.timesheet_approvals import weekly_drafts
+
+        return weekly_drafts(settings, store, checkpointer, notify=deps.notify, gateway=gateway)
+
+    deps.budget_alerts = budget_alerts
+    jobs["timesheets"] = timesheets
+    return deps
 
 
 def _summary_of(result: Any) -> str:

@@ -44,7 +44,9 @@ def writer_from_settings(
     store = store if store is not None else Store.open(settings.database_url)
     gateway = gateway if gateway is not None else AsanaGateway.from_settings(settings)
     audit = AuditLog(store.engine, Redactor(settings.secrets()))
-    return Writer(gateway, store, settings, audit)
+    from agent.timesheet_approvals import lead_identities  # who may approve whose time entries
+
+    return Writer(gateway, store, settings, audit, leads=lead_identities(settings, store.people()))
 
 
 def iter_ids(results: Iterable[ApplyResult]) -> list[str]:

@@ -617,6 +617,18 @@ def default_specs(sip_dir: Path | None = None) -> list[BenchSpec]:
             "evals.bench.forecast_backtest",
             interpret=interpret_forecast,
         ),
+        BenchSpec(
+            "budget",
+            "Budget overrun backtest (SiP and generated, replayed week by week)",
+            "evals.bench.budget_backtest",
+            full_kwargs={"sip_dir": sip},
+            quick_kwargs={"sip_dir": sip},
+        ),
+        BenchSpec(
+            "timesheet",
+            "Timesheet drafts: hidden entries recovered",
+            "evals.bench.timesheet_backtest",
+        ),
     ]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tools.agent_tools import reads, timelog
+from tools.agent_tools import budget_status, reads, timelog
 from tools.agent_tools.budget import count_tokens, fit, tool_budget
 
 READS: list[tuple[str, Callable[[Any, Any], str], type[BaseModel], str]] = [
@@ -114,6 +114,13 @@ READS += [
         timelog.at_risk_projects,
         timelog.RiskArgs,
         "Projects ranked by the chance of missing their due date (Monte Carlo), with P50/P80 dates.",
+    ),
+    (
+        "budget_status",
+        budget_status.budget_status,
+        budget_status.BudgetArgs,
+        "Budgets (Asana's, or from the config): for one project, or the projects over or forecast to overrun: "
+        "budget, spent, left, burn per week, total at completion P50/P80 and the date the budget runs out.",
     ),
 ]
 

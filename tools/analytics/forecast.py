@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools.analytics.calendar import WorkCalendar, build_calendar, capacity_hours
 from tools.analytics.forecast_calibration import LEVELS, Recalibration, fit_recalibration
-from tools.analytics.forecast_paths import Lifetimes, burn, pace_bounds, remaining_paths
+from tools.analytics.forecast_paths import Lifetimes, RemainingWork, burn, pace_bounds, remaining_paths
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of
 from tools.config_types import CapacityConfig
 from tools.records import Person, Workspace
@@ -260,9 +260,11 @@ def forecast_projects(
     top: int | None = None,
     frame: Frame | None = None,
     calibrate: bool = True,
+    keep: dict[str, RemainingWork] | None = None,
 ) -> ForecastReport:
     """Forecast every project with open tasks (or those in ``project_gids``). With ``calibrate``, the
-    finish dates are recalibrated on the workspace's own past (``forecast_calibration``)."""
+    finish dates are recalibrated on the workspace's own past (``forecast_calibration``). ``keep``, when
+    given, receives each project's simulated paths (the budget forecast runs on the same Monte Carlo)."""
     frame = frame or build_frame(workspace)
     config = config or CapacityConfig()
     calendar = calendar or build_calendar(config, workspace.people)
@@ -288,7 +290,16 @@ def forecast_projects(
 
     recal = fit_recalibration(frame, past, workdays_between) if calibrate else Recalibration()
     results, finished = _forecast_frame(
-        frame, config, calendar, project_gids, simulations, seed, min_ratio_n, lookback_weeks, recal
+        frame,
+        config,
+        calendar,
+        project_gids,
+        simulations,
+        seed,
+        min_ratio_n,
+        lookback_weeks,
+        recal,
+        keep=keep,
     )
     results.sort(key=lambda f: (not f.at_risk, f.p80, f.name))
     return ForecastReport(
@@ -311,6 +322,7 @@ def _forecast_frame(
     recal: Recalibration,
     *,
     with_burndown: bool = True,
+    keep: dict[str, RemainingWork] | None = None,
 ) -> tuple[list[ProjectForecast], int]:
     """Forecasts of the projects with open tasks in ``frame`` (as of its date); and how many had none."""
     pools = _Pools(frame, min_ratio_n)
@@ -339,7 +351,7 @@ def _forecast_frame(
         results.append(
             _forecast_one(
                 frame, code, tasks, pools, lifetimes, rates, series, done_hours, open_est, person_open, config,
-                calendar, simulations, seed, recal, with_burndown,
+                calendar, simulations, seed, recal, with_burndown, keep,
             )
         )  # fmt: skip
     return results, finished
@@ -380,6 +392,7 @@ def _forecast_one(
     seed: int,
     recal: Recalibration,
     with_burndown: bool,
+    keep: dict[str, RemainingWork] | None = None,
 ) -> ProjectForecast:
     gid = frame.project_gids[code]
     project = frame.projects.get(gid)
@@ -469,6 +482,12 @@ def _forecast_one(
         code, np.maximum(ages[frame.created_day[tasks] != NO_DAY], 0.0), rng, simulations
     )
     weeks_needed = work_weeks if life_weeks is None else np.maximum(work_weeks, life_weeks)
+    if keep is not None:
+        stretch = np.maximum(weeks_needed / np.maximum(work_weeks, 1e-9), 1.0)
+        kept_workers = tuple(frame.person_gids[w] if w >= 0 else None for w in worker_list)
+        keep[gid] = RemainingWork(
+            gid, date_of(frame.as_of_day), kept_workers, hours_by_worker, pace_by_worker / stretch[:, None]
+        )
     days_per_week = calendar.working_days_per_week
     workdays = weeks_needed * days_per_week
     grid = np.quantile(workdays, LEVELS)
@@ -476,13 +495,7 @@ def _forecast_one(
     holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
     today = np.datetime64(date_of(frame.as_of_day))
 
-    def to_date(days: float) -> date:
-        moved = np.busday_offset(
-            today, math.ceil(days), roll="forward", weekmask=calendar.weekmask, holidays=holidays
-        )
-        return moved.astype(object)  # type: ignore[no-any-return]
-
-    p50, p80, p95 = (to_date(float(v)) for v in q)
+    p50, p80, p95 = (workdays_to_date(date_of(frame.as_of_day), float(v), calendar) for v in q)
     due = project.due_on if project else None
     p_on_time = None
     if due is not None:
@@ -585,6 +598,15 @@ def _bounds(
     return pace_bounds(overall, here, person_open.get(w, here), capacity)
 
 
+def workdays_to_date(as_of: date, workdays: float, calendar: WorkCalendar) -> date:
+    """The date ``workdays`` working days (rounded up) after ``as_of``, skipping weekends and holidays."""
+    holidays = np.asarray([np.datetime64(d) for d in calendar.holidays], dtype="datetime64[D]")
+    moved = np.busday_offset(
+        as_of, math.ceil(workdays), roll="forward", weekmask=calendar.weekmask, holidays=holidays
+    )
+    return moved.astype(object)  # type: ignore[no-any-return]
+
+
 def forecast_project(workspace: Workspace, project_gid: str, **kwargs: object) -> ProjectForecast | None:
     """One project's forecast (None when it has no open tasks or is unknown)."""
     report = forecast_projects(workspace, project_gids=[project_gid], **kwargs)  # type: ignore[arg-type]
@@ -595,7 +617,9 @@ __all__ = [
     "BurndownPoint",
     "ForecastReport",
     "ProjectForecast",
+    "RemainingWork",
     "day_of",
     "forecast_project",
     "forecast_projects",
+    "workdays_to_date",
 ]

@@ -17,11 +17,28 @@ dates agree (remaining work at the P80 band is zero from the P80 finish on).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
 from tools.analytics.frame import NO_DAY, Frame
+
+
+@dataclass(frozen=True)
+class RemainingWork:
+    """One project's simulated paths, per simulation (rows) and worker (columns): hours still to do and
+    weekly pace, the pace slowed by the same stretch as the burn-down (so the paths end at each
+    simulation's finish). A worker burns ``min(pace * t, remaining)`` hours by week ``t``. The budget
+    forecast (tools/analytics/budget.py) runs on these. ``worker_gids`` None = unassigned work."""
+
+    project_gid: str
+    as_of: date
+    worker_gids: tuple[str | None, ...]
+    remaining_hours: NDArray[np.float64]  # (simulations, workers)
+    pace_hours_per_week: NDArray[np.float64]  # (simulations, workers)
+
 
 MIN_POOL = 30  # completed tasks a project needs for its own lifetimes (else the workspace's)
 MIN_SURVIVORS = 10  # lifetimes longer than a task's age needed to draw its remaining lifetime

@@ -21,13 +21,14 @@ from tools.analytics.anomalies import (
     summarize_anomalies,
 )
 from tools.analytics.billing import BillingTotal, billing_draft
+from tools.analytics.budget import BudgetReport, budget_report
 from tools.analytics.calendar import WorkCalendar, build_calendar
 from tools.analytics.capacity import CapacityReport, capacity_report
 from tools.analytics.forecast import ForecastReport, forecast_projects
 from tools.analytics.frame import NO_DAY, Frame, build_frame, date_of, day_of
 from tools.analytics.stats import finite_number, median_interval
 from tools.analytics.variance import Dimension, VarianceReport, group_keys, variance_report
-from tools.config_types import CapacityConfig, FieldMapping
+from tools.config_types import BudgetConfig, CapacityConfig, FieldMapping
 from tools.records import Task, Workspace
 
 
@@ -167,6 +168,7 @@ class RetroReport(BaseModel):
     capacity: CapacityReport | None
     forecasts: ForecastReport | None
     billing: BillingSummary | None
+    budgets: BudgetReport | None = None  # projects with a budget (Asana or config); None = none has one
     highlights: list[str] = Field(default_factory=list)
 
 
@@ -390,6 +392,7 @@ def retrospective(
     include_capacity: bool = True,
     include_forecasts: bool = True,
     include_billing: bool = True,
+    budgets: BudgetConfig | None = None,
     simulations: int = 2000,
     seed: int = 7,
     top: int = 10,
@@ -457,6 +460,7 @@ def retrospective(
             amount_by_currency={k: str(v) for k, v in draft.amount_by_currency.items()},
             warnings=draft.warnings,
         )
+    budget = _budgets(workspace, budgets, capacity_config, calendar, simulations, seed, frame)
     report = RetroReport(
         period_start=period_start,
         period_end=period_end,
@@ -475,8 +479,27 @@ def retrospective(
         capacity=capacity,
         forecasts=forecasts,
         billing=billing,
+        budgets=budget,
     )
     return report.model_copy(update={"highlights": _highlights(report)})
+
+
+def _budgets(
+    workspace: Workspace,
+    config: BudgetConfig | None,
+    capacity: CapacityConfig,
+    calendar: WorkCalendar,
+    simulations: int,
+    seed: int,
+    frame: Frame,
+) -> BudgetReport | None:
+    """The budget report when any project has a budget (Asana's, or one in the config)."""
+    if not workspace.budgets and not (config and config.projects):
+        return None
+    return budget_report(
+        workspace, budgets=config, capacity=capacity, calendar=calendar, simulations=simulations, seed=seed,
+        frame=frame,
+    )  # fmt: skip
 
 
 def _highlights(report: RetroReport) -> list[str]:
@@ -511,6 +534,17 @@ def _highlights(report: RetroReport) -> list[str]:
         risky = [p.name for p in report.forecasts.projects if p.at_risk]
         if risky:
             out.append(f"At risk of missing the due date (P80): {', '.join(risky[:5])}.")
+    if report.budgets is not None:
+        over = [f"{b.name} ({b.pct_spent:.0f}%)" for b in report.budgets.projects if b.state == "over"]
+        if over:
+            out.append(f"Over budget: {', '.join(over[:5])}.")
+        overrun = [
+            f"{b.name} (P80 total {b.eac_p80:,.0f} of {b.budget:,.0f} {b.unit})"
+            for b in report.budgets.projects
+            if b.state == "at_risk"
+        ]
+        if overrun:
+            out.append(f"Forecast to overrun the budget (P80): {', '.join(overrun[:5])}.")
     return out
 
 
