@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.main import get_command
 
 from agent.cli import app
+from tests import REPO
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = REPO / "README.md"
 _EFFORT = re.compile(r"(?:^|[\s;(&|`$])(?:\S*/)?effort ((?:[^`\n])*)")
 
 

@@ -6,8 +6,8 @@ values were replaced by placeholders (``[person]``, ``[project]``, ``[client]``,
 examples. So the examples are written with the same placeholders: the router learns the *shape* of a
 question, and the workspace's names never sway it. Typos and lower case are included on purpose.
 
-``readme`` is the question the README lists for the intent (tests/test_chat_docs.py checks that the
-README's offline list is exactly ``readme_questions()``). Example embeddings are cached in
+``readme`` is the question the README lists for the intent (tests/agent/chat/test_routing.py checks that
+the README's offline list is exactly ``readme_questions()``). Example embeddings are cached in
 ``intent_vectors.npy`` (``python -m agent.chat.classify --build``; a test checks they match).
 """
 

@@ -1,5 +1,5 @@
 """The guard: the one place that decides whether a write may happen, and the only constructor of
-``WriteGrant`` in the product (tests/test_writer_package.py proves it by reading every module).
+``WriteGrant`` in the product (tests/agent/writer/test_package.py proves it by reading every module).
 
 Checked before EVERY write call, in order: the rollout phase (``insight`` refuses everything), an
 approval record in the audit log for that exact proposal (re-read, never trusted from memory), field

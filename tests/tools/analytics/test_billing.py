@@ -11,7 +11,7 @@ from typing import Any
 
 from evals.bench.data_bench import reference  # the independent computation, one copy
 from tests.fixtures.store import fast_gateway, sync_settings
-from tests.test_sync_sandbox import FAST
+from tests.tools.sync.test_engine import FAST
 from tools.analytics.anomalies import AnomalyKind, detect_anomalies
 from tools.analytics.billing import billing_draft
 from tools.records import Person, Project, Task, TimeEntry, Workspace

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,11 +16,12 @@ from agent.chat.routing import FILTER_SLOTS, TOOL_SLOTS, Routed, audit, route_qu
 from agent.chat.slots import Entity, Slots
 from agent.context import AgentContext
 from agent.offline import answer_offline
+from tests import REPO
 from tools.agent_tools import PROPOSE_TOOL_NAMES, READ_TOOL_NAMES
 from tools.periods import Period
 from tools.records import Task
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = REPO / "README.md"
 
 
 def test_routed_is_the_agreed_seam(chat_ctx: AgentContext) -> None:

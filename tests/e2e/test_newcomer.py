@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import REPO
+
 pytestmark = pytest.mark.slow
 
 
@@ -29,12 +30,12 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def newcomer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    if not (ROOT / ".venv" / "bin" / "effort").exists():
+    if not (REPO / ".venv" / "bin" / "effort").exists():
         pytest.skip("no .venv in this checkout (run `make install`)")
     home = tmp_path_factory.mktemp("clone")
     for name in ("Makefile", "README.md", "pyproject.toml"):
-        shutil.copy2(ROOT / name, home / name)
-    (home / ".venv").symlink_to(ROOT / ".venv")
+        shutil.copy2(REPO / name, home / name)
+    (home / ".venv").symlink_to(REPO / ".venv")
     proc = subprocess.run(["make", "demo"], cwd=home, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Traceback" not in proc.stdout + proc.stderr

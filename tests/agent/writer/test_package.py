@@ -7,7 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
+
 PRODUCT = [p for root in ("agent", "tools", "sandbox", "prompts") for p in (REPO / root).rglob("*.py")]
 
 

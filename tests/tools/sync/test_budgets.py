@@ -15,7 +15,7 @@ from asana.rest import ApiException
 
 from tests.fixtures.sandbox import SpecChecker, validating_client
 from tests.fixtures.store import fast_gateway, sync_settings
-from tests.test_sync_sandbox import FAST
+from tests.tools.sync.test_engine import FAST
 from tools.analytics.billing import RATE_ASANA, RATE_FIELD, billing_draft
 from tools.records import BudgetType
 from tools.store import Store

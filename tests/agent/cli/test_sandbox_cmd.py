@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from tests import REPO
+
 READY = re.compile(r"^sandbox: (http://127\.0\.0\.1:(\d+)/api/1\.0) token=(\S+)$")
 
 
@@ -41,7 +43,7 @@ def test_serve_prints_ready_line_and_serves(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=REPO,
     )
     try:
         assert proc.stdout is not None

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from evals.datasets.sip import DEFAULT_SIP_DIR, sip_rows, write_sip_csv
+from tests import REPO
 from tests.fixtures.index import make_history, write_csv
 from tools.backtest.metrics import metrics
 from tools.backtest.runner import PREDICTION_COLUMNS, split
@@ -205,7 +206,7 @@ def test_sip_adapter_on_the_shared_dataset(tmp_path: Path) -> None:
     assert len({t.assignee_gid for t in read.tasks}) == 21
     by_id = {t.gid: t for t in read.tasks}
     assert by_id["1742"].estimate_hours == 7 and by_id["1742"].actual_hours == 7
-    assert not (Path(__file__).resolve().parents[1] / "sip.csv").exists()  # nothing copied into the repo
+    assert not (REPO / "sip.csv").exists()  # nothing copied into the repo
 
 
 def test_sandbox_export_feeds_the_bench(tmp_path: Path) -> None:

@@ -19,11 +19,9 @@ from agent.approvals_service import list_pending
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
 from tests.fixtures.store import fast_gateway, sync_settings
-from tests.test_sync_sandbox import expected, stored
+from tests.tools.sync.test_engine import expected, stored
 from tools.store import Store
 from tools.sync import sync_workspace
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _env(sb: Any, db: Path) -> dict[str, str]:

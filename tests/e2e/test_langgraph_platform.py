@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from sandbox import Sandbox
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH = str(Path(sys.executable).with_name("langgraph"))
 pytestmark = pytest.mark.slow  # one server start (~7 s on 2 cores) and three runs
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.store import fast_gateway, sync_settings
-from tests.test_sync_sandbox import FAST, expected, stored
+from tests.tools.sync.test_engine import FAST, expected, stored
 from tools.gateway import AsanaGateway, ConnectionFailed, RateBudget
 from tools.store import Store
 from tools.sync import sync_workspace
