@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -89,9 +89,7 @@ class Bookkeeping:
     """Mixed into ``Store`` (which provides ``engine`` and ``_upsert``)."""
 
     engine: Engine
-
-    def _upsert(self, table: Any, rows: Any) -> int:  # provided by Store
-        raise NotImplementedError
+    _upsert: Callable[[Any, Any], int]  # Store._upsert(table, rows): provided by Store
 
     # -- sync state ---------------------------------------------------------------------------------------
     def sync_state(self, scope: str) -> SyncState | None:
